@@ -1,0 +1,147 @@
+/**
+ * The scheduler's six options, their defaults (those of diffusers' `VQDiffusionScheduler`), and the
+ * conversion to and from a diffusers `scheduler_config.json` object (snake_case names).
+ */
+import { argumentError } from "../errors.js";
+
+/** Options of `new VQDiffusionScheduler(options)`; all but `numVecClasses` have the reference's defaults. */
+export interface VQDiffusionSchedulerOptions {
+  /** K: number of classes of the latent pixels, the mask class (K - 1) included. Integer >= 2. */
+  numVecClasses: number;
+  /** T: number of diffusion steps the model was trained with. Integer >= 2. Default 100. */
+  numTrainTimesteps?: number;
+  /** ᾱ at step 0. Default 0.99999. */
+  alphaCumStart?: number;
+  /** ᾱ at step T - 1. Default 0.000009. */
+  alphaCumEnd?: number;
+  /** γ̄ at step 0. Default 0.000009. */
+  gammaCumStart?: number;
+  /** γ̄ at step T - 1. Default 0.99999. */
+  gammaCumEnd?: number;
+}
+
+/** The resolved options, every field present. */
+export type VQDiffusionSchedulerConfig = Readonly<Required<VQDiffusionSchedulerOptions>>;
+
+/** The reference's defaults. */
+export const DEFAULT_CONFIG = Object.freeze({
+  numTrainTimesteps: 100,
+  alphaCumStart: 0.99999,
+  alphaCumEnd: 0.000009,
+  gammaCumStart: 0.000009,
+  gammaCumEnd: 0.99999,
+});
+
+/** The `_class_name` written to and accepted from `scheduler_config.json`. */
+export const CLASS_NAME = "VQDiffusionScheduler";
+
+/** camelCase option ↔ snake_case config key. */
+const KEYS = [
+  ["numVecClasses", "num_vec_classes"],
+  ["numTrainTimesteps", "num_train_timesteps"],
+  ["alphaCumStart", "alpha_cum_start"],
+  ["alphaCumEnd", "alpha_cum_end"],
+  ["gammaCumStart", "gamma_cum_start"],
+  ["gammaCumEnd", "gamma_cum_end"],
+] as const;
+
+/**
+ * Resolves options against the defaults and checks each on its own (the schedule they make is
+ * checked in `../schedule/logSchedule.ts`). Throws on a missing or non-integer `numVecClasses`, one
+ * below 2, a non-integer `numTrainTimesteps` or one below 2, a non-finite schedule endpoint.
+ *
+ * @example
+ * ```ts
+ * resolveConfig({ numVecClasses: 4097 }).numTrainTimesteps; // 100
+ * ```
+ */
+export function resolveConfig(options: VQDiffusionSchedulerOptions): VQDiffusionSchedulerConfig {
+  if (typeof options !== "object" || options === null) {
+    throw argumentError("options", "an object with numVecClasses", options);
+  }
+  const k = options.numVecClasses;
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 2) {
+    throw argumentError("numVecClasses", "an integer >= 2 (the classes, the mask class included)", k);
+  }
+  const t = options.numTrainTimesteps ?? DEFAULT_CONFIG.numTrainTimesteps;
+  if (typeof t !== "number" || !Number.isInteger(t) || t < 2) {
+    throw argumentError("numTrainTimesteps", "an integer >= 2", t);
+  }
+  const out = {
+    numVecClasses: k,
+    numTrainTimesteps: t,
+    alphaCumStart: options.alphaCumStart ?? DEFAULT_CONFIG.alphaCumStart,
+    alphaCumEnd: options.alphaCumEnd ?? DEFAULT_CONFIG.alphaCumEnd,
+    gammaCumStart: options.gammaCumStart ?? DEFAULT_CONFIG.gammaCumStart,
+    gammaCumEnd: options.gammaCumEnd ?? DEFAULT_CONFIG.gammaCumEnd,
+  };
+  for (const name of ["alphaCumStart", "alphaCumEnd", "gammaCumStart", "gammaCumEnd"] as const) {
+    const v = out[name];
+    if (typeof v !== "number" || !Number.isFinite(v)) throw argumentError(name, "a finite number in [0, 1]", v);
+  }
+  return Object.freeze(out);
+}
+
+/** A diffusers `scheduler_config.json` object. */
+export interface SchedulerConfigJSON {
+  _class_name?: string;
+  _diffusers_version?: string;
+  num_vec_classes: number;
+  num_train_timesteps?: number;
+  alpha_cum_start?: number;
+  alpha_cum_end?: number;
+  gamma_cum_start?: number;
+  gamma_cum_end?: number;
+  [key: string]: unknown;
+}
+
+/**
+ * Reads a `scheduler_config.json` object into options. Keys starting with `_` other than
+ * `_class_name` are metadata and ignored (diffusers writes `_diffusers_version` and others);
+ * `_class_name`, when present, must be `"VQDiffusionScheduler"`; any other unknown key is an error.
+ *
+ * @example
+ * ```ts
+ * optionsFromJSON({ _class_name: "VQDiffusionScheduler", num_vec_classes: 4097 });
+ * // { numVecClasses: 4097 }
+ * ```
+ */
+export function optionsFromJSON(json: unknown): VQDiffusionSchedulerOptions {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw argumentError("config", "a scheduler_config.json object", json);
+  }
+  const obj = json as Record<string, unknown>;
+  if ("_class_name" in obj && obj._class_name !== CLASS_NAME) {
+    throw argumentError("config._class_name", `"${CLASS_NAME}"`, obj._class_name);
+  }
+  const known = new Set<string>(KEYS.map(([, snake]) => snake));
+  for (const key of Object.keys(obj)) {
+    if (!key.startsWith("_") && !known.has(key)) {
+      throw argumentError(`config.${key}`, `no such key (known: ${[...known].join(", ")})`, obj[key]);
+    }
+  }
+  if (!("num_vec_classes" in obj)) throw argumentError("config.num_vec_classes", "an integer >= 2", undefined);
+  const options: Record<string, unknown> = {};
+  for (const [camel, snake] of KEYS) {
+    if (!(snake in obj)) continue;
+    const v = obj[snake];
+    if (typeof v !== "number") throw argumentError(`config.${snake}`, "a number", v);
+    options[camel] = v;
+  }
+  return options as unknown as VQDiffusionSchedulerOptions;
+}
+
+/**
+ * Writes resolved options as a `scheduler_config.json` object, keys sorted as diffusers sorts them.
+ *
+ * @example
+ * ```ts
+ * configToJSON(resolveConfig({ numVecClasses: 17 }))._class_name; // "VQDiffusionScheduler"
+ * ```
+ */
+export function configToJSON(config: VQDiffusionSchedulerConfig): SchedulerConfigJSON {
+  const entries: [string, unknown][] = KEYS.map(([camel, snake]) => [snake, config[camel]]);
+  entries.sort(([a], [b]) => (a < b ? -1 : 1));
+  return { _class_name: CLASS_NAME, ...Object.fromEntries(entries) } as SchedulerConfigJSON;
+}
+

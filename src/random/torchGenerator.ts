@@ -1,0 +1,97 @@
+/**
+ * PyTorch's CPU `torch.Generator`, reproduced draw for draw, so that a seed gives the same tokens in
+ * JavaScript as in Python.
+ *
+ * - `manual_seed(s)`: MT19937 seeded with the low 32 bits of s (s itself is kept as `initial_seed`);
+ *   negative seeds are taken modulo 2^64, as PyTorch does.
+ * - A generator never seeded has initial seed 67280421310721 (PyTorch's `default_rng_seed_val`).
+ * - `torch.rand` in float32: one 32-bit draw per element, value `(draw & 0xFFFFFF) / 2^24`, elements in
+ *   row-major order.
+ */
+import { argumentError } from "../errors.js";
+import type { Tensor } from "../tensor/types.js";
+import { MersenneTwister19937 } from "./mt19937.js";
+
+/** PyTorch's default seed of a fresh generator. */
+export const DEFAULT_TORCH_SEED = 67280421310721n;
+
+const TWO_POW_64 = 1n << 64n;
+const INV_2_24 = 1 / 16777216;
+
+/**
+ * @example
+ * ```ts
+ * const g = new TorchGenerator().manualSeed(42);
+ * g.rand([2, 3]).data; // Float32Array(6), the values of torch.rand((2, 3), generator=torch.Generator().manual_seed(42))
+ * ```
+ */
+export class TorchGenerator {
+  private seedValue: bigint = DEFAULT_TORCH_SEED;
+  /** The MT19937 engine. Exposed for the kernels, which draw in bulk. */
+  readonly engine: MersenneTwister19937;
+
+  constructor() {
+    this.engine = new MersenneTwister19937(Number(DEFAULT_TORCH_SEED & 0xffffffffn));
+  }
+
+  /**
+   * Seeds the generator as `torch.Generator.manual_seed`: an integer in [-2^63, 2^64 - 1]. Returns
+   * the generator, for chaining.
+   */
+  manualSeed(seed: number | bigint): this {
+    let s: bigint;
+    if (typeof seed === "bigint") s = seed;
+    else if (typeof seed === "number" && Number.isSafeInteger(seed)) s = BigInt(seed);
+    else throw argumentError("seed", "a safe integer or a bigint", seed);
+    if (s < -(1n << 63n) || s >= TWO_POW_64) throw argumentError("seed", "an integer in [-2^63, 2^64 - 1]", seed);
+    if (s < 0n) s += TWO_POW_64;
+    this.seedValue = s;
+    this.engine.seed(Number(s & 0xffffffffn));
+    return this;
+  }
+
+  /**
+   * Seeds from the platform's cryptographic source (`crypto.getRandomValues`, in browsers and
+   * Node.js alike), as `torch.Generator.seed()` does. Returns the generator.
+   */
+  seed(): this {
+    const words = new Uint32Array(2);
+    globalThis.crypto.getRandomValues(words);
+    return this.manualSeed((BigInt(words[0]) << 32n) | BigInt(words[1]));
+  }
+
+  /** The seed last given to {@link manualSeed} (or the default), as `initial_seed()`; always a bigint. */
+  initialSeed(): bigint {
+    return this.seedValue;
+  }
+
+  /**
+   * Uniform floats in [0, 1), as `torch.rand(dims, generator=g)`.
+   *
+   * @param dims - the shape; the result has `dims.reduce(*)` elements in row-major order.
+   */
+  rand(dims: readonly number[]): Tensor<Float32Array> {
+    if (!Array.isArray(dims) || !dims.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw argumentError("dims", "an array of non-negative integers", dims);
+    }
+    const count = dims.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(count);
+    this.fillRand(data);
+    return { data, dims: [...dims] };
+  }
+
+  /** Fills `out` with the next `out.length` uniforms (in place: the fast path behind {@link rand}). */
+  fillRand(out: Float32Array): void {
+    const block = new Uint32Array(Math.min(out.length, 4096));
+    for (let o = 0; o < out.length; o += block.length) {
+      const n = Math.min(block.length, out.length - o);
+      this.engine.fillUint32(block, 0, n);
+      for (let i = 0; i < n; i++) out[o + i] = (block[i] & 0xffffff) * INV_2_24;
+    }
+  }
+}
+
+/** A generator seeded from the platform's cryptographic source: what `step` uses when given none. */
+export function randomlySeededGenerator(): TorchGenerator {
+  return new TorchGenerator().seed();
+}

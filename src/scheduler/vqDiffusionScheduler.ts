@@ -1,0 +1,250 @@
+/**
+ * `VQDiffusionScheduler`: diffusers' scheduler of the same name, in TypeScript. It holds the noise
+ * schedule and turns the model's prediction of the clean tokens into a sample of the tokens at the
+ * previous timestep (paper arXiv 2111.14822, eq. 11).
+ *
+ * Shapes: K = numVecClasses (mask class K - 1), T = numTrainTimesteps, B images of N latent pixels.
+ * Tensors are `{ data, dims }`, row-major; log-probabilities are `Float32Array`s with the class axis
+ * in the middle, (B, K - 1, N) or (B, K, N); tokens are `Int32Array`s or `BigInt64Array`s, (B, N).
+ */
+import {
+  configToJSON,
+  optionsFromJSON,
+  resolveConfig,
+  type SchedulerConfigJSON,
+  type VQDiffusionSchedulerConfig,
+  type VQDiffusionSchedulerOptions,
+} from "../config/schedulerConfig.js";
+import { argumentError } from "../errors.js";
+import { gumbelArgmaxPlain } from "../kernels/gumbelArgmaxPlain.js";
+import { posteriorPlain, type PosteriorTransitions } from "../posterior/posteriorPlain.js";
+import { randomlySeededGenerator, TorchGenerator } from "../random/torchGenerator.js";
+import { computeLogSchedule, type LogSchedule } from "../schedule/logSchedule.js";
+import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
+import type { Tensor, TokenArray } from "../tensor/types.js";
+import { checkFloatTensor, checkTokens, tokensLike } from "../tensor/validate.js";
+import { cumulativeLogs, oneStepLogs, transitionRowsFromOnehot } from "../transitions/transitionRows.js";
+
+/** Options of {@link VQDiffusionScheduler.step}. */
+export interface StepOptions {
+  /** The random stream; a fresh, randomly seeded one when absent. */
+  generator?: TorchGenerator;
+}
+
+/** What {@link VQDiffusionScheduler.step} returns. */
+export interface StepOutput<T extends TokenArray> {
+  /** x_{t-1}, shape (B, N), the caller's token type. */
+  prevSample: Tensor<T>;
+}
+
+/** Arguments of {@link VQDiffusionScheduler.logQtTransitioningToKnownClass}. */
+export interface TransitionArgs {
+  /** The timestep, an integer in [0, T - 1]. */
+  t: number;
+  /** x_t, shape (B, N). */
+  xT: Tensor<TokenArray>;
+  /** log one-hot of x_t, shape (B, K, N) (see `indexToLogOnehot`). */
+  logOnehotXT: Tensor<Float32Array>;
+  /** Rows of the 0 → t matrix (true) or the t-1 → t matrix (false). */
+  cumulative: boolean;
+}
+
+/**
+ * @example
+ * ```ts
+ * const scheduler = new VQDiffusionScheduler({ numVecClasses: 4097 });
+ * scheduler.setTimesteps(100);
+ * const generator = new TorchGenerator().manualSeed(0);
+ * let sample = { data: new Int32Array(1024).fill(scheduler.maskClass), dims: [1, 1024] };
+ * for (const t of scheduler.timesteps) {
+ *   const logPX0 = model(sample, t); // (1, 4096, 1024) log-probabilities of x_0
+ *   sample = scheduler.step(logPX0, t, sample, { generator }).prevSample;
+ * }
+ * ```
+ */
+export class VQDiffusionScheduler {
+  /** The resolved options (read-only). */
+  readonly config: VQDiffusionSchedulerConfig;
+  /** K, the number of classes, the mask class included. */
+  readonly numEmbed: number;
+  /** The mask class, K - 1. */
+  readonly maskClass: number;
+  /** The number of inference steps last given to {@link setTimesteps} (T until then). */
+  numInferenceSteps: number;
+  private readonly schedule: LogSchedule;
+  private timestepsValue: Int32Array;
+
+  /** @throws on a bad option or a schedule whose α, β or γ leaves [0, 1] (see `resolveConfig`). */
+  constructor(options: VQDiffusionSchedulerOptions) {
+    this.config = resolveConfig(options);
+    this.numEmbed = this.config.numVecClasses;
+    this.maskClass = this.numEmbed - 1;
+    this.schedule = computeLogSchedule(this.config);
+    this.numInferenceSteps = this.config.numTrainTimesteps;
+    this.timestepsValue = descending(this.config.numTrainTimesteps);
+  }
+
+  /**
+   * Builds a scheduler from a diffusers `scheduler_config.json` object (snake_case keys).
+   *
+   * @example
+   * ```ts
+   * VQDiffusionScheduler.fromConfig({ _class_name: "VQDiffusionScheduler", num_vec_classes: 4097 });
+   * ```
+   */
+  static fromConfig(json: SchedulerConfigJSON | Record<string, unknown>): VQDiffusionScheduler {
+    return new VQDiffusionScheduler(optionsFromJSON(json));
+  }
+
+  /** The `scheduler_config.json` object of this scheduler, with `"_class_name": "VQDiffusionScheduler"`. */
+  toJSON(): SchedulerConfigJSON {
+    return configToJSON(this.config);
+  }
+
+  /** log α_t, shape (T) (a copy). */
+  get logAt(): Float32Array {
+    return this.schedule.logAt.slice();
+  }
+  /** log β_t, shape (T) (a copy). */
+  get logBt(): Float32Array {
+    return this.schedule.logBt.slice();
+  }
+  /** log γ_t, shape (T) (a copy). */
+  get logCt(): Float32Array {
+    return this.schedule.logCt.slice();
+  }
+  /** log ᾱ_t, shape (T + 1), entry T = 0 (a copy). */
+  get logCumprodAt(): Float32Array {
+    return this.schedule.logCumprodAt.slice();
+  }
+  /** log β̄_t, shape (T + 1), entry T = -inf (a copy). */
+  get logCumprodBt(): Float32Array {
+    return this.schedule.logCumprodBt.slice();
+  }
+  /** log γ̄_t, shape (T + 1), entry T = -inf (a copy). */
+  get logCumprodCt(): Float32Array {
+    return this.schedule.logCumprodCt.slice();
+  }
+
+  /** The timesteps of the chain, in the order `step` is called: n-1, …, 0 (a copy). */
+  get timesteps(): Int32Array {
+    return this.timestepsValue.slice();
+  }
+
+  /**
+   * Sets the chain to `numInferenceSteps` steps: timesteps n-1, …, 0, as the reference (which does
+   * not respace: each step still moves one training step).
+   *
+   * @param numInferenceSteps - an integer in [1, T].
+   */
+  setTimesteps(numInferenceSteps: number): void {
+    const T = this.config.numTrainTimesteps;
+    if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > T) {
+      throw argumentError("numInferenceSteps", `an integer in [1, ${T}] (numTrainTimesteps = ${T})`, numInferenceSteps);
+    }
+    this.numInferenceSteps = numInferenceSteps;
+    this.timestepsValue = descending(numInferenceSteps);
+  }
+
+  /**
+   * One reverse step: samples x_{t-1} ~ p(x_{t-1} | x_t) by the Gumbel-max trick, drawing one uniform
+   * per logit from `generator` in the reference's order, so that a seed gives Python's tokens.
+   *
+   * @param modelOutput - log p(x_0 | x_t), shape (B, K - 1, N), `Float32Array`, no NaN.
+   * @param timestep - t, an integer in [0, T - 1]. At t = 0 `modelOutput` itself is sampled.
+   * @param sample - x_t, shape (B, N), tokens in [0, K - 1].
+   * @returns `{ prevSample }`: x_{t-1}, shape (B, N), the same token type as `sample`.
+   */
+  step<T extends TokenArray>(
+    modelOutput: Tensor<Float32Array>,
+    timestep: number,
+    sample: Tensor<T>,
+    options: StepOptions = {},
+  ): StepOutput<T> {
+    const { B, N, logPX0, tokens, source } = this.checkModelInputs("modelOutput", modelOutput, "sample", sample);
+    const t = this.checkTimestep("timestep", timestep);
+    const generator = options.generator ?? randomlySeededGenerator();
+    if (!(generator instanceof TorchGenerator)) throw argumentError("options.generator", "a TorchGenerator", generator);
+    const K = this.numEmbed;
+    checkLogProbabilities("modelOutput", logPX0, B, K - 1, N);
+    const prev =
+      t === 0
+        ? gumbelArgmaxPlain(logPX0, B, K - 1, N, generator)
+        : gumbelArgmaxPlain(posteriorPlain(logPX0, tokens, B, K, N, this.posteriorTransitions(t)), B, K, N, generator);
+    return { prevSample: { data: tokensLike(source as T, prev), dims: [B, N] } };
+  }
+
+  /**
+   * The posterior log p(x_{t-1} | x_t) (eq. 11 via eq. 5) for every class of x_{t-1}, computed in
+   * float64 and rounded once to float32. Unnormalised exactly as the reference's `q_posterior`.
+   *
+   * @param logPX0 - log p(x_0 | x_t), shape (B, K - 1, N).
+   * @param xT - x_t, shape (B, N).
+   * @param t - an integer in [0, T - 1]; at t = 0, "t - 1" is the clean sample (identity transition).
+   * @returns shape (B, K, N).
+   */
+  qPosterior(logPX0: Tensor<Float32Array>, xT: Tensor<TokenArray>, t: number): Tensor<Float32Array> {
+    const { B, N, logPX0: data, tokens } = this.checkModelInputs("logPX0", logPX0, "xT", xT);
+    const step = this.checkTimestep("t", t);
+    checkLogProbabilities("logPX0", data, B, this.numEmbed - 1, N);
+    const out = posteriorPlain(data, tokens, B, this.numEmbed, N, this.posteriorTransitions(step));
+    return { data: Float32Array.from(out), dims: [B, this.numEmbed, N] };
+  }
+
+  /**
+   * Rows of the transition matrix for each pixel's observed token (the reference's
+   * `log_Q_t_transitioning_to_known_class`): entry (b, c, n) = log q(x_t = xT[b, n] | source class c).
+   *
+   * @returns shape (B, K - 1, N) when cumulative (0 → t), else (B, K, N) (t-1 → t, the last row
+   *   being the masked source).
+   */
+  logQtTransitioningToKnownClass(args: TransitionArgs): Tensor<Float32Array> {
+    if (typeof args !== "object" || args === null) throw argumentError("args", "{ t, xT, logOnehotXT, cumulative }", args);
+    const K = this.numEmbed;
+    const { tokens, dims } = checkTokens("xT", args.xT, [null, null], "[B, N]", K);
+    const [B, N] = dims;
+    const onehot = checkFloatTensor("logOnehotXT", args.logOnehotXT, [B, K, N], "[B, K, N]");
+    const t = this.checkTimestep("t", args.t);
+    if (typeof args.cumulative !== "boolean") throw argumentError("cumulative", "a boolean", args.cumulative);
+    const logs = args.cumulative ? cumulativeLogs(this.schedule, t) : oneStepLogs(this.schedule, t);
+    const rows = transitionRowsFromOnehot(onehot.data, tokens, B, K, N, logs, args.cumulative);
+    return { data: Float32Array.from(rows), dims: [B, args.cumulative ? K - 1 : K, N] };
+  }
+
+  /** The transitions of the reference posterior at t: 0 → t, 0 → t-1 (index T when t = 0), t-1 → t. */
+  protected posteriorTransitions(t: number): PosteriorTransitions {
+    const T = this.config.numTrainTimesteps;
+    return {
+      cumulativeAtT: cumulativeLogs(this.schedule, t),
+      cumulativeAtS: cumulativeLogs(this.schedule, t === 0 ? T : t - 1),
+      stepSToT: oneStepLogs(this.schedule, t),
+    };
+  }
+
+  private checkTimestep(name: string, t: unknown): number {
+    const T = this.config.numTrainTimesteps;
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t > T - 1) {
+      throw argumentError(name, `an integer timestep in [0, ${T - 1}]`, t);
+    }
+    return t;
+  }
+
+  private checkModelInputs(
+    floatName: string,
+    floats: unknown,
+    tokenName: string,
+    tokenTensor: unknown,
+  ): { B: number; N: number; logPX0: Float32Array; tokens: Int32Array; source: TokenArray } {
+    const K = this.numEmbed;
+    const f = checkFloatTensor(floatName, floats, [null, K - 1, null], `[B, K-1, N] with K-1 = ${K - 1}`);
+    const [B, , N] = f.dims;
+    const { tokens, source } = checkTokens(tokenName, tokenTensor, [B, N], `[B, N] matching ${floatName}`, K);
+    return { B, N, logPX0: f.data, tokens, source };
+  }
+}
+
+function descending(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = n - 1 - i;
+  return out;
+}

@@ -1,0 +1,43 @@
+/**
+ * The value check on model outputs: log-probabilities may be any float or -inf, never NaN or +inf,
+ * and every pixel needs at least one class with a finite value (otherwise nothing can be drawn and
+ * the reference silently produces NaN).
+ */
+import { argumentErrorText } from "../errors.js";
+import { formatIndex } from "./validate.js";
+
+/**
+ * Throws unless `data`, shape (B, R, N), holds no NaN or +inf and each (b, n) has a finite entry.
+ *
+ * @example
+ * ```ts
+ * checkLogProbabilities("modelOutput", new Float32Array([0, -Infinity]), 1, 2, 1); // passes
+ * ```
+ */
+export function checkLogProbabilities(name: string, data: Float32Array, B: number, R: number, N: number): void {
+  const seen = new Uint8Array(B * N);
+  for (let b = 0; b < B; b++) {
+    for (let r = 0; r < R; r++) {
+      const row = (b * R + r) * N;
+      for (let n = 0; n < N; n++) {
+        const v = data[row + n];
+        if (v > -Infinity && v < Infinity) seen[b * N + n] = 1;
+        else if (v !== -Infinity) throw badValue(name, v, row + n, [B, R, N]);
+      }
+    }
+  }
+  const empty = seen.indexOf(0);
+  if (empty >= 0) {
+    const b = Math.floor(empty / N);
+    throw argumentErrorText(
+      `${name}.data`,
+      "at least one finite log-probability per pixel",
+      `-inf for every class at batch ${b}, pixel ${empty % N}`,
+    );
+  }
+}
+
+/** The error for a NaN or +inf found at flat index `flat` of a tensor of dims `dims`. */
+export function badValue(name: string, v: number, flat: number, dims: readonly number[]): Error {
+  return argumentErrorText(`${name}.data`, "log-probabilities (finite or -inf, never NaN or +inf)", `${v} at index ${formatIndex(flat, dims)}`);
+}
