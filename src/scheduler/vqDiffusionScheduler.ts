@@ -92,8 +92,11 @@ export class VQDiffusionScheduler {
    * VQDiffusionScheduler.fromConfig({ _class_name: "VQDiffusionScheduler", num_vec_classes: 4097 });
    * ```
    */
-  static fromConfig(json: SchedulerConfigJSON | Record<string, unknown>): VQDiffusionScheduler {
-    return new VQDiffusionScheduler(optionsFromJSON(json));
+  static fromConfig<S extends VQDiffusionScheduler>(
+    this: new (options: VQDiffusionSchedulerOptions) => S,
+    json: SchedulerConfigJSON | Record<string, unknown>,
+  ): S {
+    return new this(optionsFromJSON(json));
   }
 
   /** The `scheduler_config.json` object of this scheduler, with `"_class_name": "VQDiffusionScheduler"`. */

@@ -1,0 +1,15 @@
+/**
+ * vq-diffusion/node: everything of the core entry point, with `VQDiffusionScheduler` extended by the
+ * Node.js-only helpers that touch the file system (`fromPretrained`, `saveConfig`).
+ *
+ * @example
+ * ```ts
+ * import { VQDiffusionScheduler } from "vq-diffusion/node";
+ * const scheduler = await VQDiffusionScheduler.fromPretrained("./model", { subfolder: "scheduler" });
+ * await scheduler.saveConfig("./copy/scheduler");
+ * ```
+ */
+export * from "./index.js";
+export { VQDiffusionScheduler } from "./node/nodeScheduler.js";
+export { readSchedulerConfig, writeSchedulerConfig, SCHEDULER_CONFIG_NAME } from "./node/schedulerFiles.js";
+export type { FromPretrainedOptions } from "./node/schedulerFiles.js";

@@ -1,0 +1,98 @@
+/** Config round trips: object → scheduler → JSON → file → scheduler, and the config errors. */
+import { mkdtemp, readFile, writeFile, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { VQDiffusionScheduler } from "../src/node.js";
+import { VQDiffusionScheduler as CoreScheduler } from "../src/index.js";
+
+const ITHQ = {
+  _class_name: "VQDiffusionScheduler",
+  _diffusers_version: "0.10.0.dev0",
+  alpha_cum_end: 0.000009,
+  alpha_cum_start: 0.99999,
+  gamma_cum_end: 0.99999,
+  gamma_cum_start: 0.000009,
+  num_train_timesteps: 100,
+  num_vec_classes: 4097,
+};
+
+function sameScheduler(a: CoreScheduler, b: CoreScheduler): void {
+  expect(b.config).toEqual(a.config);
+  for (const k of ["logAt", "logBt", "logCt", "logCumprodAt", "logCumprodBt", "logCumprodCt", "timesteps"] as const) {
+    expect(b[k]).toEqual(a[k]);
+  }
+}
+
+describe("fromConfig / toJSON", () => {
+  it("reads the published ITHQ scheduler config", () => {
+    const s = CoreScheduler.fromConfig(ITHQ);
+    expect(s.config).toEqual({
+      numVecClasses: 4097,
+      numTrainTimesteps: 100,
+      alphaCumStart: 0.99999,
+      alphaCumEnd: 0.000009,
+      gammaCumStart: 0.000009,
+      gammaCumEnd: 0.99999,
+    });
+    expect(s.numEmbed).toBe(4097);
+    expect(s.maskClass).toBe(4096);
+    expect(Object.isFrozen(s.config)).toBe(true);
+  });
+  it("writes _class_name and the six options in snake_case", () => {
+    const { _diffusers_version, ...rest } = ITHQ;
+    expect(_diffusers_version).toBeDefined();
+    expect(new CoreScheduler({ numVecClasses: 4097 }).toJSON()).toEqual(rest);
+  });
+  it("fills defaults for missing keys", () => {
+    expect(CoreScheduler.fromConfig({ num_vec_classes: 17 }).config.numTrainTimesteps).toBe(100);
+  });
+  it("round-trips object → scheduler → JSON text → scheduler", () => {
+    const a = new CoreScheduler({ numVecClasses: 33, numTrainTimesteps: 50, alphaCumStart: 0.9, alphaCumEnd: 0.1, gammaCumStart: 0.05, gammaCumEnd: 0.8 });
+    sameScheduler(a, CoreScheduler.fromConfig(JSON.parse(JSON.stringify(a))));
+  });
+  it.each([
+    [{ _class_name: "DDPMScheduler", num_vec_classes: 5 }, 'config._class_name: expected "VQDiffusionScheduler", got "DDPMScheduler"'],
+    [{ num_train_timesteps: 100 }, "config.num_vec_classes: expected an integer >= 2, got undefined"],
+    [{ num_vec_classes: "5" }, 'config.num_vec_classes: expected a number, got "5"'],
+    [
+      { num_vec_classes: 5, beta_start: 0.1 },
+      "config.beta_start: expected no such key (known: num_vec_classes, num_train_timesteps, alpha_cum_start, alpha_cum_end, gamma_cum_start, gamma_cum_end), got 0.1",
+    ],
+    [[1, 2], "config: expected a scheduler_config.json object, got [1, 2]"],
+    [null, "config: expected a scheduler_config.json object, got null"],
+  ])("rejects %j", (json, message) => {
+    expect(() => CoreScheduler.fromConfig(json as never)).toThrow(new Error(message));
+  });
+});
+
+describe("fromPretrained / saveConfig (vq-diffusion/node)", () => {
+  it("loads a diffusers model folder's scheduler/scheduler_config.json", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vqd-"));
+    await mkdir(join(dir, "scheduler"));
+    await writeFile(join(dir, "scheduler", "scheduler_config.json"), JSON.stringify(ITHQ));
+    const s = await VQDiffusionScheduler.fromPretrained(dir, { subfolder: "scheduler" });
+    expect(s).toBeInstanceOf(VQDiffusionScheduler);
+    expect(s).toBeInstanceOf(CoreScheduler);
+    sameScheduler(new CoreScheduler({ numVecClasses: 4097 }), s);
+  });
+  it("saves a config that loads back to an identical scheduler", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vqd-"));
+    const a = new VQDiffusionScheduler({ numVecClasses: 129, numTrainTimesteps: 37, gammaCumEnd: 0.9 });
+    const file = await a.saveConfig(join(dir, "out", "scheduler"));
+    expect(file).toBe(join(dir, "out", "scheduler", "scheduler_config.json"));
+    expect(JSON.parse(await readFile(file, "utf8"))._class_name).toBe("VQDiffusionScheduler");
+    const b = await VQDiffusionScheduler.fromPretrained(join(dir, "out"), { subfolder: "scheduler" });
+    sameScheduler(a, b);
+    expect(b.toJSON()).toEqual(a.toJSON());
+  });
+  it("says which file is missing or malformed", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vqd-"));
+    await expect(VQDiffusionScheduler.fromPretrained(dir)).rejects.toThrow(
+      new RegExp(`^dir: expected a folder holding scheduler_config.json, got ${join(dir, "scheduler_config.json")}: ENOENT`),
+    );
+    await writeFile(join(dir, "scheduler_config.json"), "{ not json");
+    await expect(VQDiffusionScheduler.fromPretrained(dir)).rejects.toThrow(/scheduler_config.json: expected JSON, got a parse error/);
+    await expect(VQDiffusionScheduler.fromPretrained("")).rejects.toThrow(new Error('dir: expected a folder path, got ""'));
+  });
+});

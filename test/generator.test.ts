@@ -1,0 +1,57 @@
+/** TorchGenerator: seeding rules and the stream (the values themselves are in the golden rng fixtures). */
+import { describe, expect, it } from "vitest";
+import { DEFAULT_TORCH_SEED, TorchGenerator } from "../src/index.js";
+import { MersenneTwister19937 } from "../src/random/mt19937.js";
+
+describe("MersenneTwister19937", () => {
+  it("gives the reference outputs for seed 5489 (the 10000th is 4123659995)", () => {
+    const mt = new MersenneTwister19937(5489);
+    expect(mt.nextUint32()).toBe(3499211612);
+    for (let i = 1; i < 9999; i++) mt.nextUint32();
+    expect(mt.nextUint32()).toBe(4123659995);
+  });
+  it("fillUint32 equals repeated nextUint32 across block boundaries", () => {
+    const a = new MersenneTwister19937(7);
+    const b = new MersenneTwister19937(7);
+    a.nextUint32();
+    b.nextUint32();
+    const out = new Uint32Array(2000);
+    a.fillUint32(out, 3, 1500);
+    for (let i = 3; i < 1503; i++) expect(out[i]).toBe(b.nextUint32());
+    expect(a.nextUint32()).toBe(b.nextUint32());
+  });
+});
+
+describe("TorchGenerator", () => {
+  it("starts with PyTorch's default seed", () => {
+    expect(new TorchGenerator().initialSeed()).toBe(67280421310721n);
+    expect(DEFAULT_TORCH_SEED).toBe(67280421310721n);
+  });
+  it("uses the low 32 bits of the seed and keeps the full seed", () => {
+    const a = new TorchGenerator().manualSeed(2n ** 32n + 5n);
+    expect(a.initialSeed()).toBe(4294967301n);
+    expect(a.rand([10]).data).toEqual(new TorchGenerator().manualSeed(5).rand([10]).data);
+  });
+  it("takes negative seeds modulo 2^64", () => {
+    expect(new TorchGenerator().manualSeed(-1).initialSeed()).toBe(2n ** 64n - 1n);
+  });
+  it("rejects seeds that are not integers in [-2^63, 2^64 - 1]", () => {
+    expect(() => new TorchGenerator().manualSeed(1.5)).toThrow(new Error("seed: expected a safe integer or a bigint, got 1.5"));
+    expect(() => new TorchGenerator().manualSeed(2n ** 64n)).toThrow(new Error("seed: expected an integer in [-2^63, 2^64 - 1], got 18446744073709551616n"));
+  });
+  it("rand returns dims and values in [0, 1) with 24-bit resolution", () => {
+    const r = new TorchGenerator().manualSeed(3).rand([4, 5]);
+    expect(r.dims).toEqual([4, 5]);
+    for (const v of r.data) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThan(1);
+      expect(Number.isInteger(v * 2 ** 24)).toBe(true);
+    }
+    expect(() => new TorchGenerator().rand([2, -1])).toThrow(new Error("dims: expected an array of non-negative integers, got [2, -1]"));
+  });
+  it("seed() draws a fresh seed from the platform", () => {
+    const a = new TorchGenerator().seed().initialSeed();
+    const b = new TorchGenerator().seed().initialSeed();
+    expect(a).not.toBe(b);
+  });
+});

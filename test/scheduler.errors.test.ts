@@ -1,0 +1,154 @@
+/** Every bad input of the core throws an Error naming the argument, the expectation and what came. */
+import { describe, expect, it } from "vitest";
+import { indexToLogOnehot, TorchGenerator, VQDiffusionScheduler } from "../src/index.js";
+
+const K = 5;
+const s = new VQDiffusionScheduler({ numVecClasses: K, numTrainTimesteps: 10 });
+const logits = (B: number, N: number, fill = -Math.log(K - 1)) => ({ data: new Float32Array(B * (K - 1) * N).fill(fill), dims: [B, K - 1, N] });
+const tokens = (B: number, N: number, v = K - 1) => ({ data: new Int32Array(B * N).fill(v), dims: [B, N] });
+const gen = () => new TorchGenerator().manualSeed(0);
+
+describe("constructor options", () => {
+  it.each([
+    [{}, "numVecClasses: expected an integer >= 2 (the classes, the mask class included), got undefined"],
+    [{ numVecClasses: 2.5 }, "numVecClasses: expected an integer >= 2 (the classes, the mask class included), got 2.5"],
+    [{ numVecClasses: 1 }, "numVecClasses: expected an integer >= 2 (the classes, the mask class included), got 1"],
+    [{ numVecClasses: "5" }, 'numVecClasses: expected an integer >= 2 (the classes, the mask class included), got "5"'],
+    [{ numVecClasses: 5, numTrainTimesteps: 1 }, "numTrainTimesteps: expected an integer >= 2, got 1"],
+    [{ numVecClasses: 5, numTrainTimesteps: 10.5 }, "numTrainTimesteps: expected an integer >= 2, got 10.5"],
+    [{ numVecClasses: 5, alphaCumEnd: NaN }, "alphaCumEnd: expected a finite number in [0, 1], got NaN"],
+  ])("%j", (options, message) => {
+    expect(() => new VQDiffusionScheduler(options as never)).toThrow(new Error(message));
+  });
+
+  it("rejects ᾱ + γ̄ > 1 (β̄ < 0), naming the quantity and the step", () => {
+    expect(() => new VQDiffusionScheduler({ numVecClasses: 5, alphaCumStart: 0.9, gammaCumStart: 0.2 })).toThrow(
+      /^alphaCumStart, alphaCumEnd, gammaCumStart, gammaCumEnd: expected a schedule whose α, β and γ stay in \[0, 1\] at every step, got one-step β = -0\.02\d* at step 0 \(α \+ γ > 1 there\)/,
+    );
+  });
+
+  it("rejects a rising ᾱ (one-step α > 1)", () => {
+    expect(() => new VQDiffusionScheduler({ numVecClasses: 5, alphaCumStart: 0.5, alphaCumEnd: 0.9, gammaCumStart: 0.01, gammaCumEnd: 0.05 })).toThrow(
+      /got one-step α = 1\.0\d* at step 1 \(ᾱ rises there\)/,
+    );
+  });
+
+  it("rejects a falling γ̄ (one-step γ < 0)", () => {
+    expect(() => new VQDiffusionScheduler({ numVecClasses: 5, gammaCumStart: 0.5, gammaCumEnd: 0.1, alphaCumStart: 0.4, alphaCumEnd: 0.01 })).toThrow(
+      /got one-step γ = -0\.\d+ at step 1/,
+    );
+  });
+});
+
+describe("setTimesteps", () => {
+  it.each([0, -1, 1.5, 11, NaN])("rejects %s", (n) => {
+    const sch = new VQDiffusionScheduler({ numVecClasses: K, numTrainTimesteps: 10 });
+    expect(() => sch.setTimesteps(n)).toThrow(new Error(`numInferenceSteps: expected an integer in [1, 10] (numTrainTimesteps = 10), got ${n}`));
+  });
+  it("sets n-1 … 0 without respacing, as the reference", () => {
+    const sch = new VQDiffusionScheduler({ numVecClasses: K, numTrainTimesteps: 10 });
+    sch.setTimesteps(4);
+    expect([...sch.timesteps]).toEqual([3, 2, 1, 0]);
+    expect(sch.numInferenceSteps).toBe(4);
+  });
+});
+
+describe("step", () => {
+  it("rejects modelOutput dims other than [B, K-1, N]", () => {
+    expect(() => s.step({ data: new Float32Array(2 * 5 * 3), dims: [2, 5, 3] }, 1, tokens(2, 3), { generator: gen() })).toThrow(
+      new Error("modelOutput.dims: expected [B, K-1, N] with K-1 = 4 = [*, 4, *], got [2, 5, 3]"),
+    );
+    expect(() => s.step({ data: new Float32Array(8), dims: [2, 4] }, 1, tokens(2, 1), { generator: gen() })).toThrow(
+      new Error("modelOutput.dims: expected [B, K-1, N] with K-1 = 4 = [*, 4, *], got [2, 4]"),
+    );
+  });
+  it("rejects a data length that does not match the dims", () => {
+    expect(() => s.step({ data: new Float32Array(7), dims: [1, 4, 2] }, 1, tokens(1, 2), { generator: gen() })).toThrow(
+      new Error("modelOutput.data: expected length 8 for dims [1, 4, 2], got length 7"),
+    );
+  });
+  it("rejects non-float32 model outputs", () => {
+    expect(() => s.step({ data: new Float64Array(8) as never, dims: [1, 4, 2] }, 1, tokens(1, 2), { generator: gen() })).toThrow(
+      new Error("modelOutput.data: expected a Float32Array, got a Float64Array of length 8"),
+    );
+  });
+  it("rejects a sample whose batch or length does not match", () => {
+    expect(() => s.step(logits(2, 3), 1, tokens(1, 3), { generator: gen() })).toThrow(
+      new Error("sample.dims: expected [B, N] matching modelOutput = [2, 3], got [1, 3]"),
+    );
+    expect(() => s.step(logits(2, 3), 1, tokens(2, 4), { generator: gen() })).toThrow(
+      new Error("sample.dims: expected [B, N] matching modelOutput = [2, 3], got [2, 4]"),
+    );
+  });
+  it.each([-1, 10, 1.5, NaN, "3"])("rejects timestep %s", (t) => {
+    expect(() => s.step(logits(1, 2), t as never, tokens(1, 2), { generator: gen() })).toThrow(
+      new Error(`timestep: expected an integer timestep in [0, 9], got ${typeof t === "string" ? JSON.stringify(t) : t}`),
+    );
+  });
+  it("rejects tokens outside [0, K-1], in Int32Array and BigInt64Array", () => {
+    expect(() => s.step(logits(1, 2), 1, { data: new Int32Array([0, 5]), dims: [1, 2] }, { generator: gen() })).toThrow(
+      new Error("sample.data: expected tokens in [0, 4] (K = 5 classes), got 5 at index [0, 1]"),
+    );
+    expect(() => s.step(logits(1, 2), 1, { data: new BigInt64Array([-1n, 0n]), dims: [1, 2] }, { generator: gen() })).toThrow(
+      new Error("sample.data: expected tokens in [0, 4] (K = 5 classes), got -1n at index [0, 0]"),
+    );
+  });
+  it("rejects token arrays of other types", () => {
+    expect(() => s.step(logits(1, 2), 1, { data: new Float32Array(2) as never, dims: [1, 2] }, { generator: gen() })).toThrow(
+      new Error("sample.data: expected an Int32Array or a BigInt64Array, got a Float32Array of length 2"),
+    );
+  });
+  it.each([1, 0])("rejects a NaN in modelOutput at t = %i", (t) => {
+    const m = logits(1, 2);
+    m.data[5] = NaN;
+    expect(() => s.step(m, t, tokens(1, 2), { generator: gen() })).toThrow(
+      new Error("modelOutput.data: expected log-probabilities (finite or -inf, never NaN or +inf), got NaN at index [0, 2, 1]"),
+    );
+  });
+  it("rejects +inf and a pixel with no finite log-probability", () => {
+    const m = logits(1, 2);
+    m.data[0] = Infinity;
+    expect(() => s.step(m, 3, tokens(1, 2), { generator: gen() })).toThrow(/got Infinity at index \[0, 0, 0\]/);
+    const e = logits(1, 2);
+    for (let c = 0; c < K - 1; c++) e.data[c * 2 + 1] = -Infinity;
+    expect(() => s.step(e, 3, tokens(1, 2), { generator: gen() })).toThrow(
+      new Error("modelOutput.data: expected at least one finite log-probability per pixel, got -inf for every class at batch 0, pixel 1"),
+    );
+  });
+  it("rejects a generator that is not a TorchGenerator", () => {
+    expect(() => s.step(logits(1, 2), 1, tokens(1, 2), { generator: {} as never })).toThrow(
+      new Error("options.generator: expected a TorchGenerator, got an object"),
+    );
+  });
+  it("does not modify its inputs", () => {
+    const m = logits(2, 3);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = -1 - (i % 7) / 3;
+    const x = { data: new BigInt64Array([0n, 1n, 4n, 4n, 3n, 2n]), dims: [2, 3] };
+    const mCopy = m.data.slice();
+    const xCopy = x.data.slice();
+    s.step(m, 5, x, { generator: gen() });
+    s.qPosterior(m, x, 5);
+    expect(m.data).toEqual(mCopy);
+    expect(x.data).toEqual(xCopy);
+    expect(m.dims).toEqual([2, 4, 3]);
+  });
+});
+
+describe("qPosterior and logQtTransitioningToKnownClass", () => {
+  it("check their arguments as step does", () => {
+    expect(() => s.qPosterior(logits(1, 2), tokens(1, 2), 10)).toThrow(new Error("t: expected an integer timestep in [0, 9], got 10"));
+    expect(() => s.qPosterior(logits(1, 2), tokens(1, 3), 1)).toThrow(
+      new Error("xT.dims: expected [B, N] matching logPX0 = [1, 2], got [1, 3]"),
+    );
+    const xT = tokens(1, 2, 0);
+    expect(() => s.logQtTransitioningToKnownClass({ t: 1, xT, logOnehotXT: indexToLogOnehot(xT, 4), cumulative: true })).toThrow(
+      new Error("logOnehotXT.dims: expected [B, K, N] = [1, 5, 2], got [1, 4, 2]"),
+    );
+    expect(() =>
+      s.logQtTransitioningToKnownClass({ t: 1, xT, logOnehotXT: indexToLogOnehot(xT, K), cumulative: 1 as never }),
+    ).toThrow(new Error("cumulative: expected a boolean, got 1"));
+  });
+  it("indexToLogOnehot checks its token range", () => {
+    expect(() => indexToLogOnehot(tokens(1, 2, 3), 3)).toThrow(new Error("x.data: expected tokens in [0, 2] (K = 3 classes), got 3 at index [0, 0]"));
+  });
+});
