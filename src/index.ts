@@ -4,7 +4,9 @@
  * `vq-diffusion/node`.
  */
 export { VQDiffusionScheduler } from "./scheduler/vqDiffusionScheduler.js";
-export type { StepOptions, StepOutput, TransitionArgs } from "./scheduler/vqDiffusionScheduler.js";
+export type { StepMode, StepOptions, StepOutput, TransitionArgs } from "./scheduler/vqDiffusionScheduler.js";
+export { initKernels, kernelBackend, setKernelBackend } from "./kernels/backend.js";
+export type { KernelBackend } from "./kernels/backend.js";
 export type { VQDiffusionSchedulerOptions, VQDiffusionSchedulerConfig, SchedulerConfigJSON } from "./config/schedulerConfig.js";
 export { TorchGenerator, DEFAULT_TORCH_SEED } from "./random/torchGenerator.js";
 export { indexToLogOnehot } from "./tensor/logOnehot.js";

@@ -16,6 +16,9 @@
  *   4. out_c' = r_c' + log q(x_t | x_s = c') + S               (the one-step row, t-1 → t)
  * The reference has s = t − 1, the cumulative tables at index t − 1 (index T, the identity, when
  * t = 0) and the one-step tables at t.
+ *
+ * Only two values of each transition row occur per pixel (x_t's own class and the others; one when
+ * x_t is the mask), which `PixelRows` names; the fused kernels rely on the same split.
  */
 import { logAddExp, logSumExpStrided, LOG_ONEHOT_FLOOR } from "../math/logSpace.js";
 import { rowValues, type TransitionLogs } from "../transitions/transitionRows.js";
@@ -28,6 +31,76 @@ export interface PosteriorTransitions {
   readonly cumulativeAtS: TransitionLogs;
   /** s → t: q(x_t | x_s). */
   readonly stepSToT: TransitionLogs;
+}
+
+/** The row values of one posterior, per kind of source class. */
+export interface PixelRows {
+  /** log q(x_t | x_0 = c) for c = x_t, c ≠ x_t (x_t not the mask), any c (x_t the mask). */
+  readonly cumulative: { same: number; other: number; masked: number };
+  /** log q(x_t | x_s = c), same split. */
+  readonly oneStep: { same: number; other: number; masked: number };
+  /** log ᾱ_s, log β̄_s, log γ̄_s. */
+  readonly cumulativeAtS: TransitionLogs;
+}
+
+/** The row values of `transitions`, computed once per posterior. */
+export function pixelRows(transitions: PosteriorTransitions): PixelRows {
+  return {
+    cumulative: rowValues(transitions.cumulativeAtT),
+    oneStep: rowValues(transitions.stepSToT),
+    cumulativeAtS: transitions.cumulativeAtS,
+  };
+}
+
+/**
+ * Step 3-4 for one class c' < K − 1: logaddexp((y − cumRow) − S + log ᾱ_s, log β̄_s) + oneStep + S,
+ * with y = log p(x_0 = c'). The one place this formula is written.
+ */
+export function posteriorLogit(y: number, cumRow: number, oneStep: number, S: number, rows: PixelRows): number {
+  return logAddExp(y - cumRow - S + rows.cumulativeAtS.a, rows.cumulativeAtS.b) + oneStep + S;
+}
+
+/** Step 3-4 for the mask class c' = K − 1: log γ̄_s + log q(x_t | x_s = mask) + S. */
+export function posteriorMaskLogit(masked: boolean, S: number, rows: PixelRows): number {
+  return rows.cumulativeAtS.c + (masked ? 0 : LOG_ONEHOT_FLOOR) + S;
+}
+
+/**
+ * The posterior column of one pixel.
+ *
+ * @param y - log p(x_0 = c) for c < K − 1 at `y[offset + c·stride]`.
+ * @param x - x_t, in [0, K − 1].
+ * @param out - receives the K logits at `out[outOffset + c'·outStride]`.
+ * @param q - scratch of length K − 1.
+ * @returns S, the normaliser of step 2.
+ */
+export function posteriorColumn(
+  y: ArrayLike<number>,
+  offset: number,
+  stride: number,
+  x: number,
+  K: number,
+  rows: PixelRows,
+  out: Float64Array,
+  outOffset: number,
+  outStride: number,
+  q: Float64Array,
+): number {
+  const mask = K - 1;
+  const masked = x === mask;
+  const { cumulative, oneStep } = rows;
+  for (let c = 0; c < K - 1; c++) {
+    const cumRow = masked ? cumulative.masked : c === x ? cumulative.same : cumulative.other;
+    q[c] = y[offset + c * stride] - cumRow;
+  }
+  const S = logSumExpStrided(q, 0, 1, K - 1);
+  for (let c = 0; c < K - 1; c++) {
+    const cumRow = masked ? cumulative.masked : c === x ? cumulative.same : cumulative.other;
+    const step = masked ? oneStep.masked : c === x ? oneStep.same : oneStep.other;
+    out[outOffset + c * outStride] = posteriorLogit(y[offset + c * stride], cumRow, step, S, rows);
+  }
+  out[outOffset + mask * outStride] = posteriorMaskLogit(masked, S, rows);
+  return S;
 }
 
 /**
@@ -50,26 +123,10 @@ export function posteriorPlain(
 ): Float64Array {
   const out = new Float64Array(B * K * N);
   const q = new Float64Array(K - 1);
-  const cumT = rowValues(transitions.cumulativeAtT);
-  const step = rowValues(transitions.stepSToT);
-  const { a: cumSA, b: cumSB, c: cumSC } = transitions.cumulativeAtS;
-  const mask = K - 1;
+  const rows = pixelRows(transitions);
   for (let b = 0; b < B; b++) {
     for (let n = 0; n < N; n++) {
-      const x = tokens[b * N + n];
-      // 1. q_c = log p(x_0 = c) − log q(x_t | x_0 = c)
-      for (let c = 0; c < K - 1; c++) {
-        const cumRow = x === mask ? cumT.masked : c === x ? cumT.same : cumT.other;
-        q[c] = logPX0[(b * (K - 1) + c) * N + n] - cumRow;
-      }
-      // 2. S = logsumexp_c q_c
-      const S = logSumExpStrided(q, 0, 1, K - 1);
-      // 3-4. out_c = logaddexp(q_c − S + log ᾱ_s, log β̄_s) + log q(x_t | x_s = c) + S
-      for (let c = 0; c < K - 1; c++) {
-        const oneStep = x === mask ? step.masked : c === x ? step.same : step.other;
-        out[(b * K + c) * N + n] = logAddExp(q[c] - S + cumSA, cumSB) + oneStep + S;
-      }
-      out[(b * K + mask) * N + n] = cumSC + (x === mask ? 0 : LOG_ONEHOT_FLOOR) + S;
+      posteriorColumn(logPX0, b * (K - 1) * N + n, N, tokens[b * N + n], K, rows, out, b * K * N + n, N, q);
     }
   }
   return out;

@@ -16,8 +16,10 @@ import {
   type VQDiffusionSchedulerOptions,
 } from "../config/schedulerConfig.js";
 import { argumentError } from "../errors.js";
-import { gumbelArgmaxPlain } from "../kernels/gumbelArgmaxPlain.js";
-import { posteriorPlain, type PosteriorTransitions } from "../posterior/posteriorPlain.js";
+import { stepPrimitives } from "../kernels/backend.js";
+import { fastCategoricalStep } from "../kernels/fastStep.js";
+import { fusedGumbelStep } from "../kernels/fusedStep.js";
+import { pixelRows, posteriorPlain, type PosteriorTransitions } from "../posterior/posteriorPlain.js";
 import { randomlySeededGenerator, TorchGenerator } from "../random/torchGenerator.js";
 import { computeLogSchedule, type LogSchedule } from "../schedule/logSchedule.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
@@ -25,10 +27,19 @@ import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, tokensLike } from "../tensor/validate.js";
 import { cumulativeLogs, oneStepLogs, transitionRowsFromOnehot } from "../transitions/transitionRows.js";
 
+/**
+ * How `step` draws: `"reference"` (default) reproduces the reference's tokens for a seed (one uniform
+ * per class and pixel, Gumbel-max); `"fast"` draws from the same distribution with one uniform per
+ * pixel (inverse CDF), a different random stream.
+ */
+export type StepMode = "reference" | "fast";
+
 /** Options of {@link VQDiffusionScheduler.step}. */
 export interface StepOptions {
   /** The random stream; a fresh, randomly seeded one when absent. */
   generator?: TorchGenerator;
+  /** `"reference"` (default) or `"fast"`. */
+  mode?: StepMode;
 }
 
 /** What {@link VQDiffusionScheduler.step} returns. */
@@ -156,6 +167,7 @@ export class VQDiffusionScheduler {
    * @param modelOutput - log p(x_0 | x_t), shape (B, K - 1, N), `Float32Array`, no NaN.
    * @param timestep - t, an integer in [0, T - 1]. At t = 0 `modelOutput` itself is sampled.
    * @param sample - x_t, shape (B, N), tokens in [0, K - 1].
+   * @param options - `generator` (the random stream) and `mode` (`"reference"` or `"fast"`).
    * @returns `{ prevSample }`: x_{t-1}, shape (B, N), the same token type as `sample`.
    */
   step<T extends TokenArray>(
@@ -168,12 +180,16 @@ export class VQDiffusionScheduler {
     const t = this.checkTimestep("timestep", timestep);
     const generator = options.generator ?? randomlySeededGenerator();
     if (!(generator instanceof TorchGenerator)) throw argumentError("options.generator", "a TorchGenerator", generator);
+    const mode = options.mode ?? "reference";
+    if (mode !== "reference" && mode !== "fast") throw argumentError("options.mode", '"reference" or "fast"', mode);
     const K = this.numEmbed;
-    checkLogProbabilities("modelOutput", logPX0, B, K - 1, N);
-    const prev =
-      t === 0
-        ? gumbelArgmaxPlain(logPX0, B, K - 1, N, generator)
-        : gumbelArgmaxPlain(posteriorPlain(logPX0, tokens, B, K, N, this.posteriorTransitions(t)), B, K, N, generator);
+    const rows = t === 0 ? null : pixelRows(this.posteriorTransitions(t));
+    const draw = mode === "fast" ? fastCategoricalStep : fusedGumbelStep;
+    const prev = draw(stepPrimitives(), logPX0, tokens, B, K, N, rows, generator);
+    if (prev === null) {
+      checkLogProbabilities("modelOutput", logPX0, B, K - 1, N);
+      throw new Error("modelOutput.data: expected finite log-probabilities, got a value the kernel rejected");
+    }
     return { prevSample: { data: tokensLike(source as T, prev), dims: [B, N] } };
   }
 

@@ -1,0 +1,79 @@
+// npm run bench: one reverse step at the ITHQ size (K = 4097, N = 1024), B = 1 and 2, t = 50 and 0,
+// reference and fast modes, WASM SIMD and plain-TypeScript kernels, and the plain unfused
+// implementation; median of several runs after a warm-up. When /usr/bin/python3 has PyTorch, the
+// PyTorch baseline (../shared/bench/torch_step.py) runs in the same session and the ratio is printed.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { TorchGenerator, VQDiffusionScheduler, setKernelBackend, kernelBackend } from "../dist/index.js";
+import { gumbelArgmaxPlain } from "../dist/kernels/gumbelArgmaxPlain.js";
+import { posteriorPlain } from "../dist/posterior/posteriorPlain.js";
+import { ithqInputs, K, N } from "./inputs.mjs";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const root = fileURLToPath(new URL("..", import.meta.url));
+const torchScript = fileURLToPath(new URL("../../shared/bench/torch_step.py", import.meta.url));
+
+function median(f, runs = RUNS) {
+  f();
+  const times = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    f();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function torchMs(B, t) {
+  if (!existsSync("/usr/bin/python3") || !existsSync(torchScript)) return null;
+  try {
+    const args = [torchScript, "--batch", String(B), "--t", String(t), "--runs", String(RUNS), "--json"];
+    return JSON.parse(execFileSync("/usr/bin/python3", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })).median_ms;
+  } catch {
+    return null;
+  }
+}
+
+const scheduler = new VQDiffusionScheduler({ numVecClasses: K });
+const rows = [];
+for (const B of [1, 2]) {
+  const { modelOutput, sample } = ithqInputs(B);
+  for (const t of [50, 0]) {
+    const row = { B, t, torch: torchMs(B, t) };
+    for (const backend of ["wasm", "js"]) {
+      setKernelBackend(backend);
+      if (kernelBackend() !== backend) continue;
+      for (const mode of ["reference", "fast"]) {
+        const g = new TorchGenerator().manualSeed(0);
+        row[`${backend} ${mode}`] = median(() => scheduler.step(modelOutput, t, sample, { generator: g, mode }));
+      }
+    }
+    setKernelBackend("auto");
+    const g = new TorchGenerator().manualSeed(0);
+    // The plain, unfused path (posterior materialised in float64, then the draw): the tests' reference.
+    const transitions = scheduler["posteriorTransitions"](t);
+    row["plain (unfused)"] = median(() => {
+      const logits = t === 0 ? modelOutput.data : posteriorPlain(modelOutput.data, sample.data, B, K, N, transitions);
+      gumbelArgmaxPlain(logits, B, t === 0 ? K - 1 : K, N, g);
+    }, 3);
+    rows.push(row);
+  }
+}
+
+const columns = ["wasm reference", "wasm fast", "js reference", "js fast", "plain (unfused)"];
+const fmt = (v) => (v == null ? "-" : v.toFixed(1));
+console.log(`one step, K = ${K}, N = ${N}, median of ${RUNS} runs (ms); ratio = PyTorch ÷ ours, same session`);
+console.log(["B", "t", "PyTorch", ...columns, "ratio ref", "ratio fast"].join("\t"));
+for (const r of rows) {
+  const ratio = (k) => (r.torch == null || r[k] == null ? "-" : `${(r.torch / r[k]).toFixed(1)}x`);
+  console.log([r.B, r.t, fmt(r.torch), ...columns.map((c) => fmt(r[c])), ratio("wasm reference"), ratio("wasm fast")].join("\t"));
+}
+if (rows[0].torch == null) console.log("(no PyTorch column: apt-get install -y python3-torch, with ../shared/bench/torch_step.py present)");
+
+for (const mode of ["reference", "fast"]) {
+  const out = execFileSync(process.execPath, ["bench/stepMemory.mjs", mode], { cwd: root, encoding: "utf8" });
+  const { peakGrowthMB } = JSON.parse(out);
+  console.log(`peak RSS growth over 20 steps (${mode}, B = 1): ${peakGrowthMB.toFixed(1)} MB (one (B, K, N) float32 tensor: 16 MB)`);
+}

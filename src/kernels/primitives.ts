@@ -1,0 +1,104 @@
+/**
+ * The inner loops of the fused step, as an interface with two implementations: plain TypeScript
+ * (`plainPrimitives.ts`, the readable specification, runs anywhere) and WebAssembly SIMD
+ * (`wasm/wasmPrimitives.ts`, compiled from `assembly/kernels.ts`). The orchestration around them
+ * (`fusedStep.ts`, `fastStep.ts`) is shared, so both give the same tokens.
+ *
+ * Layouts: a chunk is `rows` consecutive class rows of one batch item, `y[r * N + n]`; per-pixel
+ * arrays have N entries. Arrays come from {@link StepPrimitives.workspace}: the WASM implementation
+ * needs them inside its memory.
+ */
+
+/** Scratch arrays for one step; sized by {@link WorkspaceShape}, reused across calls. */
+export interface Workspace {
+  /** A chunk of log-probabilities, rows·N. */
+  readonly y: Float32Array;
+  /** A chunk of raw generator draws, rows·N (and at least N). */
+  readonly u: Uint32Array;
+  /** Survivor flat indices r·N + n of a screened chunk, rows·N. */
+  readonly surv: Int32Array;
+  /** Per-chunk maxima, N. */
+  readonly cmax: Float32Array;
+  /** Running per-pixel maxima of log p(x_0), B·N. */
+  readonly ref: Float32Array;
+  /** Running per-pixel Σ exp(y − ref) over the summed rows, B·N. */
+  readonly acc: Float64Array;
+  /** Per-pixel row left out of the sums and forced through the screen (x_t's class), or −1; B·N. */
+  readonly skip: Int32Array;
+  /** Screen bound terms, N each: ub = max(y + A, Bb) + slack + g-bound ≥ value; pass if ub ≥ thr. */
+  readonly A: Float32Array;
+  readonly Bb: Float32Array;
+  readonly thr: Float32Array;
+  /** Per-block sums and the maxima they are relative to, blocks·N (fast mode). */
+  readonly blockSum: Float64Array;
+  readonly blockRef: Float32Array;
+  /** Generator state as `MersenneTwister19937.saveTo` lays it out (625 words). */
+  readonly mtState: Int32Array;
+}
+
+/** What a workspace must hold. */
+export interface WorkspaceShape {
+  /** Pixels per image. */
+  N: number;
+  /** Batch size. */
+  B: number;
+  /** Rows per chunk. */
+  rows: number;
+  /** Blocks of per-pixel sums kept (0 unless fast mode). */
+  blocks: number;
+}
+
+export interface StepPrimitives {
+  /** A workspace of at least `shape`; may reuse (and invalidate) the previous one. */
+  workspace(shape: WorkspaceShape): Workspace;
+  /** The next `count` MT19937 outputs of the stream in `state` into `out[0 … count)`; advances `state`. */
+  mtFill(state: Int32Array, out: Uint32Array, count: number): void;
+  /** out[n] = max over r < rows of y[r·N + n]; NaN if any is NaN. */
+  chunkMax(y: Float32Array, rows: number, N: number, out: Float32Array): void;
+  /** Where cmax[n] > ref[n] or is NaN: acc[n] ·= exp(ref[n] − cmax[n]) (float64; 0 stays 0), ref[n] = cmax[n]. */
+  raiseRef(cmax: Float32Array, ref: Float32Array, acc: Float64Array, N: number): void;
+  /**
+   * acc[n] += Σ_r exp(y[r·N + n] − ref[n]) (y ≤ ref), this call's sum within relative error
+   * {@link EXP_SUM_RELATIVE_ERROR} of the exact value when rows ≤ {@link MAX_CHUNK_ROWS}; entries of
+   * −inf add 0, and so do all entries of a pixel whose ref is −inf. When `block` is given, block[n]
+   * receives this call's sum alone.
+   */
+  expSum(y: Float32Array, rows: number, N: number, ref: Float32Array, acc: Float64Array, block: Float64Array | null): void;
+  /**
+   * Writes to `surv` the flat indices i = r·N + n (in increasing order) of the candidates with
+   * max(y[i] + A[n], Bb[n]) + slack + gBound(u[i]) ≥ thr[n] (within float32 rounding), or with
+   * rowBase + r = force[n]; returns their count. gBound(u) = −⌊log2(2^24 − (u & 0xFFFFFF))⌋·ln 2 +
+   * 24·ln 2 ≥ g(u): see `gumbelBound`.
+   */
+  screen(
+    y: Float32Array, u: Uint32Array, rows: number, N: number, A: Float32Array, Bb: Float32Array, thr: Float32Array,
+    force: Int32Array, rowBase: number, slack: number, surv: Int32Array,
+  ): number;
+}
+
+/** The most rows one `expSum` call may take (its float32 partial sums are exact to rows·2^-24). */
+export const MAX_CHUNK_ROWS = 64;
+
+/**
+ * Bound on the relative error of one `expSum` call's sum, in both implementations: each term within
+ * 2.5e-7 (float32 Cephes exp on [−87.3, 0]) plus 6e-8·|y − ref| ≤ 5.3e-6 (the float32 rounding of
+ * y − ref; below −87.3 terms are 0, under 1e-38 of the sum), and at most MAX_CHUNK_ROWS float32
+ * additions, 64·2^-24 ≤ 3.9e-6.
+ */
+export const EXP_SUM_RELATIVE_ERROR = 1.2e-5;
+
+/**
+ * An upper bound on the Gumbel noise g(u) = −log(−log(u + 1e-30) + 1e-30) of a float32 uniform
+ * u = m / 2^24, without a logarithm: −log u ≥ 1 − u and 1 − u ≥ 2^e with e = ⌊log2(2^24 − m)⌋ − 24,
+ * so g(u) ≤ −log(1 − u) ≤ −e·ln 2.
+ *
+ * @example
+ * ```ts
+ * gumbelBound(0); // 0 (g(0) = −4.24)
+ * gumbelBound(0xffffff); // 24·ln 2 = 16.64 (g = 16.64)
+ * ```
+ */
+export function gumbelBound(draw: number): number {
+  const m = draw & 0xffffff;
+  return -(31 - Math.clz32(0x1000000 - m) - 24) * Math.LN2;
+}

@@ -1,0 +1,113 @@
+/**
+ * Each WASM SIMD primitive against its plain-TypeScript specification (src/kernels/plainPrimitives.ts),
+ * including lengths that are not multiples of 4; and the embedded WASM against its source.
+ */
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { TorchGenerator } from "../src/index.js";
+import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
+import { EXP_SUM_RELATIVE_ERROR, gumbelBound, MAX_CHUNK_ROWS } from "../src/kernels/primitives.js";
+import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
+import { gumbelNoise } from "../src/random/gumbel.js";
+import { MersenneTwister19937 } from "../src/random/mt19937.js";
+
+const wasm = createWasmPrimitives(new WebAssembly.Module(kernelBytes()));
+const plain = createPlainPrimitives();
+
+function randomChunk(rows: number, N: number, seed: number): Float32Array {
+  const u = new TorchGenerator().manualSeed(seed).rand([rows * N]).data;
+  return Float32Array.from(u, (v, i) => (i % 7 === 3 ? -Infinity : v * 60 - 70));
+}
+
+describe("WASM primitives = plain primitives", () => {
+  for (const N of [1, 4, 13, 64]) {
+    const rows = 9;
+    it(`mtFill continues the same stream (N = ${N})`, () => {
+      const w = wasm.workspace({ N, B: 1, rows, blocks: 0 });
+      const mt = new MersenneTwister19937(N);
+      mt.nextUint32();
+      mt.saveTo(w.mtState);
+      const reference = new MersenneTwister19937(N);
+      reference.nextUint32();
+      for (const count of [rows * N, 700, 3]) {
+        wasm.mtFill(w.mtState, w.u, Math.min(count, w.u.length));
+        for (let i = 0; i < Math.min(count, w.u.length); i++) expect(w.u[i]).toBe(reference.nextUint32());
+      }
+    });
+
+    it(`chunkMax, raiseRef and expSum (N = ${N})`, () => {
+      const w = wasm.workspace({ N, B: 1, rows, blocks: 1 });
+      const p = plain.workspace({ N, B: 1, rows, blocks: 1 });
+      const y = randomChunk(rows, N, N);
+      w.y.set(y);
+      p.y.set(y);
+      wasm.chunkMax(w.y, rows, N, w.cmax);
+      plain.chunkMax(p.y, rows, N, p.cmax);
+      expect(w.cmax.subarray(0, N)).toEqual(p.cmax.subarray(0, N));
+      for (const ws of [w, p]) {
+        ws.ref.fill(-Infinity);
+        ws.ref[0] = -80;
+        ws.acc.fill(0);
+        ws.acc[0] = 2;
+      }
+      wasm.raiseRef(w.cmax, w.ref, w.acc, N);
+      plain.raiseRef(p.cmax, p.ref, p.acc, N);
+      expect(w.ref.subarray(0, N)).toEqual(p.ref.subarray(0, N));
+      expect(w.acc[0]).toBeCloseTo(p.acc[0], 15);
+      wasm.expSum(w.y, rows, N, w.ref, w.acc, w.blockSum);
+      plain.expSum(p.y, rows, N, p.ref, p.acc, p.blockSum);
+      for (let n = 0; n < N; n++) {
+        expect(Math.abs(w.blockSum[n] - p.blockSum[n])).toBeLessThanOrEqual(EXP_SUM_RELATIVE_ERROR * p.blockSum[n]);
+        expect(Math.abs(w.acc[n] - p.acc[n])).toBeLessThanOrEqual(EXP_SUM_RELATIVE_ERROR * p.acc[n] + 1e-12);
+      }
+    });
+
+    it(`chunkMax reports NaN (N = ${N})`, () => {
+      const w = wasm.workspace({ N, B: 1, rows, blocks: 0 });
+      w.y.set(randomChunk(rows, N, 1));
+      w.y[(rows - 1) * N + N - 1] = NaN;
+      wasm.chunkMax(w.y, rows, N, w.cmax);
+      expect(w.cmax[N - 1]).toBeNaN();
+    });
+
+    it(`screen passes every candidate whose bound reaches the threshold, and forced rows (N = ${N})`, () => {
+      const w = wasm.workspace({ N, B: 1, rows, blocks: 0 });
+      const p = plain.workspace({ N, B: 1, rows, blocks: 0 });
+      const y = randomChunk(rows, N, 3);
+      const g = new TorchGenerator().manualSeed(4);
+      const draws = new Uint32Array(rows * N);
+      g.engine.fillUint32(draws);
+      for (const ws of [w, p]) {
+        ws.y.set(y);
+        ws.u.set(draws);
+        for (let n = 0; n < N; n++) {
+          ws.A[n] = n % 3;
+          ws.Bb[n] = -30 + n;
+          ws.thr[n] = -25 + (n % 5) * 3;
+          ws.skip[n] = n % 4 === 0 ? 2 : -1;
+        }
+      }
+      const cw = wasm.screen(w.y, w.u, rows, N, w.A, w.Bb, w.thr, w.skip, 0, Math.LN2, w.surv);
+      const cp = plain.screen(p.y, p.u, rows, N, p.A, p.Bb, p.thr, p.skip, 0, Math.LN2, p.surv);
+      const got = new Set(w.surv.subarray(0, cw));
+      for (let j = 0; j < cp; j++) {
+        const i = p.surv[j];
+        const n = i % N;
+        const ub = Math.max(y[i] + p.A[n], p.Bb[n]) + Math.LN2 + gumbelBound(draws[i]);
+        if (ub >= p.thr[n] + 1e-4 * (1 + Math.abs(ub)) || Math.floor(i / N) === p.skip[n]) expect(got.has(i)).toBe(true);
+      }
+      expect([...w.surv.subarray(0, cw)]).toEqual([...w.surv.subarray(0, cw)].sort((a, b) => a - b));
+    });
+  }
+
+  it("gumbelBound bounds the Gumbel noise of every 24-bit uniform (sampled)", () => {
+    for (let m = 0; m < 0x1000000; m += 997) expect(gumbelBound(m)).toBeGreaterThanOrEqual(gumbelNoise(m / 2 ** 24));
+    expect(gumbelBound(0xffffff)).toBeGreaterThanOrEqual(gumbelNoise(0xffffff / 2 ** 24));
+    expect(MAX_CHUNK_ROWS).toBe(64);
+  });
+
+  it("the embedded WASM is the build of assembly/kernels.ts", () => {
+    const out = execFileSync(process.execPath, ["scripts/build-wasm.mjs", "--check"], { encoding: "utf8" });
+    expect(out).toContain("matches");
+  });
+});
