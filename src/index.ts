@@ -11,3 +11,9 @@ export type { VQDiffusionSchedulerOptions, VQDiffusionSchedulerConfig, Scheduler
 export { TorchGenerator, DEFAULT_TORCH_SEED } from "./random/torchGenerator.js";
 export { indexToLogOnehot } from "./tensor/logOnehot.js";
 export type { Tensor, TokenArray, FloatTensor, TokenTensor } from "./tensor/types.js";
+export { VQDiffusionSampler } from "./sampling/sampler.js";
+export type { Denoiser, SampleOptions, StepInfo } from "./sampling/sampler.js";
+export { classifierFreeGuidance } from "./sampling/guidance.js";
+export { truncateLogProbabilities, clampLogProbabilities } from "./sampling/truncation.js";
+export { createDatasetDenoiser, guidedDenoiser } from "./denoisers/datasetDenoiser.js";
+export type { DatasetDenoiserOptions } from "./denoisers/datasetDenoiser.js";

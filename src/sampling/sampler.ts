@@ -1,0 +1,183 @@
+/**
+ * `VQDiffusionSampler`: the reference pipeline's loop (diffusers' `VQDiffusionPipeline.__call__`)
+ * around a scheduler and a denoiser, token for token:
+ *   x ← latents, or every pixel the mask class
+ *   scheduler.setTimesteps(numInferenceSteps)
+ *   for t in scheduler.timesteps:
+ *     out ← denoiser([x; x] with guidance, else x, t)          (B or 2B, K − 1, N)
+ *     out ← uncond + s·(cond − uncond), renormalised           (guidance > 1 only)
+ *     out ← truncate(out, truncationRate); out ← max(out, −70)
+ *     x ← scheduler.step(out, t, x, { generator })
+ */
+import { argumentError, argumentErrorText } from "../errors.js";
+import { randomlySeededGenerator, TorchGenerator } from "../random/torchGenerator.js";
+import type { StepMode, VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
+import type { Tensor, TokenArray } from "../tensor/types.js";
+import { checkTokens, formatDims } from "../tensor/validate.js";
+import { classifierFreeGuidance } from "./guidance.js";
+import { clampLogProbabilities, truncateLogProbabilities } from "./truncation.js";
+
+/**
+ * A model of log p(x_0 | x_t): given tokens x_t, shape (B', N), and the timestep t, returns
+ * log-probabilities over the K − 1 real classes, shape (B', K − 1, N). With guidance the sampler
+ * passes B' = 2B (the batch twice) and expects [unconditional; conditional].
+ */
+export type Denoiser = (
+  sample: Tensor<Int32Array> | Tensor<BigInt64Array>,
+  timestep: number,
+) => Tensor<Float32Array> | Promise<Tensor<Float32Array>>;
+
+/** What `onStep` receives after every step. */
+export interface StepInfo {
+  /** 0-based index of the step. */
+  step: number;
+  /** The timestep just taken. */
+  timestep: number;
+  /** x after the step, shape (B, N) (a copy the callback may keep). */
+  sample: Tensor<Int32Array>;
+}
+
+/** Options of {@link VQDiffusionSampler.sample}. */
+export interface SampleOptions {
+  /** B, the number of images (default: latents' batch, else 1). */
+  batchSize?: number;
+  /** N, latent pixels per image (required without latents). */
+  numLatentPixels?: number;
+  /** Steps of the chain, default 100 (in [1, numTrainTimesteps]). */
+  numInferenceSteps?: number;
+  /**
+   * Classifier-free guidance scale, default 1 (off). The reference pipeline's default is 5.0, which
+   * presumes a denoiser that returns [unconditional; conditional] for a doubled batch; set it
+   * explicitly for such a model.
+   */
+  guidanceScale?: number;
+  /** Truncation rate in (0, 1], default 1 (none). */
+  truncationRate?: number;
+  /** The random stream, used by every step; a fresh, randomly seeded one when absent. */
+  generator?: TorchGenerator;
+  /** The starting tokens, shape (B, N); default every pixel masked. */
+  latents?: Tensor<TokenArray>;
+  /** Token type handed to the denoiser and returned: `"int32"` (default) or `"int64"` (ONNX). */
+  tokenType?: "int32" | "int64";
+  /** Called after every step (awaited when it returns a promise). */
+  onStep?: (info: StepInfo) => void | Promise<void>;
+  /** Stops between steps with an `AbortError`. */
+  signal?: AbortSignal;
+  /** The scheduler's step mode (default `"reference"`, token-exact with Python). */
+  mode?: StepMode;
+}
+
+/**
+ * @example
+ * ```ts
+ * const sampler = new VQDiffusionSampler({ scheduler, denoiser });
+ * const { tokens } = await sampler.sample({ numLatentPixels: 1024, generator: new TorchGenerator().manualSeed(0) });
+ * ```
+ */
+export class VQDiffusionSampler {
+  readonly scheduler: VQDiffusionScheduler;
+  readonly denoiser: Denoiser;
+
+  constructor(options: { scheduler: VQDiffusionScheduler; denoiser: Denoiser }) {
+    if (typeof options !== "object" || options === null) throw argumentError("options", "{ scheduler, denoiser }", options);
+    if (typeof options.scheduler?.step !== "function") throw argumentError("scheduler", "a VQDiffusionScheduler", options.scheduler);
+    if (typeof options.denoiser !== "function") throw argumentError("denoiser", "a function (sample, timestep) => log p(x_0 | x_t)", options.denoiser);
+    this.scheduler = options.scheduler;
+    this.denoiser = options.denoiser;
+  }
+
+  /**
+   * Runs the chain.
+   *
+   * @returns `{ tokens }`: the sample, shape (B, N), Int32Array (or BigInt64Array for `tokenType: "int64"`
+   *   or BigInt64Array latents).
+   */
+  async sample(options: SampleOptions = {}): Promise<{ tokens: Tensor<TokenArray> }> {
+    const s = this.scheduler;
+    const K = s.numEmbed;
+    const steps = options.numInferenceSteps ?? 100;
+    const guidance = options.guidanceScale ?? 1;
+    const rate = options.truncationRate ?? 1;
+    if (typeof guidance !== "number" || !Number.isFinite(guidance)) throw argumentError("guidanceScale", "a finite number", guidance);
+    if (typeof rate !== "number" || !(rate > 0 && rate <= 1)) throw argumentError("truncationRate", "a number in (0, 1]", rate);
+    if (options.generator !== undefined && !(options.generator instanceof TorchGenerator)) {
+      throw argumentError("generator", "a TorchGenerator", options.generator);
+    }
+    const tokenType = options.tokenType ?? (options.latents?.data instanceof BigInt64Array ? "int64" : "int32");
+    if (tokenType !== "int32" && tokenType !== "int64") throw argumentError("tokenType", '"int32" or "int64"', tokenType);
+    const { x, B, N } = this.initialTokens(options);
+    s.setTimesteps(steps);
+    const generator = options.generator ?? randomlySeededGenerator();
+    const guided = guidance > 1;
+    let sample: Tensor<Int32Array> = { data: x, dims: [B, N] };
+    const timesteps = s.timesteps;
+    for (let i = 0; i < timesteps.length; i++) {
+      throwIfAborted(options.signal);
+      const t = timesteps[i];
+      const input = guided ? { data: doubled(sample.data), dims: [2 * B, N] } : { data: sample.data.slice(), dims: [B, N] };
+      let output = await this.callDenoiser(tokenType === "int64" ? toInt64(input) : input, t, i, guided ? 2 * B : B, K, N);
+      if (guided) output = classifierFreeGuidance(output, guidance);
+      if (rate < 1) output = truncateLogProbabilities(output, rate);
+      output = clampLogProbabilities(output);
+      sample = s.step(output, t, sample, { generator, mode: options.mode }).prevSample;
+      if (options.onStep) await options.onStep({ step: i, timestep: t, sample: { data: sample.data.slice(), dims: [B, N] } });
+    }
+    const tokens: Tensor<TokenArray> = tokenType === "int64" ? toInt64(sample) : sample;
+    return { tokens };
+  }
+
+  private initialTokens(options: SampleOptions): { x: Int32Array; B: number; N: number } {
+    const K = this.scheduler.numEmbed;
+    if (options.latents !== undefined) {
+      const { tokens, dims } = checkTokens("latents", options.latents, [options.batchSize ?? null, options.numLatentPixels ?? null], "[batchSize, numLatentPixels]", K);
+      return { x: tokens.slice(), B: dims[0], N: dims[1] };
+    }
+    const B = options.batchSize ?? 1;
+    const N = options.numLatentPixels;
+    if (!Number.isInteger(B) || B < 1) throw argumentError("batchSize", "an integer >= 1", B);
+    if (N === undefined || !Number.isInteger(N) || N < 1) throw argumentError("numLatentPixels", "an integer >= 1 (or latents)", N);
+    return { x: new Int32Array(B * N).fill(K - 1), B, N };
+  }
+
+  private async callDenoiser(
+    input: Tensor<Int32Array> | Tensor<BigInt64Array>,
+    t: number,
+    step: number,
+    B: number,
+    K: number,
+    N: number,
+  ): Promise<Tensor<Float32Array>> {
+    let output: unknown;
+    try {
+      output = await this.denoiser(input, t);
+    } catch (e) {
+      throw new Error(`denoiser: failed at step ${step} (timestep ${t}): ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    }
+    const o = output as Partial<Tensor<unknown>> | null;
+    const where = `denoiser output at step ${step} (timestep ${t})`;
+    if (typeof o !== "object" || o === null || !(o.data instanceof Float32Array) || !Array.isArray(o.dims)) {
+      throw argumentError(where, "a tensor { data: Float32Array, dims }", output);
+    }
+    if (o.dims.length !== 3 || o.dims[0] !== B || o.dims[1] !== K - 1 || o.dims[2] !== N || o.data.length !== B * (K - 1) * N) {
+      throw argumentErrorText(where, `dims [${B}, ${K - 1}, ${N}] with ${B * (K - 1) * N} values`, `dims ${formatDims(o.dims)} with ${o.data.length} values`);
+    }
+    return o as Tensor<Float32Array>;
+  }
+}
+
+function doubled(x: Int32Array): Int32Array {
+  const out = new Int32Array(2 * x.length);
+  out.set(x);
+  out.set(x, x.length);
+  return out;
+}
+
+function toInt64(t: Tensor<Int32Array>): Tensor<BigInt64Array> {
+  const out = new BigInt64Array(t.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = BigInt(t.data[i]);
+  return { data: out, dims: [...t.dims] };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new DOMException("sampling aborted between steps", "AbortError");
+}
