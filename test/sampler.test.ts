@@ -98,3 +98,14 @@ describe("guidance and truncation helpers", () => {
     expect(out.data[0]).toBeGreaterThan(Math.log(0.9));
   });
 });
+
+describe("guidance with log-zeros", () => {
+  it("keeps classes the conditional half rules out at -inf, and rejects an unconditional -inf under a finite conditional", () => {
+    const L = -Infinity;
+    const out = classifierFreeGuidance({ data: Float32Array.from([L, 0, L, 0]), dims: [2, 2, 1] }, 4);
+    expect(Array.from(out.data)).toEqual([L, 0]);
+    expect(() => classifierFreeGuidance({ data: Float32Array.from([L, 0, Math.log(0.5), Math.log(0.5)]), dims: [2, 2, 1] }, 4)).toThrow(
+      /^output: expected an unconditional half that is finite wherever the conditional half is \(guidance divides by it\), got -inf at batch 0, class 0, pixel 0/,
+    );
+  });
+});

@@ -2,6 +2,8 @@
  * Classifier-free guidance as the reference pipeline (diffusers' `VQDiffusionPipeline`) applies it to
  * log p(x_0 | x_t): out = uncond + s·(cond − uncond), renormalised over the class axis with
  * log-sum-exp. Arithmetic rounds to float32 after each operation, as PyTorch's float32 tensors do.
+ * Log-zeros are handled where the reference's arithmetic would give NaN: a class the conditional half
+ * rules out (−inf) stays ruled out; a class only the unconditional half rules out is an error.
  */
 import { argumentError, argumentErrorText } from "../errors.js";
 import type { Tensor } from "../tensor/types.js";
@@ -32,7 +34,18 @@ export function classifierFreeGuidance(output: Tensor<Float32Array>, scale: numb
   for (let i = 0; i < half; i++) {
     const u = src[i];
     const c = src[half + i];
-    out[i] = Math.fround(u + Math.fround(s * Math.fround(c - u)));
+    if (c === -Infinity && s > 0) {
+      // p_c = 0: the guided p_u^(1−s)·p_c^s is 0 (the reference would compute −inf − (−inf) = NaN).
+      out[i] = -Infinity;
+    } else if (u === -Infinity && c !== -Infinity && s !== 1) {
+      const n = i % N;
+      const cls = Math.floor(i / N) % C;
+      throw argumentErrorText(
+        "output",
+        "an unconditional half that is finite wherever the conditional half is (guidance divides by it)",
+        `-inf at batch ${Math.floor(i / (C * N))}, class ${cls}, pixel ${n} where the conditional is ${c}`,
+      );
+    } else out[i] = Math.fround(u + Math.fround(s * Math.fround(c - u)));
   }
   renormalise(out, B, C, N);
   return { data: out, dims: [B, C, N] };

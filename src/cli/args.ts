@@ -1,0 +1,109 @@
+/**
+ * Command-line parsing for `vq-diffusion`: a small, strict parser (no dependency) whose errors name
+ * the option, what was expected and what came.
+ */
+import { PIXEL_ART_LABELS } from "../demo/pixelArt.js";
+
+/** The parsed `sample` command. */
+export interface SampleArgs {
+  command: "sample";
+  seed: number;
+  steps: number;
+  batch: number;
+  label?: string;
+  guidance: number;
+  truncation: number;
+  mode: "reference" | "fast";
+  out: string;
+}
+
+export type ParsedArgs = SampleArgs | { command: "help" };
+
+export const USAGE =
+  "usage: vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--out FILE.png]";
+
+export const HELP = `${USAGE}
+
+Samples 16x16 pixel-art images with VQ-Diffusion: the exact posterior of an embedded data set of
+${PIXEL_ART_LABELS.length} labels (${PIXEL_ART_LABELS.join(", ")}) as the model, and writes a PNG with
+each image's intermediate steps (masked tokens as a grey checker) beside the final image.
+
+  --seed N          generator seed (default 0); the same seed gives the same bytes
+  --steps N         reverse steps, 1-100 (default 100)
+  --batch N         images, 1-64 (default 4)
+  --label NAME      condition on a label's sprites
+  --guidance S      classifier-free guidance with --label: mix of the label's posterior and the
+                    whole set's (default 1: the label's posterior alone)
+  --truncation R    keep each pixel's most probable classes up to mass R, in (0, 1] (default 1)
+  --mode M          reference (token-exact with Python) or fast (default reference)
+  --out FILE        output PNG (default vq-diffusion.png)
+  --help            this text`;
+
+/** A command-line error: the CLI prints it with the usage line and exits with code 2. */
+export class UsageError extends Error {}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const v = Number(text);
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new UsageError(`${name}: expected an integer in [${min}, ${max}], got ${JSON.stringify(text)}`);
+  }
+  return v;
+}
+
+function real(name: string, text: string, ok: (v: number) => boolean, what: string): number {
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v) || !ok(v)) throw new UsageError(`${name}: expected ${what}, got ${JSON.stringify(text)}`);
+  return v;
+}
+
+/**
+ * @example
+ * ```ts
+ * parseArgs(["sample", "--seed", "7"]); // { command: "sample", seed: 7, steps: 100, ... }
+ * ```
+ */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") return { command: "help" };
+  if (argv[0] !== "sample") throw new UsageError(`command: expected "sample", got ${JSON.stringify(argv[0])}`);
+  const args: SampleArgs = { command: "sample", seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", out: "vq-diffusion.png" };
+  for (let i = 1; i < argv.length; i++) {
+    const flag = argv[i];
+    const eq = flag.indexOf("=");
+    const name = eq > 0 ? flag.slice(0, eq) : flag;
+    const value = eq > 0 ? flag.slice(eq + 1) : argv[++i];
+    if (!name.startsWith("--")) throw new UsageError(`argument: expected an option (--name value), got ${JSON.stringify(flag)}`);
+    if (value === undefined) throw new UsageError(`${name}: expected a value, got nothing`);
+    switch (name) {
+      case "--seed":
+        args.seed = integer(name, value, 0, Number.MAX_SAFE_INTEGER);
+        break;
+      case "--steps":
+        args.steps = integer(name, value, 1, 100);
+        break;
+      case "--batch":
+        args.batch = integer(name, value, 1, 64);
+        break;
+      case "--label":
+        if (!PIXEL_ART_LABELS.includes(value)) throw new UsageError(`--label: expected one of ${PIXEL_ART_LABELS.join(", ")}, got ${JSON.stringify(value)}`);
+        args.label = value;
+        break;
+      case "--guidance":
+        args.guidance = real(name, value, (v) => v >= 0, "a number >= 0");
+        break;
+      case "--truncation":
+        args.truncation = real(name, value, (v) => v > 0 && v <= 1, "a number in (0, 1]");
+        break;
+      case "--mode":
+        if (value !== "reference" && value !== "fast") throw new UsageError(`--mode: expected reference or fast, got ${JSON.stringify(value)}`);
+        args.mode = value;
+        break;
+      case "--out":
+        if (value === "") throw new UsageError(`--out: expected a file name, got ""`);
+        args.out = value;
+        break;
+      default:
+        throw new UsageError(`${name}: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --out, --help, got ${JSON.stringify(name)}`);
+    }
+  }
+  return args;
+}

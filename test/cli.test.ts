@@ -1,0 +1,74 @@
+/** The `vq-diffusion sample` command, run in-process with captured output. */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pngjs from "pngjs";
+import { describe, expect, it } from "vitest";
+import { parseArgs, USAGE } from "../src/cli/args.js";
+import { main, type CliIO } from "../src/cli/main.js";
+import { PIXEL_ART, PIXEL_ART_LABELS, PIXEL_ART_NUM_CLASSES, PALETTE } from "../src/demo/pixelArt.js";
+
+function capture(tty = false): CliIO & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), stderrIsTTY: tty };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "vqd-cli-"));
+
+describe("vq-diffusion sample", () => {
+  it("writes a PNG of the frames and prints a one-line summary; the same seed gives the same bytes", async () => {
+    const a = capture();
+    expect(await main(["sample", "--seed", "7", "--batch", "3", "--out", join(dir, "a.png")], a)).toBe(0);
+    expect(a.out.join("")).toMatch(/^wrote .*a\.png: 3 images of any label in 100 steps \(seed 7, guidance 1, truncation 1, reference mode\), \d\/3 equal to a data-set sprite.*, [\d.]+ s\n$/);
+    expect(a.err).toEqual([]);
+    const b = capture();
+    await main(["sample", "--seed=7", "--batch=3", `--out=${join(dir, "b.png")}`], b);
+    const bytes = readFileSync(join(dir, "a.png"));
+    expect(readFileSync(join(dir, "b.png")).equals(bytes)).toBe(true);
+    const png = pngjs.PNG.sync.read(bytes);
+    // 3 rows of 8 frames: 96-pixel frames with 6-pixel gaps, 12 more before the final image.
+    expect([png.width, png.height]).toEqual([6 + 8 * (96 + 6) + 12, 6 + 3 * (96 + 6)]);
+  });
+
+  it("conditions on a label with guidance, and draws a progress bar only on a terminal", async () => {
+    const io = capture(true);
+    expect(await main(["sample", "--seed", "1", "--steps", "20", "--batch", "2", "--label", "heart", "--guidance", "3", "--out", join(dir, "h.png")], io)).toBe(0);
+    expect(io.out.join("")).toMatch(/2 images of "heart" in 20 steps \(seed 1, guidance 3,/);
+    expect(io.err.join("")).toContain("step 20/20");
+  });
+
+  it.each([
+    [["sample", "--steps", "0"], '--steps: expected an integer in [1, 100], got "0"'],
+    [["sample", "--label", "dragon"], `--label: expected one of ${PIXEL_ART_LABELS.join(", ")}, got "dragon"`],
+    [["sample", "--truncation", "1.5"], '--truncation: expected a number in (0, 1], got "1.5"'],
+    [["sample", "--seed"], "--seed: expected a value, got nothing"],
+    [["sample", "--colour", "red"], '--colour: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --out, --help, got "--colour"'],
+    [["draw"], 'command: expected "sample", got "draw"'],
+  ])("%j is a usage error with exit code 2", async (argv, message) => {
+    const io = capture();
+    expect(await main(argv, io)).toBe(2);
+    expect(io.err.join("")).toBe(`vq-diffusion: ${message}\n${USAGE}\n`);
+  });
+
+  it("--help prints the usage and the options", async () => {
+    const io = capture();
+    expect(await main(["--help"], io)).toBe(0);
+    expect(io.out.join("")).toContain(USAGE);
+    expect(parseArgs(["sample"])).toMatchObject({ seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference" });
+  });
+});
+
+describe("the embedded data set", () => {
+  it("has at least 16 labelled 16×16 sprites over at most 32 colours", () => {
+    expect(PIXEL_ART.length).toBeGreaterThanOrEqual(16);
+    expect(PALETTE.length).toBeLessThanOrEqual(32);
+    expect(PIXEL_ART_NUM_CLASSES).toBe(PALETTE.length + 1);
+    for (const s of PIXEL_ART) {
+      expect(s.tokens.length).toBe(256);
+      expect(Math.max(...s.tokens)).toBeLessThan(PALETTE.length);
+      expect(s.label).toMatch(/^[a-z]+$/);
+    }
+    expect(new Set(PIXEL_ART.map((s) => s.tokens.join())).size).toBe(PIXEL_ART.length);
+  });
+});
