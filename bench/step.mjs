@@ -36,6 +36,15 @@ function torchMs(B, t) {
   }
 }
 
+// Memory first, in child processes, while this process is still small: Linux carries the peak RSS
+// of the parent over to a child it forks, which would hide the child's own growth.
+const memoryLines = [];
+for (const mode of ["reference", "fast"]) {
+  const out = execFileSync(process.execPath, ["bench/stepMemory.mjs", mode], { cwd: root, encoding: "utf8" });
+  const { peakGrowthMB } = JSON.parse(out);
+  memoryLines.push(`peak RSS growth over 20 steps (${mode}, B = 1): ${peakGrowthMB.toFixed(1)} MB (one (B, K, N) float32 tensor: 16 MB)`);
+}
+
 const scheduler = new VQDiffusionScheduler({ numVecClasses: K });
 const rows = [];
 for (const B of [1, 2]) {
@@ -72,8 +81,4 @@ for (const r of rows) {
 }
 if (rows[0].torch == null) console.log("(no PyTorch column: apt-get install -y python3-torch, with ../shared/bench/torch_step.py present)");
 
-for (const mode of ["reference", "fast"]) {
-  const out = execFileSync(process.execPath, ["bench/stepMemory.mjs", mode], { cwd: root, encoding: "utf8" });
-  const { peakGrowthMB } = JSON.parse(out);
-  console.log(`peak RSS growth over 20 steps (${mode}, B = 1): ${peakGrowthMB.toFixed(1)} MB (one (B, K, N) float32 tensor: 16 MB)`);
-}
+console.log(memoryLines.join("\n"));

@@ -43,8 +43,9 @@ describe("vq-diffusion sample", () => {
     [["sample", "--label", "dragon"], `--label: expected one of ${PIXEL_ART_LABELS.join(", ")}, got "dragon"`],
     [["sample", "--truncation", "1.5"], '--truncation: expected a number in (0, 1], got "1.5"'],
     [["sample", "--seed"], "--seed: expected a value, got nothing"],
-    [["sample", "--colour", "red"], '--colour: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --out, --help, got "--colour"'],
+    [["sample", "--colour", "red"], '--colour: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--colour"'],
     [["draw"], 'command: expected "sample", got "draw"'],
+    [["sample", "--spacing", "cosine"], '--spacing: expected linspace, leading or trailing, got "cosine"'],
   ])("%j is a usage error with exit code 2", async (argv, message) => {
     const io = capture();
     expect(await main(argv, io)).toBe(2);

@@ -53,6 +53,8 @@ function run(): void {
     guidance: Number(value("guidance")),
     truncation: Number(value("truncation")),
     mode: value("mode") === "fast" ? "fast" : "reference",
+    timestepSpacing: value("spacing") === "reference" ? undefined : (value("spacing") as "linspace" | "leading" | "trailing"),
+    strategy: value("strategy") === "purity" ? "purity" : "posterior",
   };
   const batch = options.batch ?? 4;
   document.body.dataset.state = "running";

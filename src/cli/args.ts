@@ -14,13 +14,15 @@ export interface SampleArgs {
   guidance: number;
   truncation: number;
   mode: "reference" | "fast";
+  spacing?: "linspace" | "leading" | "trailing";
+  strategy: "posterior" | "purity";
   out: string;
 }
 
 export type ParsedArgs = SampleArgs | { command: "help" };
 
 export const USAGE =
-  "usage: vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--out FILE.png]";
+  "usage: vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--out FILE.png]";
 
 export const HELP = `${USAGE}
 
@@ -36,6 +38,9 @@ each image's intermediate steps (masked tokens as a grey checker) beside the fin
                     whole set's (default 1: the label's posterior alone)
   --truncation R    keep each pixel's most probable classes up to mass R, in (0, 1] (default 1)
   --mode M          reference (token-exact with Python) or fast (default reference)
+  --spacing S       spread the steps over the schedule (linspace, leading, trailing) and jump
+                    exactly between them (default: the reference's last n steps, n-1 ... 0)
+  --strategy S      posterior (default) or purity (reveal tokens by confidence)
   --out FILE        output PNG (default vq-diffusion.png)
   --help            this text`;
 
@@ -65,7 +70,7 @@ function real(name: string, text: string, ok: (v: number) => boolean, what: stri
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") return { command: "help" };
   if (argv[0] !== "sample") throw new UsageError(`command: expected "sample", got ${JSON.stringify(argv[0])}`);
-  const args: SampleArgs = { command: "sample", seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", out: "vq-diffusion.png" };
+  const args: SampleArgs = { command: "sample", seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png" };
   for (let i = 1; i < argv.length; i++) {
     const flag = argv[i];
     const eq = flag.indexOf("=");
@@ -97,12 +102,20 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         if (value !== "reference" && value !== "fast") throw new UsageError(`--mode: expected reference or fast, got ${JSON.stringify(value)}`);
         args.mode = value;
         break;
+      case "--spacing":
+        if (value !== "linspace" && value !== "leading" && value !== "trailing") throw new UsageError(`--spacing: expected linspace, leading or trailing, got ${JSON.stringify(value)}`);
+        args.spacing = value;
+        break;
+      case "--strategy":
+        if (value !== "posterior" && value !== "purity") throw new UsageError(`--strategy: expected posterior or purity, got ${JSON.stringify(value)}`);
+        args.strategy = value;
+        break;
       case "--out":
         if (value === "") throw new UsageError(`--out: expected a file name, got ""`);
         args.out = value;
         break;
       default:
-        throw new UsageError(`${name}: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --out, --help, got ${JSON.stringify(name)}`);
+        throw new UsageError(`${name}: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got ${JSON.stringify(name)}`);
     }
   }
   return args;

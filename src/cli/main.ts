@@ -46,6 +46,8 @@ async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
     guidance: args.guidance,
     truncation: args.truncation,
     mode: args.mode,
+    timestepSpacing: args.spacing,
+    strategy: args.strategy,
     onStep: tty ? ({ step }) => progress(io, step, args.steps) : undefined,
   });
   if (tty) io.stderr("\r\x1b[K");
@@ -55,7 +57,8 @@ async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
   const what = args.label ? `"${args.label}"` : "any label";
   return (
     `wrote ${args.out}: ${args.batch} image${args.batch === 1 ? "" : "s"} of ${what} in ${args.steps} steps ` +
-    `(seed ${args.seed}, guidance ${args.guidance}, truncation ${args.truncation}, ${args.mode} mode), ` +
+    `(seed ${args.seed}, guidance ${args.guidance}, truncation ${args.truncation}, ${args.mode} mode` +
+    `${args.spacing ? `, ${args.spacing} spacing` : ""}${args.strategy === "purity" ? ", purity" : ""}), ` +
     `${matched.length}/${args.batch} equal to a data-set sprite${matched.length ? ` (${matched.join(", ")})` : ""}, ${seconds} s`
   );
 }

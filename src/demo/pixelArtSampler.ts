@@ -8,6 +8,7 @@ import { argumentError } from "../errors.js";
 import { TorchGenerator } from "../random/torchGenerator.js";
 import { VQDiffusionSampler, type Denoiser, type StepInfo } from "../sampling/sampler.js";
 import type { StepMode } from "../scheduler/vqDiffusionScheduler.js";
+import type { TimestepSpacing } from "../schedule/timestepSpacing.js";
 import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import { PIXEL_ART, PIXEL_ART_LABELS, PIXEL_ART_NUM_CLASSES, SPRITE_SIZE } from "./pixelArt.js";
 
@@ -22,6 +23,10 @@ export interface PixelArtOptions {
   guidance?: number;
   truncation?: number;
   mode?: StepMode;
+  /** Spread the steps over the schedule with the exact jump (default: the reference's n − 1 … 0). */
+  timestepSpacing?: TimestepSpacing;
+  /** `"posterior"` (default) or `"purity"`. */
+  strategy?: "posterior" | "purity";
   /** Intermediate frames kept per image, the final one included (default 8). */
   frames?: number;
   /** Called after every step. */
@@ -83,6 +88,8 @@ export async function samplePixelArt(options: PixelArtOptions = {}): Promise<Pix
     truncationRate: options.truncation ?? 1,
     generator: new TorchGenerator().manualSeed(options.seed ?? 0),
     mode: options.mode,
+    timestepSpacing: options.timestepSpacing,
+    strategy: options.strategy,
     signal: options.signal,
     onStep: async (info) => {
       if (keep.has(info.step)) for (let b = 0; b < batch; b++) frames[b].push(info.sample.data.slice(b * N, (b + 1) * N));

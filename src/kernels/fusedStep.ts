@@ -58,9 +58,9 @@ function pruneMargin(best: number): number {
   return 2 * S_ERROR + 1e-6 * (Math.abs(best) + 20);
 }
 
-/** Rounds up to float32 (never below x). */
+/** Rounds up to float32 (never below x); infinities stay as they are. */
 function f32Up(x: number): number {
-  return Math.fround(x + 1e-6 * (1 + Math.abs(x)));
+  return Number.isFinite(x) ? Math.fround(x + 1e-6 * (1 + Math.abs(x))) : x;
 }
 
 /**

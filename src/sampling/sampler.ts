@@ -8,10 +8,15 @@
  *     out ← uncond + s·(cond − uncond), renormalised           (guidance > 1 only)
  *     out ← truncate(out, truncationRate); out ← max(out, −70)
  *     x ← scheduler.step(out, t, x, { generator })
+ * Beyond the reference: respaced timesteps with the exact jump (`timestepSpacing`), top-k
+ * truncation, purity sampling (`strategy: "purity"`), and variations / inpainting (`initTokens`,
+ * `strength`, `keepMask`).
  */
 import { argumentError, argumentErrorText } from "../errors.js";
 import { randomlySeededGenerator, TorchGenerator } from "../random/torchGenerator.js";
 import type { StepMode, VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
+import type { TimestepSpacing } from "../schedule/timestepSpacing.js";
+import { puritySample } from "./purity.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkTokens, formatDims } from "../tensor/validate.js";
 import { classifierFreeGuidance } from "./guidance.js";
@@ -65,6 +70,21 @@ export interface SampleOptions {
   signal?: AbortSignal;
   /** The scheduler's step mode (default `"reference"`, token-exact with Python). */
   mode?: StepMode;
+  /** Spread the steps over the schedule and jump exactly between them (default: the reference's n − 1 … 0). */
+  timestepSpacing?: TimestepSpacing;
+  /** Also keep at most the k most probable classes per pixel (top-k truncation). */
+  truncationTopK?: number;
+  /**
+   * `"posterior"` (default): every pixel drawn from p(x_s | x_t) by the scheduler; `"purity"`:
+   * reveal masked pixels by confidence, as many as the schedule expects unmasked (see `purity.ts`).
+   */
+  strategy?: "posterior" | "purity";
+  /** Tokens to start from (variations, inpainting), shape (B, N): noised to the timestep at `strength`. */
+  initTokens?: Tensor<TokenArray>;
+  /** In (0, 1], with `initTokens`: the fraction of the chain to run (1: from pure noise). Default 1. */
+  strength?: number;
+  /** With `initTokens`: positions (N, or B·N, truthy = keep) held at their given tokens every step. */
+  keepMask?: ArrayLike<number | boolean>;
 }
 
 /**
@@ -106,28 +126,80 @@ export class VQDiffusionSampler {
     const tokenType = options.tokenType ?? (options.latents?.data instanceof BigInt64Array ? "int64" : "int32");
     if (tokenType !== "int32" && tokenType !== "int64") throw argumentError("tokenType", '"int32" or "int64"', tokenType);
     const { x, B, N } = this.initialTokens(options);
-    s.setTimesteps(steps);
+    s.setTimesteps(steps, { timestepSpacing: options.timestepSpacing });
     const generator = options.generator ?? randomlySeededGenerator();
+    const strategy = options.strategy ?? "posterior";
+    if (strategy !== "posterior" && strategy !== "purity") throw argumentError("strategy", '"posterior" or "purity"', strategy);
     const guided = guidance > 1;
-    let sample: Tensor<Int32Array> = { data: x, dims: [B, N] };
-    const timesteps = s.timesteps;
+    let timesteps = s.timesteps;
+    const start = this.variationStart(options, x, B, N, timesteps, generator);
+    timesteps = timesteps.subarray(start.index);
+    let sample: Tensor<Int32Array> = { data: start.x, dims: [B, N] };
     for (let i = 0; i < timesteps.length; i++) {
       throwIfAborted(options.signal);
       const t = timesteps[i];
       const input = guided ? { data: doubled(sample.data), dims: [2 * B, N] } : { data: sample.data.slice(), dims: [B, N] };
       let output = await this.callDenoiser(tokenType === "int64" ? toInt64(input) : input, t, i, guided ? 2 * B : B, K, N);
       if (guided) output = classifierFreeGuidance(output, guidance);
-      if (rate < 1) output = truncateLogProbabilities(output, rate);
+      output = truncateLogProbabilities(output, rate, options.truncationTopK);
       output = clampLogProbabilities(output);
-      sample = s.step(output, t, sample, { generator, mode: options.mode }).prevSample;
+      let next: Int32Array;
+      if (strategy === "purity") {
+        const target = Math.round(N * (1 - s.maskProbability(s.prevTimestep(t))));
+        next = puritySample(output.data, sample.data, B, K, N, target, generator);
+      } else {
+        next = s.step(output, t, sample, { generator, mode: options.mode }).prevSample.data;
+      }
+      if (start.keep) for (let j = 0; j < next.length; j++) if (start.keep[j]) next[j] = start.init[j];
+      sample = { data: next, dims: [B, N] };
       if (options.onStep) await options.onStep({ step: i, timestep: t, sample: { data: sample.data.slice(), dims: [B, N] } });
     }
     const tokens: Tensor<TokenArray> = tokenType === "int64" ? toInt64(sample) : sample;
     return { tokens };
   }
 
+  /**
+   * Where a variation starts: with `initTokens`, the chain's last ⌊n·strength⌋ timesteps, from the
+   * given tokens noised to the first of them (kept positions not noised); else the whole chain.
+   */
+  private variationStart(
+    options: SampleOptions,
+    x: Int32Array,
+    B: number,
+    N: number,
+    timesteps: Int32Array,
+    generator: TorchGenerator,
+  ): { index: number; x: Int32Array; init: Int32Array; keep: Uint8Array | null } {
+    const K = this.scheduler.numEmbed;
+    if (options.initTokens === undefined) {
+      if (options.strength !== undefined) throw argumentError("strength", "to come with initTokens", options.strength);
+      if (options.keepMask !== undefined) throw argumentError("keepMask", "to come with initTokens", "a keepMask alone");
+      return { index: 0, x, init: x, keep: null };
+    }
+    const strength = options.strength ?? 1;
+    if (typeof strength !== "number" || !(strength > 0 && strength <= 1)) throw argumentError("strength", "a number in (0, 1]", strength);
+    const init = checkTokens("initTokens", options.initTokens, [B, N], "[batchSize, numLatentPixels]", K).tokens.slice();
+    let keep: Uint8Array | null = null;
+    if (options.keepMask !== undefined) {
+      const m = options.keepMask;
+      if (m?.length !== N && m?.length !== B * N) throw argumentError("keepMask", `${N} (N) or ${B * N} (B·N) entries`, m);
+      keep = new Uint8Array(B * N);
+      for (let j = 0; j < B * N; j++) keep[j] = m[m.length === N ? j % N : j] ? 1 : 0;
+    }
+    const n = timesteps.length;
+    const index = n - Math.min(n, Math.floor(n * strength));
+    if (index >= n) return { index, x: init.slice(), init, keep };
+    const noised = this.scheduler.addNoise({ data: init, dims: [B, N] }, timesteps[index], { generator }).data;
+    if (keep) for (let j = 0; j < B * N; j++) if (keep[j]) noised[j] = init[j];
+    return { index, x: noised, init, keep };
+  }
+
   private initialTokens(options: SampleOptions): { x: Int32Array; B: number; N: number } {
     const K = this.scheduler.numEmbed;
+    if (options.initTokens !== undefined && options.latents === undefined) {
+      const { dims } = checkTokens("initTokens", options.initTokens, [options.batchSize ?? null, options.numLatentPixels ?? null], "[batchSize, numLatentPixels]", K);
+      return { x: new Int32Array(0), B: dims[0], N: dims[1] };
+    }
     if (options.latents !== undefined) {
       const { tokens, dims } = checkTokens("latents", options.latents, [options.batchSize ?? null, options.numLatentPixels ?? null], "[batchSize, numLatentPixels]", K);
       return { x: tokens.slice(), B: dims[0], N: dims[1] };

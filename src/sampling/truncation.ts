@@ -1,7 +1,8 @@
 /**
  * Truncation sampling as the reference pipeline's `truncate`: per pixel, sort the classes by
  * probability, keep the most probable ones while the cumulative probability before them is below the
- * rate (always the top one), and give the rest log 0. Then `clampLogProbabilities` replaces every
+ * rate (always the top one), and give the rest log 0. Top-k truncation (from the original
+ * VQ-Diffusion code) keeps at most the k most probable; both may apply. Then `clampLogProbabilities` replaces every
  * value below −70 (−inf included) by −70, as the pipeline does before the step.
  */
 import { argumentError } from "../errors.js";
@@ -9,7 +10,9 @@ import type { Tensor } from "../tensor/types.js";
 
 /**
  * @param logp - log p(x_0 | x_t), shape (B, C, N); not modified.
- * @param rate - in (0, 1]; 1 keeps every class whose preceding cumulative probability is below 1.
+ * @param rate - in (0, 1]; 1 keeps every class whose preceding cumulative probability (float32) is
+ *   below 1, as the reference (so classes past the point where the float32 sum reaches 1 go).
+ * @param topK - when given, also keep at most the k most probable classes (top-k truncation).
  * @returns a new tensor of the same shape, truncated classes at −inf.
  *
  * @example
@@ -17,8 +20,10 @@ import type { Tensor } from "../tensor/types.js";
  * truncateLogProbabilities(logp, 0.9); // keeps the top classes covering 90% of each pixel's mass
  * ```
  */
-export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: number): Tensor<Float32Array> {
+export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: number, topK?: number): Tensor<Float32Array> {
   if (typeof rate !== "number" || !(rate > 0 && rate <= 1)) throw argumentError("truncationRate", "a number in (0, 1]", rate);
+  if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw argumentError("truncationTopK", "an integer >= 1", topK);
+  const k = topK ?? Infinity;
   const [B, C, N] = logp.dims;
   const src = logp.data;
   const out = src.slice();
@@ -36,9 +41,9 @@ export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: numbe
       order.sort((i, j) => values[j] - values[i] || i - j);
       // Cumulative sums accumulate in float64 and round to float32, as PyTorch's CPU cumsum.
       let cum = 0;
-      for (let k = 0; k < C; k++) {
-        const c = order[k];
-        const keep = k === 0 || Math.fround(cum) < r;
+      for (let rank = 0; rank < C; rank++) {
+        const c = order[rank];
+        const keep = rank === 0 || (Math.fround(cum) < r && rank < k);
         cum += Math.fround(Math.exp(values[c]));
         if (!keep) out[base + c * N] = -Infinity;
       }

@@ -28,6 +28,9 @@ export interface LogSchedule {
   readonly logCumprodBt: Float32Array;
   /** log γ̄_t, shape (T + 1); entry T is log 0 = -inf. */
   readonly logCumprodCt: Float32Array;
+  /** ᾱ_t and γ̄_t in float64 before the logs, shape (T + 1) (index T: 1 and 0): for jumps and noising. */
+  readonly cumulativeAlpha: Float64Array;
+  readonly cumulativeGamma: Float64Array;
 }
 
 /**
@@ -71,6 +74,8 @@ export function computeLogSchedule(config: VQDiffusionSchedulerConfig): LogSched
     logCumprodAt: logFloat32(att),
     logCumprodBt: logFloat32(btt),
     logCumprodCt: logFloat32(ctt),
+    cumulativeAlpha: att,
+    cumulativeGamma: ctt,
   };
 }
 

@@ -26,6 +26,9 @@ import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, tokensLike } from "../tensor/validate.js";
 import { cumulativeLogs, oneStepLogs, transitionRowsFromOnehot } from "../transitions/transitionRows.js";
+import { jumpLogs } from "../transitions/jump.js";
+import { spacedTimesteps, type TimestepSpacing } from "../schedule/timestepSpacing.js";
+import { addNoiseTokens } from "../schedule/forwardProcess.js";
 
 /**
  * How `step` draws: `"reference"` (default) reproduces the reference's tokens for a seed (one uniform
@@ -46,6 +49,21 @@ export interface StepOptions {
 export interface StepOutput<T extends TokenArray> {
   /** x_{t-1}, shape (B, N), the caller's token type. */
   prevSample: Tensor<T>;
+}
+
+/** Options of {@link VQDiffusionScheduler.setTimesteps}. */
+export interface SetTimestepsOptions {
+  /**
+   * Spread the steps over the whole schedule (`"linspace"`, `"leading"`, `"trailing"`) and jump
+   * between them with the exact multi-step posterior; absent, the reference's n − 1, …, 0.
+   */
+  timestepSpacing?: TimestepSpacing;
+}
+
+/** Options of {@link VQDiffusionScheduler.qPosterior}. */
+export interface PosteriorOptions {
+  /** s, the timestep of the posterior's x_s, in [−1, t − 1] (−1: the clean sample). Default t − 1. */
+  prevTimestep?: number;
 }
 
 /** Arguments of {@link VQDiffusionScheduler.logQtTransitioningToKnownClass}. */
@@ -82,6 +100,8 @@ export class VQDiffusionScheduler {
   readonly maskClass: number;
   /** The number of inference steps last given to {@link setTimesteps} (T until then). */
   numInferenceSteps: number;
+  /** The spacing last given to {@link setTimesteps} (undefined: the reference's). */
+  timestepSpacing: TimestepSpacing | undefined = undefined;
   private readonly schedule: LogSchedule;
   private timestepsValue: Int32Array;
 
@@ -146,23 +166,52 @@ export class VQDiffusionScheduler {
   }
 
   /**
-   * Sets the chain to `numInferenceSteps` steps: timesteps n-1, …, 0, as the reference (which does
-   * not respace: each step still moves one training step).
+   * Sets the chain to `numInferenceSteps` steps. Without a spacing: timesteps n-1, …, 0, as the
+   * reference (which does not respace: each step still moves one training step, so a short chain
+   * only runs the schedule's end). With `timestepSpacing`, the steps spread over the whole schedule
+   * and `step` jumps exactly from each timestep to the next (see `schedule/timestepSpacing.ts`).
    *
    * @param numInferenceSteps - an integer in [1, T].
+   *
+   * @example
+   * ```ts
+   * scheduler.setTimesteps(10, { timestepSpacing: "linspace" }); // 99, 88, …, 11, 0
+   * ```
    */
-  setTimesteps(numInferenceSteps: number): void {
+  setTimesteps(numInferenceSteps: number, options: SetTimestepsOptions = {}): void {
     const T = this.config.numTrainTimesteps;
     if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > T) {
       throw argumentError("numInferenceSteps", `an integer in [1, ${T}] (numTrainTimesteps = ${T})`, numInferenceSteps);
     }
+    if (typeof options !== "object" || options === null) throw argumentError("options", "{ timestepSpacing }", options);
+    this.timestepsValue = spacedTimesteps(numInferenceSteps, T, options.timestepSpacing);
     this.numInferenceSteps = numInferenceSteps;
-    this.timestepsValue = descending(numInferenceSteps);
+    this.timestepSpacing = options.timestepSpacing;
   }
 
   /**
-   * One reverse step: samples x_{t-1} ~ p(x_{t-1} | x_t) by the Gumbel-max trick, drawing one uniform
-   * per logit from `generator` in the reference's order, so that a seed gives Python's tokens.
+   * γ̄_t, the probability that a token is masked at timestep t under the forward process (0 for
+   * t = −1, the clean sample). Purity sampling reveals tokens to follow it.
+   */
+  maskProbability(t: number): number {
+    if (t === -1) return 0;
+    return this.schedule.cumulativeGamma[this.checkTimestep("t", t)];
+  }
+
+  /**
+   * The timestep `step(…, t, …)` moves to: the one after t in {@link timesteps}, −1 (the clean
+   * sample) after the last, and t − 1 for a t not in the chain (the reference's step).
+   */
+  prevTimestep(t: number): number {
+    const i = this.timestepsValue.indexOf(t);
+    if (i < 0) return t - 1;
+    return i + 1 < this.timestepsValue.length ? this.timestepsValue[i + 1] : -1;
+  }
+
+  /**
+   * One reverse step: samples x_s ~ p(x_s | x_t), s = {@link prevTimestep}(t) (t − 1 in the
+   * reference's chain), by the Gumbel-max trick, drawing one uniform per logit from `generator` in the
+   * reference's order, so that a seed gives Python's tokens.
    *
    * @param modelOutput - log p(x_0 | x_t), shape (B, K - 1, N), `Float32Array`, no NaN.
    * @param timestep - t, an integer in [0, T - 1]. At t = 0 `modelOutput` itself is sampled.
@@ -183,7 +232,7 @@ export class VQDiffusionScheduler {
     const mode = options.mode ?? "reference";
     if (mode !== "reference" && mode !== "fast") throw argumentError("options.mode", '"reference" or "fast"', mode);
     const K = this.numEmbed;
-    const rows = t === 0 ? null : pixelRows(this.posteriorTransitions(t));
+    const rows = t === 0 ? null : pixelRows(this.posteriorTransitions(t, this.prevTimestep(t)));
     const draw = mode === "fast" ? fastCategoricalStep : fusedGumbelStep;
     const prev = draw(stepPrimitives(), logPX0, tokens, B, K, N, rows, generator);
     if (prev === null) {
@@ -200,13 +249,17 @@ export class VQDiffusionScheduler {
    * @param logPX0 - log p(x_0 | x_t), shape (B, K - 1, N).
    * @param xT - x_t, shape (B, N).
    * @param t - an integer in [0, T - 1]; at t = 0, "t - 1" is the clean sample (identity transition).
+   * @param options - `prevTimestep` s in [−1, t − 1] for the exact multi-step posterior p(x_s | x_t)
+   *   (default t − 1: the reference's).
    * @returns shape (B, K, N).
    */
-  qPosterior(logPX0: Tensor<Float32Array>, xT: Tensor<TokenArray>, t: number): Tensor<Float32Array> {
+  qPosterior(logPX0: Tensor<Float32Array>, xT: Tensor<TokenArray>, t: number, options: PosteriorOptions = {}): Tensor<Float32Array> {
     const { B, N, logPX0: data, tokens } = this.checkModelInputs("logPX0", logPX0, "xT", xT);
     const step = this.checkTimestep("t", t);
+    const s = options.prevTimestep ?? step - 1;
+    if (!Number.isInteger(s) || s < -1 || s > step - 1) throw argumentError("prevTimestep", `an integer in [-1, ${step - 1}] (t - 1 at most)`, s);
     checkLogProbabilities("logPX0", data, B, this.numEmbed - 1, N);
-    const out = posteriorPlain(data, tokens, B, this.numEmbed, N, this.posteriorTransitions(step));
+    const out = posteriorPlain(data, tokens, B, this.numEmbed, N, this.posteriorTransitions(step, s));
     return { data: Float32Array.from(out), dims: [B, this.numEmbed, N] };
   }
 
@@ -230,13 +283,31 @@ export class VQDiffusionScheduler {
     return { data: Float32Array.from(rows), dims: [B, args.cumulative ? K - 1 : K, N] };
   }
 
-  /** The transitions of the reference posterior at t: 0 → t, 0 → t-1 (index T when t = 0), t-1 → t. */
-  protected posteriorTransitions(t: number): PosteriorTransitions {
+  /**
+   * Samples x_t ~ q(x_t | x_0) for every pixel (the forward process, paper eq. 8): masked with
+   * probability γ̄_t, kept with ᾱ_t + β̄_t, moved to each other class with β̄_t. One 53-bit uniform
+   * (two draws) per pixel from `generator`.
+   *
+   * @param tokens - x_0, shape (B, N), tokens in [0, K − 1] (the mask stays the mask).
+   * @param timestep - t in [0, T − 1].
+   * @returns x_t, shape (B, N), the caller's token type.
+   */
+  addNoise<T extends TokenArray>(tokens: Tensor<T>, timestep: number, options: StepOptions = {}): Tensor<T> {
+    const { tokens: x, dims, source } = checkTokens("tokens", tokens, [null, null], "[B, N]", this.numEmbed);
+    const t = this.checkTimestep("timestep", timestep);
+    const generator = options.generator ?? randomlySeededGenerator();
+    if (!(generator instanceof TorchGenerator)) throw argumentError("options.generator", "a TorchGenerator", generator);
+    const noised = addNoiseTokens(x, this.numEmbed, this.schedule.cumulativeAlpha[t], this.schedule.cumulativeGamma[t], generator);
+    return { data: tokensLike(source as T, noised), dims: [...dims] };
+  }
+
+  /** The transitions of the posterior p(x_s | x_t): 0 → t, 0 → s (index T for s = −1), s → t. */
+  protected posteriorTransitions(t: number, s: number): PosteriorTransitions {
     const T = this.config.numTrainTimesteps;
     return {
       cumulativeAtT: cumulativeLogs(this.schedule, t),
-      cumulativeAtS: cumulativeLogs(this.schedule, t === 0 ? T : t - 1),
-      stepSToT: oneStepLogs(this.schedule, t),
+      cumulativeAtS: cumulativeLogs(this.schedule, s < 0 ? T : s),
+      stepSToT: jumpLogs(this.schedule, s, t, this.numEmbed),
     };
   }
 
@@ -263,7 +334,5 @@ export class VQDiffusionScheduler {
 }
 
 function descending(n: number): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = n - 1 - i;
-  return out;
+  return spacedTimesteps(n, n, undefined);
 }

@@ -38,6 +38,7 @@ const browser = await chromium.launch({
 const cases = [
   { seed: 7, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference" },
   { seed: 3, steps: 50, batch: 4, label: "heart", guidance: 3, truncation: 0.9, mode: "fast" },
+  { seed: 5, steps: 20, batch: 4, spacing: "linspace", strategy: "purity" },
 ];
 let passed = 0;
 let failed = 0;
@@ -55,7 +56,7 @@ try {
       const statusText = await page.textContent("#status");
       assert.equal(state, "done", `page state: ${statusText}; errors: ${errors.join("; ")}`);
       const inPage = await page.evaluate(() => window.vqdResult);
-      const inNode = await samplePixelArt(c);
+      const inNode = await samplePixelArt({ ...c, timestepSpacing: c.spacing });
       assert.deepEqual(inPage.tokens, Array.from(inNode.tokens), `${name}: page tokens differ from Node.js`);
       assert.deepEqual(inPage.matches, inNode.matches);
       if (i === 0) {
