@@ -64,7 +64,7 @@ function multiply(a: number[][], b: number[][]): number[][] {
 
 /** Q_{from+1} ⋯ Q_to (identity when from = to). */
 function product(Q: number[][][], from: number, to: number): number[][] {
-  let m = Q[0].map((row, i) => row.map((_, j) => (i === j ? 1 : 0)));
+  let m: number[][] = Q[0].map((row, i) => row.map((_, j) => (i === j ? 1 : 0)));
   for (let i = from + 1; i <= to; i++) m = multiply(m, Q[i]);
   return m;
 }

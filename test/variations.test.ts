@@ -102,7 +102,7 @@ describe("purity sampling", () => {
     const sampler = new VQDiffusionSampler({ scheduler, denoiser: pixelArtDenoiser(scheduler) });
     const B = 32;
     const N = 256;
-    let previous = new Int32Array(B * N).fill(PIXEL_ART_NUM_CLASSES - 1);
+    let previous: Int32Array = new Int32Array(B * N).fill(PIXEL_ART_NUM_CLASSES - 1);
     const { tokens } = await sampler.sample({
       batchSize: B,
       numLatentPixels: N,
@@ -124,7 +124,7 @@ describe("purity sampling", () => {
         previous = sample.data;
       },
     });
-    expect(Array.from(tokens.data).every((v) => Number(v) < PIXEL_ART_NUM_CLASSES - 1)).toBe(true);
+    expect(Array.from(tokens.data as Int32Array).every((v) => v < PIXEL_ART_NUM_CLASSES - 1)).toBe(true);
     // Revealed tokens are final, so an early pixel drawn from the mixture of all sprites can stay as
     // a stray pixel: most samples are a sprite up to a few tokens.
     const distance = (b: number) => Math.min(...PIXEL_ART.map((sp) => sp.tokens.reduce((a, v, n) => a + (v !== Number(tokens.data[b * N + n]) ? 1 : 0), 0)));
@@ -136,6 +136,6 @@ describe("purity sampling", () => {
     const scheduler = new VQDiffusionScheduler({ numVecClasses: 5 });
     const denoiser = createDatasetDenoiser({ scheduler, images: [[0, 1, 2, 3], [3, 2, 1, 0]] });
     const { tokens } = await new VQDiffusionSampler({ scheduler, denoiser }).sample({ batchSize: 50, numLatentPixels: 4, numInferenceSteps: 10, timestepSpacing: "linspace", strategy: "purity", generator: new TorchGenerator().manualSeed(4) });
-    expect(Array.from(tokens.data).every((v) => Number(v) < 4)).toBe(true);
+    expect(Array.from(tokens.data as Int32Array).every((v) => v < 4)).toBe(true);
   });
 });
