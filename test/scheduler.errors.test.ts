@@ -98,12 +98,16 @@ describe("step", () => {
       new Error("sample.data: expected an Int32Array or a BigInt64Array, got a Float32Array of length 2"),
     );
   });
-  it.each([1, 0])("rejects a NaN in modelOutput at t = %i", (t) => {
+  it.each([1, 0])("rejects a NaN in modelOutput at t = %i, before drawing anything", (t) => {
     const m = logits(1, 2);
     m.data[5] = NaN;
-    expect(() => s.step(m, t, tokens(1, 2), { generator: gen() })).toThrow(
-      new Error("modelOutput.data: expected log-probabilities (finite or -inf, never NaN or +inf), got NaN at index [0, 2, 1]"),
-    );
+    for (const mode of ["reference", "fast"] as const) {
+      const g = gen();
+      expect(() => s.step(m, t, tokens(1, 2), { generator: g, mode })).toThrow(
+        new Error("modelOutput.data: expected log-probabilities (finite or -inf, never NaN or +inf), got NaN at index [0, 2, 1]"),
+      );
+      expect(g.rand([4]).data).toEqual(gen().rand([4]).data);
+    }
   });
   it("rejects +inf and a pixel with no finite log-probability", () => {
     const m = logits(1, 2);

@@ -85,11 +85,19 @@ export function fastCategoricalStep(
           weights[0] = Math.exp(posteriorLogit(yx, rows.cumulative.same, rows.oneStep.same, S[n], rows) - S[n]);
         }
       }
+      // Block sums are relative to the running maximum when they were taken; it only rises, so a
+      // few distinct values per pixel: one exp each rescales its blocks to the final maximum.
+      let lastRef = NaN;
+      let factor = 0;
       for (let j = 0; j < chunks; j++) {
         const at = (b * chunks + j) * N + n;
         const r0 = j * chunkRows;
         const count = Math.min(chunkRows, rowsY - r0) - (special >= r0 && special < r0 + chunkRows ? 1 : 0);
-        const sum = ws.blockSum[at] === 0 ? 0 : ws.blockSum[at] * Math.exp(ws.blockRef[at] - my);
+        if (ws.blockRef[at] !== lastRef) {
+          lastRef = ws.blockRef[at];
+          factor = Math.exp(lastRef - my);
+        }
+        const sum = ws.blockSum[at] === 0 ? 0 : ws.blockSum[at] * factor;
         weights[j + 1] = coefP * sum + coefB * count;
       }
       out[p] = drawCategory(weights, chunks, chunkRows, rowsY, K, special, coefP, coefB, my, logp, (b * rowsY) * N + n, N, generator);
