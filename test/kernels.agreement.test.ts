@@ -11,7 +11,8 @@ import { gumbelArgmaxPlain } from "../src/kernels/gumbelArgmaxPlain.js";
 import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
 import type { StepPrimitives } from "../src/kernels/primitives.js";
 import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
-import { cumulativeLogs, oneStepLogs } from "../src/transitions/transitionRows.js";
+import { cumulativeLogs } from "../src/transitions/transitionRows.js";
+import { jumpLogs } from "../src/transitions/jump.js";
 import { pixelRows, posteriorPlain, type PosteriorTransitions } from "../src/posterior/posteriorPlain.js";
 import { computeLogSchedule } from "../src/schedule/logSchedule.js";
 
@@ -20,10 +21,11 @@ const backends: [string, StepPrimitives][] = [
   ["js", createPlainPrimitives()],
 ];
 
-function transitionsAt(s: VQDiffusionScheduler, t: number): PosteriorTransitions {
+/** The posterior's transitions at t (to prev = t − 1 unless given: the exact jump otherwise). */
+function transitionsAt(s: VQDiffusionScheduler, t: number, prev = t - 1): PosteriorTransitions {
   const schedule = computeLogSchedule(s.config);
   const T = s.config.numTrainTimesteps;
-  return { cumulativeAtT: cumulativeLogs(schedule, t), cumulativeAtS: cumulativeLogs(schedule, t === 0 ? T : t - 1), stepSToT: oneStepLogs(schedule, t) };
+  return { cumulativeAtT: cumulativeLogs(schedule, t), cumulativeAtS: cumulativeLogs(schedule, prev < 0 ? T : prev), stepSToT: jumpLogs(schedule, prev, t, s.numEmbed) };
 }
 
 /** The plain reference draw, and the generator's next output after it. */
@@ -118,5 +120,26 @@ describe("fused reference step = plain step", () => {
         expect(got.next).toBe(want.next);
       }
     }
+  });
+});
+
+describe("qPosterior's class-major loops = the plain posterior", () => {
+  it("bit for bit after the float32 rounding, on random inputs with -inf entries, masked and unmasked tokens, jumps", () => {
+    fc.assert(
+      fc.property(inputArb, (r) => {
+        const s = new VQDiffusionScheduler({ numVecClasses: r.K });
+        const t = 1 + Math.floor(r.tFrac * 99);
+        const g = new TorchGenerator().manualSeed(r.seed);
+        const logp = Float32Array.from(g.rand([r.B, r.K - 1, r.N]).data, (u, i) => (i % 3 === 1 && r.infFraction > 0 ? -Infinity : -u * r.spread - 1));
+        for (let b = 0; b < r.B; b++) for (let n = 0; n < r.N; n++) logp[b * (r.K - 1) * r.N + n] = -1;
+        const tokens = Int32Array.from(g.rand([r.B * r.N]).data, (u) => (u < r.maskedFraction ? r.K - 1 : Math.floor(u * 1e6) % r.K));
+        for (const prev of [t - 1, Math.floor(t / 2) - 1]) {
+          const want = Float32Array.from(posteriorPlain(logp, tokens, r.B, r.K, r.N, transitionsAt(s, t, prev)));
+          const got = s.qPosterior({ data: logp, dims: [r.B, r.K - 1, r.N] }, { data: tokens, dims: [r.B, r.N] }, t, { prevTimestep: prev }).data;
+          expect(got).toEqual(want);
+        }
+      }),
+      { numRuns: 150, seed: 99 },
+    );
   });
 });

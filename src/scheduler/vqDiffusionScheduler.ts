@@ -19,7 +19,8 @@ import { argumentError } from "../errors.js";
 import { stepPrimitives } from "../kernels/backend.js";
 import { fastCategoricalStep } from "../kernels/fastStep.js";
 import { fusedGumbelStep } from "../kernels/fusedStep.js";
-import { pixelRows, posteriorPlain, type PosteriorTransitions } from "../posterior/posteriorPlain.js";
+import { pixelRows, type PosteriorTransitions } from "../posterior/posteriorPlain.js";
+import { posteriorStructured } from "../posterior/posteriorStructured.js";
 import { randomlySeededGenerator, TorchGenerator } from "../random/torchGenerator.js";
 import { computeLogSchedule, type LogSchedule } from "../schedule/logSchedule.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
@@ -259,8 +260,8 @@ export class VQDiffusionScheduler {
     const s = options.prevTimestep ?? step - 1;
     if (!Number.isInteger(s) || s < -1 || s > step - 1) throw argumentError("prevTimestep", `an integer in [-1, ${step - 1}] (t - 1 at most)`, s);
     checkLogProbabilities("logPX0", data, B, this.numEmbed - 1, N);
-    const out = posteriorPlain(data, tokens, B, this.numEmbed, N, this.posteriorTransitions(step, s));
-    return { data: Float32Array.from(out), dims: [B, this.numEmbed, N] };
+    const out = posteriorStructured(data, tokens, B, this.numEmbed, N, this.posteriorTransitions(step, s));
+    return { data: out, dims: [B, this.numEmbed, N] };
   }
 
   /**
