@@ -11,12 +11,16 @@
  * so a block's weight is coefP·blockSum + coefB·(bulk classes in it). x_t's own class and the mask
  * are categories of their own, with exact weights.
  *
- * Exactness. The categories are drawn from these approximate weights W'_j and the pick is accepted
- * with probability W_j / (W'_j·M), where W_j is the block's exact weight (computed, with Math.exp,
- * only for the chosen block) and M ≥ max W_j/W'_j; a rejection draws again (rare: ~2e-5). Rejection
- * sampling makes the draw exact for the exact weights. The uniform's position inside the chosen
- * interval is itself uniform and independent, and serves for the acceptance test and then for the
- * class inside the block, so one uniform per pixel suffices except after a rejection.
+ * Exactness. The block weights W'_j come from float32 exps (within EXP_SUM_RELATIVE_ERROR); the pick of a
+ * block is accepted with probability W_j / (W'_j·M), where W_j is the block's weight recomputed with
+ * Math.exp (only for the chosen block) and M ≥ max W_j/W'_j; a rejection draws again (rare: ~2e-5).
+ * This makes the draw exact for the weights W_j. Those weights use the normaliser S' of sweep A, which
+ * is within S_ERROR (2.4e-5) of the exact S; S enters the balance between a class's own term and the
+ * uniform-replacement and mask terms (w_c = ᾱ_s·e^{q_c}·e^{step_c} + e^S·β̄_s·e^{step_c}), so each
+ * class probability is within a relative 5e-5 of the exact posterior's, the order of the float32
+ * rounding in the reference's own posterior. The uniform's position inside the chosen interval is
+ * itself uniform and independent, and serves for the acceptance test and then for the class inside
+ * the block, so one uniform per pixel suffices except after a rejection.
  */
 import { argumentError } from "../errors.js";
 import { posteriorLogit, posteriorMaskLogit, type PixelRows } from "../posterior/posteriorPlain.js";
