@@ -56,6 +56,11 @@ describe("VQDiffusionSampler", () => {
     await expect(sampler.sample({ numLatentPixels: 2, numInferenceSteps: 11 })).rejects.toThrow(
       new Error("numInferenceSteps: expected an integer in [1, 10] (numTrainTimesteps = 10), got 11"),
     );
+    let calls = 0;
+    const counting = new VQDiffusionSampler({ scheduler, denoiser: (x) => (calls++, uniform(x)) });
+    await expect(counting.sample({ numLatentPixels: 2, truncationTopK: 0 })).rejects.toThrow(new Error("truncationTopK: expected an integer >= 1, got 0"));
+    await expect(counting.sample({ numLatentPixels: 2, mode: "exact" as never })).rejects.toThrow(new Error('mode: expected "reference" or "fast", got "exact"'));
+    expect(calls).toBe(0);
     expect(() => new VQDiffusionSampler({ scheduler, denoiser: 3 as never })).toThrow(
       new Error("denoiser: expected a function (sample, timestep) => log p(x_0 | x_t), got 3"),
     );

@@ -11,7 +11,14 @@ export interface RgbaImage {
   readonly data: Uint8ClampedArray;
 }
 
-/** Creates an image filled with one colour. */
+/**
+ * Creates an image filled with one colour.
+ *
+ * @example
+ * ```ts
+ * blankImage(2, 1, [0, 0, 0]).data; // [0, 0, 0, 255, 0, 0, 0, 255]
+ * ```
+ */
 export function blankImage(width: number, height: number, rgb: readonly [number, number, number]): RgbaImage {
   const data = new Uint8ClampedArray(width * height * 4);
   for (let i = 0; i < width * height; i++) data.set([rgb[0], rgb[1], rgb[2], 255], i * 4);
@@ -20,7 +27,13 @@ export function blankImage(width: number, height: number, rgb: readonly [number,
 
 /**
  * Draws one sprite's tokens (N = 256, tokens in [0, PALETTE.length]; PALETTE.length is the mask)
- * at (x0, y0), each token a scale × scale square.
+ * at (x0, y0), each token a scale × scale square; pixels outside the image are skipped.
+ *
+ * @example
+ * ```ts
+ * const image = blankImage(128, 128, [0, 0, 0]);
+ * drawTokens(image, PIXEL_ART[0].tokens, 0, 0, 8); // the first sprite, 8× magnified
+ * ```
  */
 export function drawTokens(image: RgbaImage, tokens: ArrayLike<number | bigint>, x0: number, y0: number, scale: number): void {
   for (let ty = 0; ty < SPRITE_SIZE; ty++) {
@@ -54,7 +67,13 @@ export interface SheetLayout {
 /**
  * One row per image: its intermediate frames left to right, then (after a wider gap) the final image.
  *
- * @param rows - per image, the frames (each N tokens); the last frame is the final image.
+ * @param rows - per image, the frames (each N = 256 tokens); the last frame is the final image.
+ *
+ * @example
+ * ```ts
+ * const { frames } = await samplePixelArt({ seed: 7 });
+ * const sheet = composeSheet(frames); // RGBA, ready for a PNG encoder or a canvas
+ * ```
  */
 export function composeSheet(rows: readonly (readonly ArrayLike<number | bigint>[])[], layout: SheetLayout = { scale: 6, gap: 6 }): RgbaImage {
   const frames = Math.max(...rows.map((r) => r.length));

@@ -56,7 +56,14 @@ export function setKernelBackend(backend: KernelBackend): void {
   preference = backend;
 }
 
-/** The implementation in use: `"wasm"` or `"js"`. */
+/**
+ * The implementation in use: `"wasm"` or `"js"`.
+ *
+ * @example
+ * ```ts
+ * kernelBackend(); // "wasm" in Node.js 20
+ * ```
+ */
 export function kernelBackend(): "wasm" | "js" {
   return preference !== "js" && tryWasmSync() ? "wasm" : "js";
 }

@@ -123,6 +123,12 @@ export class VQDiffusionSampler {
     if (options.generator !== undefined && !(options.generator instanceof TorchGenerator)) {
       throw argumentError("generator", "a TorchGenerator", options.generator);
     }
+    if (options.truncationTopK !== undefined && (!Number.isInteger(options.truncationTopK) || options.truncationTopK < 1)) {
+      throw argumentError("truncationTopK", "an integer >= 1", options.truncationTopK);
+    }
+    if (options.mode !== undefined && options.mode !== "reference" && options.mode !== "fast") {
+      throw argumentError("mode", '"reference" or "fast"', options.mode);
+    }
     const tokenType = options.tokenType ?? (options.latents?.data instanceof BigInt64Array ? "int64" : "int32");
     if (tokenType !== "int32" && tokenType !== "int64") throw argumentError("tokenType", '"int32" or "int64"', tokenType);
     const { x, B, N } = this.initialTokens(options);

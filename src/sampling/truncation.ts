@@ -52,7 +52,14 @@ export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: numbe
   return { data: out, dims: [B, C, N] };
 }
 
-/** The pipeline's `clamp(-70)`: values below −70 (−inf included) become −70; a new array. */
+/**
+ * The pipeline's `clamp(-70)`: values below −70 (−inf included) become −70; a new array, same dims.
+ *
+ * @example
+ * ```ts
+ * clampLogProbabilities({ data: Float32Array.of(-Infinity, -1), dims: [1, 2, 1] }).data; // [-70, -1]
+ * ```
+ */
 export function clampLogProbabilities(logp: Tensor<Float32Array>, min = -70): Tensor<Float32Array> {
   const out = logp.data.slice();
   for (let i = 0; i < out.length; i++) if (out[i] < min) out[i] = min;
