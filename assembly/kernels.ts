@@ -6,6 +6,8 @@
 // Memory is managed by the caller: every pointer is a byte offset into this module's memory,
 // above heapBase(). Per-pixel arrays are indexed by pixel n; chunk arrays by r * N + n.
 
+import { exp4 } from "./exp4";
+
 export function heapBase(): usize {
   return __heap_base;
 }
@@ -107,29 +109,6 @@ export function raiseRef(cmax: usize, ref: usize, acc: usize, N: i32): void {
       store<f32>(ref + (<usize>n << 2), c);
     }
   }
-}
-
-// exp of four float32 lanes (Cephes expf: relative error below 2.5e-7 on [-87.3, 0]; 0 below -87.3).
-// Rounding x·log2(e) to the integer k by adding 1.5·2^23 leaves k in the low mantissa bits, which
-// gives 2^k without a float-to-int conversion. pmax (one instruction) is safe: x is never NaN here
-// on valid input, and invalid input is reported before its sums are used.
-// @ts-ignore: decorator
-@inline function exp4(x: v128): v128 {
-  const under = f32x4.lt(x, f32x4.splat(-87.3));
-  const xc = f32x4.pmax(x, f32x4.splat(-87.3));
-  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912.0));
-  const k = f32x4.sub(t, f32x4.splat(12582912.0));
-  let r = f32x4.sub(xc, f32x4.mul(k, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(k, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(t, i32x4.splat(127 - 0x4b400000)), 23);
-  return v128.andnot(f32x4.mul(p, scale), under);
 }
 
 /**

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { TorchGenerator } from "../src/index.js";
 import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
-import { EXP_SUM_RELATIVE_ERROR, gumbelBound, MAX_CHUNK_ROWS } from "../src/kernels/primitives.js";
+import { EXP4_RELATIVE_ERROR, EXP_SUM_RELATIVE_ERROR, gumbelBound, MAX_CHUNK_ROWS } from "../src/kernels/primitives.js";
 import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
 import { gumbelNoise } from "../src/random/gumbel.js";
 import { MersenneTwister19937 } from "../src/random/mt19937.js";
@@ -104,6 +104,15 @@ describe("WASM primitives = plain primitives", () => {
     for (let m = 0; m < 0x1000000; m += 997) expect(gumbelBound(m)).toBeGreaterThanOrEqual(gumbelNoise(m / 2 ** 24));
     expect(gumbelBound(0xffffff)).toBeGreaterThanOrEqual(gumbelNoise(0xffffff / 2 ** 24));
     expect(MAX_CHUNK_ROWS).toBe(64);
+  });
+
+  it("the kernels' float32 exp stays within EXP4_RELATIVE_ERROR (every 101st float32 in [-87.3, 0]; scripts/verify-exp.mjs checks all)", async () => {
+    // @ts-expect-error: a plain .mjs script without types
+    const { compileVerifier } = await import("../scripts/verify-exp.mjs");
+    const maxRelativeError = compileVerifier() as (from: number, to: number, stride: number) => number;
+    const worst = maxRelativeError(0x80000000, 0xc2ae999b, 101);
+    expect(worst).toBeGreaterThan(1e-7);
+    expect(worst).toBeLessThanOrEqual(EXP4_RELATIVE_ERROR);
   });
 
   it("the embedded WASM is the build of assembly/kernels.ts", () => {

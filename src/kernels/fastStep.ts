@@ -64,6 +64,7 @@ export function fastCategoricalStep(
   const out = new Int32Array(B * N);
   const S = new Float64Array(N);
   const weights = new Float64Array(chunks + 2);
+  const inBlock = new Float64Array(chunkRows);
   for (let b = 0; b < B; b++) {
     if (rows !== null) normalisers(ws, logp, tokens, b, K, N, rows, S);
     for (let n = 0; n < N; n++) {
@@ -104,13 +105,16 @@ export function fastCategoricalStep(
         const sum = ws.blockSum[at] === 0 ? 0 : ws.blockSum[at] * factor;
         weights[j + 1] = coefP * sum + coefB * count;
       }
-      out[p] = drawCategory(weights, chunks, chunkRows, rowsY, K, special, coefP, coefB, my, logp, (b * rowsY) * N + n, N, generator);
+      out[p] = drawCategory(weights, chunks, chunkRows, rowsY, K, special, coefP, coefB, my, logp, (b * rowsY) * N + n, N, generator, inBlock);
     }
   }
   return out;
 }
 
-/** Inverse CDF over the categories, with the exactness correction of the file comment. */
+/**
+ * Inverse CDF over the categories, with the exactness correction of the file comment; `inBlock`
+ * (chunkRows entries) holds the chosen block's exact class weights.
+ */
 function drawCategory(
   weights: Float64Array,
   chunks: number,
@@ -125,6 +129,7 @@ function drawCategory(
   base: number,
   N: number,
   generator: TorchGenerator,
+  inBlock: Float64Array,
 ): number {
   let total = 0;
   for (let i = 0; i < chunks + 2; i++) total += weights[i];
@@ -141,14 +146,13 @@ function drawCategory(
     const r0 = (i - 1) * chunkRows;
     const r1 = Math.min(r0 + chunkRows, rowsY);
     let exact = 0;
-    for (let c = r0; c < r1; c++) if (c !== special) exact += coefP * Math.exp(logp[base + c * N] - my) + coefB;
+    for (let c = r0; c < r1; c++) exact += inBlock[c - r0] = c === special ? 0 : coefP * Math.exp(logp[base + c * N] - my) + coefB;
     const accept = exact / (weights[i] * ACCEPT_BOUND);
     if (!(within < accept)) continue;
     let rest = (within / accept) * exact;
     let last = r0;
     for (let c = r0; c < r1; c++) {
-      if (c === special) continue;
-      const w = coefP * Math.exp(logp[base + c * N] - my) + coefB;
+      const w = inBlock[c - r0];
       if (w > 0) last = c;
       if (rest < w) return c;
       rest -= w;
