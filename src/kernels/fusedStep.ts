@@ -86,6 +86,8 @@ export function sumSweep(
     const skip = ws.skip.subarray(b * N, (b + 1) * N);
     ref.fill(-Infinity);
     acc.fill(0);
+    let skips = false;
+    for (let n = 0; n < N && !skips; n++) skips = skip[n] >= 0;
     for (let r0 = 0, j = 0; r0 < rowsY; r0 += chunkRows, j++) {
       const rows = Math.min(chunkRows, rowsY - r0);
       const start = (b * rowsY + r0) * N;
@@ -93,7 +95,7 @@ export function sumSweep(
       prims.chunkMax(ws.y, rows, N, ws.cmax);
       prims.raiseRef(ws.cmax, ref, acc, N);
       // Leave each pixel's skipped row (x_t's class) out of the sum: our copy, set to −inf.
-      for (let n = 0; n < N; n++) {
+      for (let n = 0; skips && n < N; n++) {
         const r = skip[n] - r0;
         if (r >= 0 && r < rows) ws.y[r * N + n] = -Infinity;
       }
