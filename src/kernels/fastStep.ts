@@ -25,7 +25,7 @@
 import { argumentError } from "../errors.js";
 import { posteriorLogit, posteriorMaskLogit, type PixelRows } from "../posterior/posteriorPlain.js";
 import type { TorchGenerator } from "../random/torchGenerator.js";
-import { normalisers, rowsPerChunk, sumSweep } from "./fusedStep.js";
+import { normalisers, sweepModelOutput } from "./fusedStep.js";
 import { EXP_SUM_RELATIVE_ERROR, type StepPrimitives } from "./primitives.js";
 
 /** Bound on W_j / W'_j for a block weight built from an expSum within EXP_SUM_RELATIVE_ERROR. */
@@ -55,11 +55,9 @@ export function fastCategoricalStep(
   generator: TorchGenerator,
 ): Int32Array | null {
   const rowsY = K - 1;
-  const chunkRows = rowsPerChunk(rowsY, N);
-  const chunks = Math.ceil(rowsY / chunkRows);
-  const ws = prims.workspace({ N, B, rows: chunkRows, blocks: B * chunks });
-  for (let i = 0; i < B * N; i++) ws.skip[i] = rows !== null && tokens[i] !== K - 1 ? tokens[i] : -1;
-  if (!sumSweep(prims, ws, logp, B, rowsY, N, chunkRows, true)) return null;
+  const swept = sweepModelOutput(prims, logp, tokens, B, K, N, rows, true);
+  if (swept === null) return null;
+  const { ws, chunkRows, chunks } = swept;
 
   const out = new Int32Array(B * N);
   const S = new Float64Array(N);

@@ -113,6 +113,29 @@ export function sumSweep(
 }
 
 /**
+ * The start both step modes share: a workspace for chunks of rowsPerChunk(K − 1, N) rows (and, with
+ * `blocks`, room for every chunk's per-pixel sums), x_t's class as each pixel's skipped row when
+ * there is a posterior (rows ≠ null) and x_t is not the mask, and sweep A. Null when the model
+ * output fails the value check.
+ */
+export function sweepModelOutput(
+  prims: StepPrimitives,
+  logp: Float32Array,
+  tokens: Int32Array,
+  B: number,
+  K: number,
+  N: number,
+  rows: PixelRows | null,
+  blocks: boolean,
+): { ws: Workspace; chunkRows: number; chunks: number } | null {
+  const chunkRows = rowsPerChunk(K - 1, N);
+  const chunks = Math.ceil((K - 1) / chunkRows);
+  const ws = prims.workspace({ N, B, rows: chunkRows, blocks: blocks ? B * chunks : 0 });
+  for (let i = 0; i < B * N; i++) ws.skip[i] = rows !== null && tokens[i] !== K - 1 ? tokens[i] : -1;
+  return sumSweep(prims, ws, logp, B, K - 1, N, chunkRows, blocks) ? { ws, chunkRows, chunks } : null;
+}
+
+/**
  * S' for every pixel of batch item b (S of `posteriorPlain.ts` step 2, within S_ERROR), from sweep A.
  * Bulk classes share one cumulative row value, x_t's class has its own:
  *   S = log(e^{max − other}·Σ_{c ≠ x} e^{y_c − max} + e^{y_x − same})   (x_t not the mask)
@@ -159,10 +182,9 @@ export function fusedGumbelStep(
   stats?: FusedStepStats,
 ): Int32Array | null {
   const rowsY = K - 1;
-  const chunkRows = rowsPerChunk(rowsY, N);
-  const ws = prims.workspace({ N, B, rows: chunkRows, blocks: 0 });
-  for (let i = 0; i < B * N; i++) ws.skip[i] = rows !== null && tokens[i] !== K - 1 ? tokens[i] : -1;
-  if (!sumSweep(prims, ws, logp, B, rowsY, N, chunkRows, false)) return null;
+  const swept = sweepModelOutput(prims, logp, tokens, B, K, N, rows, false);
+  if (swept === null) return null;
+  const { ws, chunkRows } = swept;
 
   const snapshot = new Int32Array(MT_SAVED_LENGTH);
   generator.engine.saveTo(snapshot);
