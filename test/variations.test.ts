@@ -81,6 +81,13 @@ describe("variations and inpainting", () => {
       new Error("initTokens.data: expected tokens in [0, 20] (K = 21 classes), got 21 at index [0, 0]"),
     );
     await expect(sampler.sample({ numLatentPixels: N, strategy: "greedy" as never })).rejects.toThrow(new Error('strategy: expected "posterior" or "purity", got "greedy"'));
+    await expect(sampler.sample({ initTokens: init, latents: init })).rejects.toThrow(
+      new Error("latents: expected not to come with initTokens (a variation starts from initTokens), got an object"),
+    );
+    // An option error leaves the scheduler's timesteps as they were.
+    scheduler.setTimesteps(7);
+    await expect(sampler.sample({ initTokens: init, strength: 2, numInferenceSteps: 20 })).rejects.toThrow(new Error("strength: expected a number in (0, 1], got 2"));
+    expect(scheduler.timesteps.length).toBe(7);
   });
 });
 

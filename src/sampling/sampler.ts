@@ -131,16 +131,24 @@ export class VQDiffusionSampler {
     }
     const tokenType = options.tokenType ?? (options.latents?.data instanceof BigInt64Array ? "int64" : "int32");
     if (tokenType !== "int32" && tokenType !== "int64") throw argumentError("tokenType", '"int32" or "int64"', tokenType);
-    const { x, B, N } = this.initialTokens(options);
-    s.setTimesteps(steps, { timestepSpacing: options.timestepSpacing });
-    const generator = options.generator ?? randomlySeededGenerator();
     const strategy = options.strategy ?? "posterior";
     if (strategy !== "posterior" && strategy !== "purity") throw argumentError("strategy", '"posterior" or "purity"', strategy);
+    const start = this.readStart(options);
+    const { B, N } = start;
+    s.setTimesteps(steps, { timestepSpacing: options.timestepSpacing });
+    const generator = options.generator ?? randomlySeededGenerator();
     const guided = guidance > 1;
+    // A variation runs the chain's last ⌊n·strength⌋ timesteps, from the given tokens noised to the
+    // first of them (kept positions not noised).
     let timesteps = s.timesteps;
-    const start = this.variationStart(options, x, B, N, timesteps, generator);
-    timesteps = timesteps.subarray(start.index);
-    let sample: Tensor<Int32Array> = { data: start.x, dims: [B, N] };
+    let x = start.x;
+    if (start.init !== null) {
+      const n = timesteps.length;
+      timesteps = timesteps.subarray(n - Math.min(n, Math.floor(n * start.strength)));
+      if (timesteps.length > 0) x = s.addNoise({ data: start.init, dims: [B, N] }, timesteps[0], { generator }).data;
+      if (start.keep) for (let j = 0; j < B * N; j++) if (start.keep[j]) x[j] = start.init[j];
+    }
+    let sample: Tensor<Int32Array> = { data: x, dims: [B, N] };
     for (let i = 0; i < timesteps.length; i++) {
       throwIfAborted(options.signal);
       const t = timesteps[i];
@@ -156,7 +164,7 @@ export class VQDiffusionSampler {
       } else {
         next = s.step(output, t, sample, { generator, mode: options.mode }).prevSample.data;
       }
-      if (start.keep) for (let j = 0; j < next.length; j++) if (start.keep[j]) next[j] = start.init[j];
+      if (start.keep && start.init) for (let j = 0; j < next.length; j++) if (start.keep[j]) next[j] = start.init[j];
       sample = { data: next, dims: [B, N] };
       if (options.onStep) await options.onStep({ step: i, timestep: t, sample: { data: sample.data.slice(), dims: [B, N] } });
     }
@@ -165,56 +173,47 @@ export class VQDiffusionSampler {
   }
 
   /**
-   * Where a variation starts: with `initTokens`, the chain's last ⌊n·strength⌋ timesteps, from the
-   * given tokens noised to the first of them (kept positions not noised); else the whole chain.
+   * The starting tokens and batch shape, from `latents`, `initTokens` (with `strength` and
+   * `keepMask`), or `batchSize` and `numLatentPixels` (all masked); every option checked before
+   * anything is computed.
    */
-  private variationStart(
-    options: SampleOptions,
-    x: Int32Array,
-    B: number,
-    N: number,
-    timesteps: Int32Array,
-    generator: TorchGenerator,
-  ): { index: number; x: Int32Array; init: Int32Array; keep: Uint8Array | null } {
+  private readStart(options: SampleOptions): {
+    x: Int32Array;
+    B: number;
+    N: number;
+    init: Int32Array | null;
+    strength: number;
+    keep: Uint8Array | null;
+  } {
     const K = this.scheduler.numEmbed;
-    if (options.initTokens === undefined) {
-      if (options.strength !== undefined) throw argumentError("strength", "to come with initTokens", options.strength);
-      if (options.keepMask !== undefined) throw argumentError("keepMask", "to come with initTokens", "a keepMask alone");
-      return { index: 0, x, init: x, keep: null };
+    const shape = [options.batchSize ?? null, options.numLatentPixels ?? null];
+    if (options.initTokens !== undefined) {
+      if (options.latents !== undefined) throw argumentError("latents", "not to come with initTokens (a variation starts from initTokens)", options.latents);
+      const strength = options.strength ?? 1;
+      if (typeof strength !== "number" || !(strength > 0 && strength <= 1)) throw argumentError("strength", "a number in (0, 1]", strength);
+      const { tokens, dims } = checkTokens("initTokens", options.initTokens, shape, "[batchSize, numLatentPixels]", K);
+      const [B, N] = dims;
+      let keep: Uint8Array | null = null;
+      if (options.keepMask !== undefined) {
+        const m = options.keepMask;
+        if (m?.length !== N && m?.length !== B * N) throw argumentError("keepMask", `${N} (N) or ${B * N} (B·N) entries`, m);
+        keep = new Uint8Array(B * N);
+        for (let j = 0; j < B * N; j++) keep[j] = m[m.length === N ? j % N : j] ? 1 : 0;
+      }
+      const init = tokens.slice();
+      return { x: init.slice(), B, N, init, strength, keep };
     }
-    const strength = options.strength ?? 1;
-    if (typeof strength !== "number" || !(strength > 0 && strength <= 1)) throw argumentError("strength", "a number in (0, 1]", strength);
-    const init = checkTokens("initTokens", options.initTokens, [B, N], "[batchSize, numLatentPixels]", K).tokens.slice();
-    let keep: Uint8Array | null = null;
-    if (options.keepMask !== undefined) {
-      const m = options.keepMask;
-      if (m?.length !== N && m?.length !== B * N) throw argumentError("keepMask", `${N} (N) or ${B * N} (B·N) entries`, m);
-      keep = new Uint8Array(B * N);
-      for (let j = 0; j < B * N; j++) keep[j] = m[m.length === N ? j % N : j] ? 1 : 0;
-    }
-    const n = timesteps.length;
-    const index = n - Math.min(n, Math.floor(n * strength));
-    if (index >= n) return { index, x: init.slice(), init, keep };
-    const noised = this.scheduler.addNoise({ data: init, dims: [B, N] }, timesteps[index], { generator }).data;
-    if (keep) for (let j = 0; j < B * N; j++) if (keep[j]) noised[j] = init[j];
-    return { index, x: noised, init, keep };
-  }
-
-  private initialTokens(options: SampleOptions): { x: Int32Array; B: number; N: number } {
-    const K = this.scheduler.numEmbed;
-    if (options.initTokens !== undefined && options.latents === undefined) {
-      const { dims } = checkTokens("initTokens", options.initTokens, [options.batchSize ?? null, options.numLatentPixels ?? null], "[batchSize, numLatentPixels]", K);
-      return { x: new Int32Array(0), B: dims[0], N: dims[1] };
-    }
+    if (options.strength !== undefined) throw argumentError("strength", "to come with initTokens", options.strength);
+    if (options.keepMask !== undefined) throw argumentError("keepMask", "to come with initTokens", "a keepMask alone");
     if (options.latents !== undefined) {
-      const { tokens, dims } = checkTokens("latents", options.latents, [options.batchSize ?? null, options.numLatentPixels ?? null], "[batchSize, numLatentPixels]", K);
-      return { x: tokens.slice(), B: dims[0], N: dims[1] };
+      const { tokens, dims } = checkTokens("latents", options.latents, shape, "[batchSize, numLatentPixels]", K);
+      return { x: tokens.slice(), B: dims[0], N: dims[1], init: null, strength: 1, keep: null };
     }
     const B = options.batchSize ?? 1;
     const N = options.numLatentPixels;
     if (!Number.isInteger(B) || B < 1) throw argumentError("batchSize", "an integer >= 1", B);
     if (N === undefined || !Number.isInteger(N) || N < 1) throw argumentError("numLatentPixels", "an integer >= 1 (or latents)", N);
-    return { x: new Int32Array(B * N).fill(K - 1), B, N };
+    return { x: new Int32Array(B * N).fill(K - 1), B, N, init: null, strength: 1, keep: null };
   }
 
   private async callDenoiser(
