@@ -55,3 +55,18 @@ describe("TorchGenerator", () => {
     expect(a).not.toBe(b);
   });
 });
+
+describe("uniform53", () => {
+  it("builds a 53-bit uniform in [0, 1) from two 32-bit draws", async () => {
+    const { uniform53 } = await import("../src/random/uniform53.js");
+    const g = new TorchGenerator().manualSeed(9);
+    const ref = new TorchGenerator().manualSeed(9);
+    for (let i = 0; i < 1000; i++) {
+      const a = ref.engine.nextUint32() >>> 5;
+      const b = ref.engine.nextUint32() >>> 6;
+      const u = uniform53(g);
+      expect(u).toBe((a * 2 ** 26 + b) / 2 ** 53);
+      expect(u >= 0 && u < 1).toBe(true);
+    }
+  });
+});

@@ -25,18 +25,12 @@
 import { argumentError } from "../errors.js";
 import { posteriorLogit, posteriorMaskLogit, type PixelRows } from "../posterior/posteriorPlain.js";
 import type { TorchGenerator } from "../random/torchGenerator.js";
+import { uniform53 } from "../random/uniform53.js";
 import { normalisers, sweepModelOutput } from "./fusedStep.js";
 import { EXP_SUM_RELATIVE_ERROR, type StepPrimitives } from "./primitives.js";
 
 /** Bound on W_j / W'_j for a block weight built from an expSum within EXP_SUM_RELATIVE_ERROR. */
 const ACCEPT_BOUND = 1 + 2 * EXP_SUM_RELATIVE_ERROR + 1e-12;
-
-/** A uniform double in [0, 1) with 53 random bits, from two 32-bit draws (as numpy's random_sample). */
-export function uniform53(generator: TorchGenerator): number {
-  const a = generator.engine.nextUint32() >>> 5;
-  const b = generator.engine.nextUint32() >>> 6;
-  return (a * 67108864 + b) / 9007199254740992;
-}
 
 /**
  * @param logp - log p(x_0 | x_t), shape (B, K − 1, N).

@@ -8,7 +8,7 @@
  */
 import { gumbelNoise } from "../random/gumbel.js";
 import type { TorchGenerator } from "../random/torchGenerator.js";
-import { uniform53 } from "../kernels/fastStep.js";
+import { uniform53 } from "../random/uniform53.js";
 
 /**
  * @param logp - log p(x_0 | x_t), shape (B, K − 1, N) (after guidance and truncation).

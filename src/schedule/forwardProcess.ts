@@ -4,7 +4,7 @@
  * uniformly from the K − 1 real ones, its own included. So a pixel keeps its class with
  * ᾱ_t + β̄_t and moves to each other class with β̄_t, as the transition matrix says.
  */
-import { uniform53 } from "../kernels/fastStep.js";
+import { uniform53 } from "../random/uniform53.js";
 import type { TorchGenerator } from "../random/torchGenerator.js";
 
 /**
