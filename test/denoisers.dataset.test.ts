@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createDatasetDenoiser, TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler } from "../src/index.js";
-import { chiSquareTest } from "./helpers/stats.js";
+import { chiSquareTest } from "./helpers/chiSquare.mjs";
 
 describe("dataset denoiser + sampler: product distribution", () => {
   // N = 3 independent pixels over 3 classes: every combination is an image, weighted by the product.

@@ -11,7 +11,7 @@ import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimi
 import { pixelRows, posteriorPlain } from "../src/posterior/posteriorPlain.js";
 import { computeLogSchedule } from "../src/schedule/logSchedule.js";
 import { cumulativeLogs, oneStepLogs } from "../src/transitions/transitionRows.js";
-import { chiSquareTest } from "./helpers/stats.js";
+import { chiSquareTest } from "./helpers/chiSquare.mjs";
 
 const backends: [string, StepPrimitives][] = [
   ["wasm", createWasmPrimitives(new WebAssembly.Module(kernelBytes()))],

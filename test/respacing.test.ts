@@ -10,7 +10,7 @@ import { gumbelArgmaxPlain } from "../src/kernels/gumbelArgmaxPlain.js";
 import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
 import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
 import { pixelRows, posteriorPlain, type PosteriorTransitions } from "../src/posterior/posteriorPlain.js";
-import { chiSquareTest } from "./helpers/stats.js";
+import { chiSquareTest } from "./helpers/chiSquare.mjs";
 
 type Options = ConstructorParameters<typeof VQDiffusionScheduler>[0];
 const transitionsOf = (s: VQDiffusionScheduler, t: number, prev: number): PosteriorTransitions =>

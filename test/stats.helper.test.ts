@@ -1,6 +1,6 @@
 /** The chi-square helper itself: known quantiles, and its verdict on fair and unfair dice. */
 import { describe, expect, it } from "vitest";
-import { chiSquareTest, gammaQ } from "./helpers/stats.js";
+import { chiSquareTest, gammaQ } from "./helpers/chiSquare.mjs";
 
 describe("chi-square helper", () => {
   it("matches tabulated upper quantiles", () => {

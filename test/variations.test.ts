@@ -9,7 +9,7 @@ import {
 } from "../src/index.js";
 import { PIXEL_ART, PIXEL_ART_NUM_CLASSES } from "../src/demo/pixelArt.js";
 import { matchLabel, pixelArtDenoiser, pixelArtScheduler } from "../src/demo/pixelArtSampler.js";
-import { chiSquareTest } from "./helpers/stats.js";
+import { chiSquareTest } from "./helpers/chiSquare.mjs";
 
 describe("addNoise: x_t ~ q(x_t | x_0)", () => {
   const options = { numVecClasses: 6, alphaCumStart: 0.9, alphaCumEnd: 0.1, gammaCumStart: 0.01, gammaCumEnd: 0.3 };

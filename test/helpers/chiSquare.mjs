@@ -1,7 +1,8 @@
-/** Goodness of fit: Pearson's chi-square test against expected probabilities. */
+// Goodness of fit: Pearson's chi-square test against expected probabilities. Plain JavaScript so that
+// the tests (TypeScript) and bench/quality.mjs (run by Node on dist/) share one implementation.
 
 /** log Γ(x), Lanczos approximation (g = 7, 9 terms), accurate to ~1e-15 for x > 0. */
-function logGamma(x: number): number {
+function logGamma(x) {
   const c = [
     0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
     12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
@@ -15,7 +16,7 @@ function logGamma(x: number): number {
 }
 
 /** Upper regularized incomplete gamma Q(a, x) (series below a + 1, continued fraction above). */
-export function gammaQ(a: number, x: number): number {
+export function gammaQ(a, x) {
   if (x <= 0) return 1;
   const lg = logGamma(a);
   if (x < a + 1) {
@@ -52,7 +53,7 @@ export function gammaQ(a: number, x: number): number {
  * expected count below 5 are pooled into one. Returns the statistic, the degrees of freedom and the
  * p-value; a category with probability 0 and a positive count gives p = 0.
  */
-export function chiSquareTest(counts: ArrayLike<number>, probabilities: ArrayLike<number>): { statistic: number; df: number; p: number } {
+export function chiSquareTest(counts, probabilities) {
   let total = 0;
   for (let i = 0; i < counts.length; i++) total += counts[i];
   let stat = 0;
