@@ -32,7 +32,7 @@ export function puritySample(
 ): Int32Array {
   const out = x.slice();
   const C = K - 1;
-  const keys: { n: number; key: number }[] = [];
+  const keys: { n: number; key: number; max: number; sum: number }[] = [];
   for (let b = 0; b < B; b++) {
     keys.length = 0;
     let unmasked = 0;
@@ -46,24 +46,20 @@ export function puritySample(
       for (let c = 0; c < C; c++) m = Math.max(m, logp[(b * C + c) * N + n]);
       let z = 0;
       for (let c = 0; c < C; c++) z += Math.exp(logp[(b * C + c) * N + n] - m);
-      keys.push({ n, key: -Math.log(z) + gumbelNoise(uniform53(generator)) });
+      keys.push({ n, key: -Math.log(z) + gumbelNoise(uniform53(generator)), max: m, sum: z });
     }
     const reveal = Math.max(0, Math.min(keys.length, targetUnmasked - unmasked));
     keys.sort((a, c) => c.key - a.key || a.n - c.n);
     for (let j = 0; j < reveal; j++) {
-      const n = keys[j].n;
-      out[b * N + n] = drawClass(logp, b, C, N, n, uniform53(generator));
+      const { n, max, sum } = keys[j];
+      out[b * N + n] = drawClass(logp, b, C, N, n, max, sum, uniform53(generator));
     }
   }
   return out;
 }
 
-/** Inverse CDF of softmax(logp[b, :, n]) at u. */
-function drawClass(logp: Float32Array, b: number, C: number, N: number, n: number, u: number): number {
-  let m = -Infinity;
-  for (let c = 0; c < C; c++) m = Math.max(m, logp[(b * C + c) * N + n]);
-  let z = 0;
-  for (let c = 0; c < C; c++) z += Math.exp(logp[(b * C + c) * N + n] - m);
+/** Inverse CDF of softmax(logp[b, :, n]) at u, given the column's maximum m and z = Σ exp(logp − m). */
+function drawClass(logp: Float32Array, b: number, C: number, N: number, n: number, m: number, z: number, u: number): number {
   let target = u * z;
   let last = 0;
   for (let c = 0; c < C; c++) {
