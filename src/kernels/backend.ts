@@ -9,7 +9,7 @@
 import { argumentError } from "../errors.js";
 import { createPlainPrimitives } from "./plainPrimitives.js";
 import type { StepPrimitives } from "./primitives.js";
-import { createWasmPrimitives, kernelBytes, wasmKernelsSupported } from "./wasm/wasmPrimitives.js";
+import { createWasmPrimitives, kernelBytes } from "./wasm/wasmPrimitives.js";
 
 /** `"wasm"`: WebAssembly SIMD; `"js"`: plain TypeScript; `"auto"`: WASM when it loads, else JS. */
 export type KernelBackend = "auto" | "wasm" | "js";
@@ -22,7 +22,8 @@ let wasmFailed = false;
 function tryWasmSync(): StepPrimitives | null {
   if (wasm || wasmFailed) return wasm;
   try {
-    if (wasmKernelsSupported()) wasm = createWasmPrimitives(new WebAssembly.Module(kernelBytes()));
+    const bytes = typeof WebAssembly === "object" ? kernelBytes() : null;
+    if (bytes !== null && WebAssembly.validate(bytes)) wasm = createWasmPrimitives(new WebAssembly.Module(bytes));
     else wasmFailed = true;
   } catch {
     wasmFailed = true;

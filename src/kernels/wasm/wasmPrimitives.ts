@@ -27,11 +27,6 @@ export function kernelBytes(): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Whether this platform runs the module (WebAssembly with SIMD). */
-export function wasmKernelsSupported(): boolean {
-  return typeof WebAssembly === "object" && WebAssembly.validate(kernelBytes());
-}
-
 /**
  * Instantiates the kernels from a compiled module (compile it with `new WebAssembly.Module(kernelBytes())`,
  * or asynchronously with `WebAssembly.compile`, which browsers require on their main thread).
