@@ -2,8 +2,9 @@
  * `VQDiffusionSampler`: the reference pipeline's loop (diffusers' `VQDiffusionPipeline.__call__`)
  * around a scheduler and a denoiser, token for token:
  *   x ← latents, or every pixel the mask class
- *   scheduler.setTimesteps(numInferenceSteps)
- *   for t in scheduler.timesteps:
+ *   chain ← the timesteps of scheduler.setTimesteps(numInferenceSteps), computed by the run itself
+ *           (the shared scheduler's state is never set, so concurrent runs cannot disturb each other)
+ *   for t in chain:
  *     out ← denoiser([x; x] with guidance, else x, t)          (B or 2B, K − 1, N)
  *     out ← uncond + s·(cond − uncond), renormalised           (guidance > 1 only)
  *     out ← truncate(out, truncationRate); out ← max(out, −70)
@@ -15,7 +16,7 @@
 import { argumentError, argumentErrorText } from "../errors.js";
 import { randomlySeededGenerator, TorchGenerator } from "../random/torchGenerator.js";
 import type { StepMode, VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
-import type { TimestepSpacing } from "../schedule/timestepSpacing.js";
+import { spacedTimesteps, type TimestepSpacing } from "../schedule/timestepSpacing.js";
 import { puritySample } from "./purity.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkTokens, formatDims } from "../tensor/validate.js";
@@ -135,12 +136,18 @@ export class VQDiffusionSampler {
     if (strategy !== "posterior" && strategy !== "purity") throw argumentError("strategy", '"posterior" or "purity"', strategy);
     const start = this.readStart(options);
     const { B, N } = start;
-    s.setTimesteps(steps, { timestepSpacing: options.timestepSpacing });
+    const T = s.config.numTrainTimesteps;
+    if (!Number.isInteger(steps) || steps < 1 || steps > T) {
+      throw argumentError("numInferenceSteps", `an integer in [1, ${T}] (numTrainTimesteps = ${T})`, steps);
+    }
+    // The run owns its chain: the scheduler's own timesteps are neither read nor set, so that
+    // concurrent runs on one scheduler do not change each other's jumps.
+    const chain = spacedTimesteps(steps, T, options.timestepSpacing);
     const generator = options.generator ?? randomlySeededGenerator();
     const guided = guidance > 1;
     // A variation runs the chain's last ⌊n·strength⌋ timesteps, from the given tokens noised to the
     // first of them (kept positions not noised).
-    let timesteps = s.timesteps;
+    let timesteps = chain;
     let x = start.x;
     if (start.init !== null) {
       const n = timesteps.length;
@@ -152,6 +159,7 @@ export class VQDiffusionSampler {
     for (let i = 0; i < timesteps.length; i++) {
       throwIfAborted(options.signal);
       const t = timesteps[i];
+      const prevTimestep = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
       const input = guided ? { data: doubled(sample.data), dims: [2 * B, N] } : { data: sample.data.slice(), dims: [B, N] };
       let output = await this.callDenoiser(tokenType === "int64" ? toInt64(input) : input, t, i, guided ? 2 * B : B, K, N);
       if (guided) output = classifierFreeGuidance(output, guidance);
@@ -159,10 +167,10 @@ export class VQDiffusionSampler {
       output = clampLogProbabilities(output);
       let next: Int32Array;
       if (strategy === "purity") {
-        const target = Math.round(N * (1 - s.maskProbability(s.prevTimestep(t))));
+        const target = Math.round(N * (1 - s.maskProbability(prevTimestep)));
         next = puritySample(output.data, sample.data, B, K, N, target, generator);
       } else {
-        next = s.step(output, t, sample, { generator, mode: options.mode }).prevSample.data;
+        next = s.step(output, t, sample, { generator, mode: options.mode, prevTimestep }).prevSample.data;
       }
       if (start.keep && start.init) for (let j = 0; j < next.length; j++) if (start.keep[j]) next[j] = start.init[j];
       sample = { data: next, dims: [B, N] };

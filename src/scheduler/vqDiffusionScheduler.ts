@@ -44,6 +44,13 @@ export interface StepOptions {
   generator?: TorchGenerator;
   /** `"reference"` (default) or `"fast"`. */
   mode?: StepMode;
+  /**
+   * s, the timestep to move to, in [−1, t − 1] (−1: the clean sample). Default: {@link
+   * VQDiffusionScheduler.prevTimestep}(t), from the scheduler's own {@link VQDiffusionScheduler.timesteps}.
+   * A caller that owns its chain (the sampler does) passes it, so that no state of the scheduler is
+   * read and one scheduler can serve concurrent chains.
+   */
+  prevTimestep?: number;
 }
 
 /** What {@link VQDiffusionScheduler.step} returns. */
@@ -217,7 +224,8 @@ export class VQDiffusionScheduler {
    * @param modelOutput - log p(x_0 | x_t), shape (B, K - 1, N), `Float32Array`, no NaN.
    * @param timestep - t, an integer in [0, T - 1]. At t = 0 `modelOutput` itself is sampled.
    * @param sample - x_t, shape (B, N), tokens in [0, K - 1].
-   * @param options - `generator` (the random stream) and `mode` (`"reference"` or `"fast"`).
+   * @param options - `generator` (the random stream), `mode` (`"reference"` or `"fast"`) and
+   *   `prevTimestep` (s; default {@link prevTimestep}(t)).
    * @returns `{ prevSample }`: x_{t-1}, shape (B, N), the same token type as `sample`.
    */
   step<T extends TokenArray>(
@@ -232,8 +240,10 @@ export class VQDiffusionScheduler {
     if (!(generator instanceof TorchGenerator)) throw argumentError("options.generator", "a TorchGenerator", generator);
     const mode = options.mode ?? "reference";
     if (mode !== "reference" && mode !== "fast") throw argumentError("options.mode", '"reference" or "fast"', mode);
+    const s = options.prevTimestep ?? this.prevTimestep(t);
+    if (!Number.isInteger(s) || s < -1 || s > t - 1) throw argumentError("options.prevTimestep", `an integer in [-1, ${t - 1}] (t - 1 at most)`, s);
     const K = this.numEmbed;
-    const rows = t === 0 ? null : pixelRows(this.posteriorTransitions(t, this.prevTimestep(t)));
+    const rows = t === 0 ? null : pixelRows(this.posteriorTransitions(t, s));
     const draw = mode === "fast" ? fastCategoricalStep : fusedGumbelStep;
     const prev = draw(stepPrimitives(), logPX0, tokens, B, K, N, rows, generator);
     if (prev === null) {
