@@ -1,0 +1,88 @@
+/**
+ * A reader for the safetensors format (Hugging Face), as its specification defines it:
+ *   bytes 0..8      N, the header's length, unsigned 64-bit little-endian
+ *   bytes 8..8+N    a JSON object (UTF-8, may be padded with trailing spaces): for each tensor name,
+ *                   { "dtype", "shape": [...], "data_offsets": [begin, end] }, offsets relative to the
+ *                   byte buffer after the header; an optional "__metadata__" of strings
+ *   bytes 8+N..     the byte buffer: each tensor's elements, row-major, little-endian
+ * Only F32 tensors are read (all the pipeline needs); every size is checked against the file before
+ * anything is copied, so a truncated or malformed file is an error, never garbage.
+ */
+import { describe } from "../errors.js";
+import { formatDims } from "../tensor/validate.js";
+
+/** One tensor of a safetensors file: F32 data, row-major, of shape `dims`. */
+export interface SafetensorsTensor {
+  readonly dtype: "F32";
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** The largest header accepted (the format's reference implementation caps it at 100 MB). */
+export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * Parses a safetensors file.
+ *
+ * @param bytes - the whole file.
+ * @param file - the file's name, for error messages.
+ * @returns a map from tensor name to tensor (a copy of the data: the result does not alias `bytes`).
+ *
+ * @example
+ * ```ts
+ * const tensors = readSafetensors(bytes, "diffusion_pytorch_model.safetensors");
+ * const e = tensors.get("embeddings"); // { dtype: "F32", dims: [77, 512], data: Float32Array }
+ * ```
+ */
+export function readSafetensors(bytes: Uint8Array, file: string): Map<string, SafetensorsTensor> {
+  if (!(bytes instanceof Uint8Array)) throw new Error(`${file}: expected the file's bytes as a Uint8Array, got ${describe(bytes)}`);
+  if (bytes.length < 8) throw new Error(`${file}: expected a safetensors file (8-byte header length first), got ${bytes.length} bytes`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(bytes.length - 8)) {
+    throw new Error(`${file}: expected a header of at most ${bytes.length - 8} bytes (the rest of the file), got a header length of ${headerLength}`);
+  }
+  if (headerLength > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
+    throw new Error(`${file}: expected a header of at most ${SAFETENSORS_MAX_HEADER_BYTES} bytes, got ${headerLength}`);
+  }
+  const n = Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (e) {
+    throw new Error(`${file}: expected a JSON header, got a parse error: ${(e as Error).message}`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw new Error(`${file}: expected the header to be a JSON object, got ${describe(header)}`);
+  }
+  const dataStart = 8 + n;
+  const dataLength = bytes.length - dataStart;
+  const out = new Map<string, SafetensorsTensor>();
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === "__metadata__") continue;
+    const where = `${file}: tensor "${name}"`;
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    if (typeof e !== "object" || e === null) throw new Error(`${where}: expected { dtype, shape, data_offsets }, got ${describe(entry)}`);
+    if (e.dtype !== "F32") throw new Error(`${where}: expected dtype "F32", got ${describe(e.dtype)}`);
+    const shape = e.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new Error(`${where}: expected shape to be an array of non-negative integers, got ${describe(shape)}`);
+    }
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      throw new Error(`${where}: expected data_offsets [begin, end] with 0 <= begin <= end, got ${describe(offsets)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (end > dataLength) throw new Error(`${where}: expected data_offsets within the ${dataLength} data bytes, got [${begin}, ${end}]`);
+    let count = 1;
+    for (const d of shape as number[]) count *= d;
+    if (count * 4 !== end - begin) {
+      throw new Error(`${where}: expected ${count * 4} bytes for F32 shape ${formatDims(shape as number[])}, got ${end - begin} (data_offsets [${begin}, ${end}])`);
+    }
+    const data = new Float32Array(count);
+    const src = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
+    for (let i = 0; i < count; i++) data[i] = src.getFloat32(4 * i, true);
+    out.set(name, { dtype: "F32", dims: [...(shape as number[])], data });
+  }
+  return out;
+}

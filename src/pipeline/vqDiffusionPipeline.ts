@@ -1,0 +1,306 @@
+/**
+ * `VQDiffusionPipeline`: text to images with a VQ-Diffusion model exported to ONNX (PIPELINE.md),
+ * giving diffusers' `VQDiffusionPipeline.__call__` tokens for the same model and seed:
+ *   1. E ← normalise(text_encoder(tokenize(prompt, pad to L)))   or the caller's promptEmbeds   [P, L, D]
+ *      repeated I times per prompt → [B, L, D], B = P · I
+ *   2. guided (w > 1): context = [negative; E] (negative: learned [L, D], or the encoded "")    [2B, L, D]
+ *   3. x = latents or all masked; the chain of scheduler.setTimesteps(n)
+ *   4. every step: transformer once on [x; x] (guided) or x → guidance, truncation, clamp, step
+ *      (the existing `VQDiffusionSampler`, so every sampler option works here too)
+ *   5. images = vqvae_decoder(x) → uint8 RGBA
+ * One pipeline can serve concurrent `generate` calls: a run's state (its chain, its tensors) is its own.
+ */
+import { argumentError, argumentErrorText, describe } from "../errors.js";
+import { TorchGenerator } from "../random/torchGenerator.js";
+import { VQDiffusionSampler, type SampleOptions } from "../sampling/sampler.js";
+import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
+import type { Tensor, TokenArray } from "../tensor/types.js";
+import { checkFloatTensor, checkTokens, formatDims } from "../tensor/validate.js";
+import { toRGBAImages, type RGBAImage } from "./images.js";
+import { parseJsonObject, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
+import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxComponent.js";
+import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
+import { PromptTokenizer } from "./promptTokenizer.js";
+import { readSafetensors } from "./safetensors.js";
+
+/** Options of {@link VQDiffusionPipeline.generate} (PIPELINE.md §2–3). */
+export interface GenerateOptions
+  extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "onStep" | "signal" | "initTokens" | "strength" | "keepMask"> {
+  /** The prompt, or P prompts. Exactly one of `prompt` and `promptEmbeds`. */
+  prompt?: string | readonly string[];
+  /** The text encoder's raw output for P prompts, [P, L, D] (normalised here, as diffusers does). */
+  promptEmbeds?: Tensor<Float32Array>;
+  /** I, images per prompt (default 1); B = P · I, prompt-major. */
+  numImagesPerPrompt?: number;
+  /** Steps, in [1, T] (default 100). */
+  numInferenceSteps?: number;
+  /** Classifier-free guidance scale w, on when > 1 (default 5, diffusers' default). */
+  guidanceScale?: number;
+  /** Truncation rate r in (0, 1] (default 1: none). */
+  truncationRate?: number;
+  /** The random stream (`new TorchGenerator().manualSeed(seed)` = `torch.Generator().manual_seed(seed)`). */
+  generator?: TorchGenerator;
+  /** Starting tokens, [B, N], in [0, K − 1] (K − 1 = masked); default all masked. */
+  latents?: Tensor<TokenArray>;
+}
+
+/** What {@link VQDiffusionPipeline.generate} returns. */
+export interface GenerateOutput {
+  /** B images, RGBA (`ImageData`-shaped), prompt-major. */
+  images: RGBAImage[];
+  /** The final tokens, [B, N]. */
+  tokens: Tensor<Int32Array>;
+}
+
+/** Options of {@link VQDiffusionPipeline.fromPretrained} in the core entry. */
+export interface PipelineLoadOptions {
+  /** The onnxruntime module: `import * as ort from "onnxruntime-web"` (or `"onnxruntime-node"`). */
+  ort: OrtModule;
+  /** Passed to every `InferenceSession.create` (execution providers, threads, graph optimisation). */
+  sessionOptions?: OrtSessionOptions;
+  /** The fetch to use (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+/** The parts of a pipeline; see {@link VQDiffusionPipeline.fromSource}. */
+export interface PipelineComponents {
+  readonly config: PipelineConfig;
+  readonly scheduler: VQDiffusionScheduler;
+  readonly transformer: OnnxComponent;
+  readonly decoder: OnnxComponent;
+  readonly textEncoder: OnnxComponent | null;
+  readonly tokenizer: PromptTokenizer | null;
+  /** The learned negative embedding [L, D] (learnable folders only). */
+  readonly nullEmbeddings: Float32Array | null;
+}
+
+/**
+ * @example
+ * ```ts
+ * import * as ort from "onnxruntime-web";
+ * import { VQDiffusionPipeline, TorchGenerator } from "vq-diffusion";
+ * const pipe = await VQDiffusionPipeline.fromPretrained("/models/fashion-mnist", { ort });
+ * const { images } = await pipe.generate({ prompt: "sneaker", generator: new TorchGenerator().manualSeed(0) });
+ * ```
+ */
+export class VQDiffusionPipeline {
+  /** Sizes from the folder's configs: K, N (height × width), T, D, L. */
+  readonly config: PipelineConfig;
+  /** The scheduler (shared by runs; a run never changes its state). */
+  readonly scheduler: VQDiffusionScheduler;
+  private readonly parts: PipelineComponents;
+  private readonly learnedNegative: Float32Array | null;
+
+  constructor(parts: PipelineComponents) {
+    this.parts = parts;
+    this.config = parts.config;
+    this.scheduler = parts.scheduler;
+    this.learnedNegative = parts.nullEmbeddings;
+  }
+
+  /**
+   * Loads a model folder from a base URL (fetching its files) and creates the sessions with the
+   * onnxruntime module you pass. Works in browsers, Web Workers, Deno, Node.js (with `fetch`).
+   *
+   * @param baseUrl - the folder's URL (relative URLs resolve against the page).
+   */
+  static async fromPretrained(baseUrl: string, options: PipelineLoadOptions): Promise<VQDiffusionPipeline> {
+    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort, sessionOptions?, fetch? }", options);
+    return VQDiffusionPipeline.fromSource(urlSource(baseUrl, options.fetch), options.ort, options.sessionOptions);
+  }
+
+  /** Loads a model folder from any {@link ModelFileSource} (URLs, a file system, memory). */
+  static async fromSource<P extends VQDiffusionPipeline>(
+    this: new (parts: PipelineComponents) => P,
+    source: ModelFileSource,
+    ort: OrtModule,
+    sessionOptions?: OrtSessionOptions,
+  ): Promise<P> {
+    if (typeof ort !== "object" || ort === null || typeof ort.InferenceSession?.create !== "function" || typeof ort.Tensor !== "function") {
+      throw argumentError("ort", "an onnxruntime module (import * as ort from \"onnxruntime-web\" or \"onnxruntime-node\")", ort);
+    }
+    const { config, schedulerJson, hasTextEncoder } = await readPipelineConfig(source);
+    const scheduler = VQDiffusionScheduler.fromConfig(schedulerJson);
+    const { numVecClasses: K, numLatentPixels: N, crossAttentionDim: D, sequenceLength: L } = config;
+
+    let nullEmbeddings: Float32Array | null = null;
+    if (config.learnable) {
+      const path = "learned_classifier_free_sampling_embeddings/diffusion_pytorch_model.safetensors";
+      const tensors = readSafetensors(await readRequired(source, path, "the learned null embeddings"), path);
+      const e = tensors.get("embeddings");
+      if (e === undefined) throw new Error(`${path}: expected a tensor "embeddings", got [${[...tensors.keys()].join(", ")}]`);
+      if (e.dims.length !== 2 || e.dims[0] !== L || e.dims[1] !== D) {
+        throw new Error(`${path}: expected "embeddings" of shape [L, D] = [${L}, ${D}], got ${formatDims(e.dims)}`);
+      }
+      nullEmbeddings = e.data;
+    }
+
+    let tokenizer: PromptTokenizer | null = null;
+    if (hasTextEncoder) {
+      const tokenizerJson = await readJson(source, "tokenizer/tokenizer.json", "the tokenizer (Hugging Face tokenizers format)");
+      const tokenizerConfig = parseJsonObject(await readRequired(source, "tokenizer/tokenizer_config.json", "the tokenizer's config"), "tokenizer/tokenizer_config.json");
+      tokenizer = new PromptTokenizer(tokenizerJson, tokenizerConfig, L);
+    }
+
+    const onnx = async (path: string, spec: Parameters<typeof OnnxComponent.create>[3]) =>
+      OnnxComponent.create(ort, await readRequired(source, path, "an ONNX model"), path, spec, sessionOptions);
+    const transformer = await onnx("transformer/model.onnx", {
+      inputs: [
+        { name: "hidden_states", type: "int64", dims: [null, N], what: "[B, N]" },
+        { name: "encoder_hidden_states", type: "float32", dims: [null, L, D], what: "[B, L, D]" },
+        { name: "timestep", type: "int64", dims: [], what: "[] (a scalar)" },
+      ],
+      outputs: [{ name: "sample", type: "float32", dims: [null, K - 1, N], what: "[B, K-1, N]" }],
+    });
+    const decoder = await onnx("vqvae_decoder/model.onnx", {
+      inputs: [{ name: "indices", type: "int64", dims: [null, N], what: "[B, N]" }],
+      outputs: [{ name: "sample", type: "float32", dims: [null, null, null, null], what: "[B, C, H, W]" }],
+    });
+    const textEncoder = hasTextEncoder
+      ? await onnx("text_encoder/model.onnx", {
+          inputs: [{ name: "input_ids", type: "int64", dims: [null, L], what: "[B, L]" }],
+          outputs: [{ name: "last_hidden_state", type: "float32", dims: [null, L, D], what: "[B, L, D]" }],
+        })
+      : null;
+    return new this({ config, scheduler, transformer, decoder, textEncoder, tokenizer, nullEmbeddings });
+  }
+
+  /** The prompt tokenizer (null for a folder without one). */
+  get tokenizer(): PromptTokenizer | null {
+    return this.parts.tokenizer;
+  }
+
+  /**
+   * Text to images (PIPELINE.md §2). Every option is checked before anything runs.
+   *
+   * @example
+   * ```ts
+   * const { images, tokens } = await pipe.generate({
+   *   prompt: "ankle boot", numImagesPerPrompt: 4, numInferenceSteps: 50, guidanceScale: 5,
+   *   generator: new TorchGenerator().manualSeed(0),
+   * });
+   * ```
+   */
+  async generate(options: GenerateOptions): Promise<GenerateOutput> {
+    if (typeof options !== "object" || options === null) throw argumentError("options", "an object", options);
+    const { numVecClasses: K, numLatentPixels: N, crossAttentionDim: D, sequenceLength: L } = this.config;
+    const prompts = this.readPrompts(options);
+    const P = prompts.kind === "text" ? prompts.prompts.length : prompts.embeds.dims[0];
+    const I = options.numImagesPerPrompt ?? 1;
+    if (!Number.isInteger(I) || I < 1) throw argumentError("numImagesPerPrompt", "an integer >= 1", I);
+    const B = P * I;
+    if (B > PIPELINE_LIMITS.maxBatch) {
+      throw argumentErrorText("numImagesPerPrompt", `prompts × images per prompt <= ${PIPELINE_LIMITS.maxBatch}`, `${P} × ${I} = ${B}`);
+    }
+    const guidance = options.guidanceScale ?? 5;
+    if (typeof guidance !== "number" || !Number.isFinite(guidance)) throw argumentError("guidanceScale", "a finite number", guidance);
+    const guided = guidance > 1;
+    if (guided && this.learnedNegative === null && this.parts.textEncoder === null) {
+      throw argumentError("guidanceScale", "<= 1 for a folder with neither learned null embeddings nor a text encoder (no negative prompt)", guidance);
+    }
+    if (options.latents !== undefined) checkTokens("latents", options.latents, [B, N], "[B, N] with B = prompts × numImagesPerPrompt", K);
+    if (options.generator !== undefined && !(options.generator instanceof TorchGenerator)) {
+      throw argumentError("generator", "a TorchGenerator", options.generator);
+    }
+
+    const positive =
+      prompts.kind === "text"
+        ? normalizeEmbeddings(await this.encodeText(prompts.prompts), D, "text_encoder/model.onnx output")
+        : normalizeEmbeddings(prompts.embeds.data, D, "promptEmbeds");
+    const negative = !guided ? null : this.learnedNegative ?? normalizeEmbeddings(await this.encodeText([""]), D, "text_encoder/model.onnx output");
+    const context = contextBatch(positive, P, I, L * D, negative);
+    const rows = guided ? 2 * B : B;
+    const transformer = this.parts.transformer;
+    const contextTensor = transformer.tensor("float32", context, [rows, L, D]);
+    const denoiser = async (sample: Tensor<Int32Array> | Tensor<BigInt64Array>, t: number) =>
+      transformer.run(
+        {
+          hidden_states: transformer.tensor("int64", sample.data as BigInt64Array, sample.dims),
+          encoder_hidden_states: contextTensor,
+          timestep: transformer.tensor("int64", BigInt64Array.of(BigInt(t)), []),
+        },
+        [rows, K - 1, N],
+      );
+    const sampler = new VQDiffusionSampler({ scheduler: this.scheduler, denoiser });
+    const { tokens } = await sampler.sample({
+      batchSize: B,
+      numLatentPixels: N,
+      numInferenceSteps: options.numInferenceSteps ?? 100,
+      guidanceScale: guidance,
+      truncationRate: options.truncationRate ?? 1,
+      generator: options.generator,
+      latents: options.latents,
+      tokenType: "int64",
+      timestepSpacing: options.timestepSpacing,
+      strategy: options.strategy,
+      truncationTopK: options.truncationTopK,
+      mode: options.mode,
+      onStep: options.onStep,
+      signal: options.signal,
+      initTokens: options.initTokens,
+      strength: options.strength,
+      keepMask: options.keepMask,
+    });
+    const final = tokens as Tensor<BigInt64Array>;
+    const images = await this.decode(final);
+    const data = new Int32Array(final.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = Number(final.data[i]);
+    return { images, tokens: { data, dims: [B, N] } };
+  }
+
+  /**
+   * Decodes tokens to images with the VQ-VAE decoder.
+   *
+   * @param tokens - [B, N], every token a code in [0, K − 2] (no mask).
+   */
+  async decode(tokens: Tensor<TokenArray>): Promise<RGBAImage[]> {
+    const { numVecClasses: K, numLatentPixels: N } = this.config;
+    const { tokens: ids, dims } = checkTokens("tokens", tokens, [null, N], "[B, N] codes (no mask)", K - 1);
+    const B = dims[0];
+    const indices = new BigInt64Array(ids.length);
+    for (let i = 0; i < ids.length; i++) indices[i] = BigInt(ids[i]);
+    const decoder = this.parts.decoder;
+    const out = await decoder.run({ indices: decoder.tensor("int64", indices, [B, N]) }, [B, null, null, null]);
+    const [, C, H, W] = out.dims;
+    if (C !== 1 && C !== 3) throw new Error(`${decoder.file}: expected output sample with C = 1 (grey) or 3 (RGB) channels, got dims ${formatDims(out.dims)}`);
+    for (let i = 0; i < out.data.length; i++) {
+      if (!Number.isFinite(out.data[i])) throw new Error(`${decoder.file}: expected finite pixels, got ${describe(out.data[i])} at flat index ${i}`);
+    }
+    return toRGBAImages(out.data, B, C, H, W);
+  }
+
+  /** Frees the ONNX sessions. */
+  async release(): Promise<void> {
+    const { transformer, decoder, textEncoder } = this.parts;
+    await Promise.all([transformer.release(), decoder.release(), textEncoder?.release()]);
+  }
+
+  /** The text encoder's raw output for prompts: [P, L, D] flat. */
+  private async encodeText(prompts: readonly string[]): Promise<Float32Array> {
+    const { textEncoder, tokenizer } = this.parts;
+    if (textEncoder === null || tokenizer === null) throw new Error("prompt: this model folder has no text_encoder/tokenizer; pass promptEmbeds instead");
+    const { sequenceLength: L, crossAttentionDim: D } = this.config;
+    const ids = tokenizer.encode(prompts);
+    const out = await textEncoder.run({ input_ids: textEncoder.tensor("int64", ids, [prompts.length, L]) }, [prompts.length, L, D]);
+    return out.data;
+  }
+
+  private readPrompts(options: GenerateOptions): { kind: "text"; prompts: readonly string[] } | { kind: "embeds"; embeds: Tensor<Float32Array> } {
+    const { prompt, promptEmbeds } = options;
+    if ((prompt === undefined) === (promptEmbeds === undefined)) {
+      throw argumentError("prompt", "exactly one of prompt and promptEmbeds", prompt === undefined ? "neither" : "both");
+    }
+    if (promptEmbeds !== undefined) {
+      const { crossAttentionDim: D, sequenceLength: L } = this.config;
+      const e = checkFloatTensor("promptEmbeds", promptEmbeds, [null, L, D], `[P, L, D] with L = ${L}, D = ${D}`);
+      if (e.dims[0] < 1) throw argumentErrorText("promptEmbeds.dims", "P >= 1 prompts", formatDims(e.dims));
+      return { kind: "embeds", embeds: e };
+    }
+    const list = typeof prompt === "string" ? [prompt] : prompt;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((p) => typeof p === "string")) {
+      throw argumentError("prompt", "a string or a non-empty array of strings", prompt);
+    }
+    if (this.parts.textEncoder === null) throw argumentError("prompt", "promptEmbeds instead (this model folder has no text_encoder/tokenizer)", prompt);
+    return { kind: "text", prompts: list };
+  }
+}
