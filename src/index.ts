@@ -25,4 +25,5 @@ export type { OrtModule, OrtSessionOptions } from "./pipeline/onnxComponent.js";
 export { PromptTokenizer } from "./pipeline/promptTokenizer.js";
 export { readSafetensors, SAFETENSORS_MAX_HEADER_BYTES } from "./pipeline/safetensors.js";
 export type { SafetensorsTensor } from "./pipeline/safetensors.js";
+export { composeImageSheet } from "./pipeline/images.js";
 export type { RGBAImage } from "./pipeline/images.js";

@@ -19,12 +19,62 @@ export interface SampleArgs {
   out: string;
 }
 
-export type ParsedArgs = SampleArgs | { command: "help" };
+/** The parsed `generate` command: text to images with a model folder. */
+export interface GenerateArgs {
+  command: "generate";
+  /** A bundled model's name (see {@link BUNDLED_MODELS}) or a folder path. */
+  model: string;
+  /** One or more prompts (--prompt may be repeated). */
+  prompts: string[];
+  /** Instead of prompts: a JSON file { dims: [P, L, D], data: [...] } of raw prompt embeddings. */
+  promptEmbeds?: string;
+  seed: number;
+  steps: number;
+  images: number;
+  guidance: number;
+  truncation: number;
+  mode: "reference" | "fast";
+  spacing?: "linspace" | "leading" | "trailing";
+  strategy: "posterior" | "purity";
+  out: string;
+}
+
+export type ParsedArgs = SampleArgs | GenerateArgs | { command: "help" };
+
+/** Models that ship inside the package, by name, with the prompts each knows. */
+export const BUNDLED_MODELS: Readonly<Record<string, { folder: string; prompts: readonly string[] }>> = {
+  "fashion-mnist": {
+    folder: "models/fashion-mnist",
+    prompts: ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"],
+  },
+};
 
 export const USAGE =
-  "usage: vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--out FILE.png]";
+  "usage: vq-diffusion generate --prompt TEXT|--prompt-embeds FILE [--model fashion-mnist|DIR] [--seed N] [--steps N] [--images 1-64] [--guidance S] [--truncation R] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--mode reference|fast] [--out FILE.png]\n" +
+  "       vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--out FILE.png]";
 
 export const HELP = `${USAGE}
+
+generate: text to images with a VQ-Diffusion model exported to ONNX (a model folder in diffusers'
+layout, see the README), run with onnxruntime-node; writes a PNG sheet of the images.
+
+  --model M         a bundled model (fashion-mnist, the default) or a model folder
+  --prompt TEXT     the prompt; repeat --prompt for several (each gets --images images)
+                    fashion-mnist knows: ${BUNDLED_MODELS["fashion-mnist"].prompts.join(", ")}
+  --prompt-embeds F instead of --prompt: a JSON file {"dims": [P, L, D], "data": [...]} of the text
+                    encoder's raw output (for a model folder without text_encoder/tokenizer)
+  --seed N          generator seed (default 0), as torch.Generator().manual_seed(N)
+  --steps N         reverse steps, 1 to the model's T (default 100)
+  --images N        images per prompt, 1-64 (default 4)
+  --guidance S      classifier-free guidance scale, on when > 1 (default 5; 1 turns it off)
+  --truncation R    keep each pixel's most probable codes up to mass R, in (0, 1] (default 1)
+  --spacing S       spread the steps over the schedule (linspace, leading, trailing) and jump
+                    exactly between them (default: diffusers' last n steps, n-1 ... 0)
+  --strategy S      posterior (default) or purity (reveal tokens by confidence)
+  --mode M          reference (token-exact with Python) or fast (default reference)
+  --out FILE        output PNG (default vq-diffusion.png)
+
+sample: the pixel-art demo (no model files needed).
 
 Samples 16x16 pixel-art images with VQ-Diffusion: the exact posterior of an embedded data set of
 ${PIXEL_ART_LABELS.length} labels (${PIXEL_ART_LABELS.join(", ")}) as the model, and writes a PNG with
@@ -69,7 +119,8 @@ function real(name: string, text: string, ok: (v: number) => boolean, what: stri
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") return { command: "help" };
-  if (argv[0] !== "sample") throw new UsageError(`command: expected "sample", got ${JSON.stringify(argv[0])}`);
+  if (argv[0] === "generate") return parseGenerate(argv);
+  if (argv[0] !== "sample") throw new UsageError(`command: expected "generate" or "sample", got ${JSON.stringify(argv[0])}`);
   const args: SampleArgs = { command: "sample", seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png" };
   for (let i = 1; i < argv.length; i++) {
     const flag = argv[i];
@@ -117,6 +168,80 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       default:
         throw new UsageError(`${name}: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got ${JSON.stringify(name)}`);
     }
+  }
+  return args;
+}
+
+/** Splits `--name value` / `--name=value` pairs, in order. */
+function options(argv: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const flag = argv[i];
+    const eq = flag.indexOf("=");
+    const name = eq > 0 ? flag.slice(0, eq) : flag;
+    const value = eq > 0 ? flag.slice(eq + 1) : argv[++i];
+    if (!name.startsWith("--")) throw new UsageError(`argument: expected an option (--name value), got ${JSON.stringify(flag)}`);
+    if (value === undefined) throw new UsageError(`${name}: expected a value, got nothing`);
+    out.push([name, value]);
+  }
+  return out;
+}
+
+function parseGenerate(argv: readonly string[]): GenerateArgs {
+  const args: GenerateArgs = {
+    command: "generate", model: "fashion-mnist", prompts: [], seed: 0, steps: 100, images: 4, guidance: 5,
+    truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png",
+  };
+  for (const [name, value] of options(argv)) {
+    switch (name) {
+      case "--model":
+        if (value === "") throw new UsageError(`--model: expected a bundled model (${Object.keys(BUNDLED_MODELS).join(", ")}) or a folder, got ""`);
+        args.model = value;
+        break;
+      case "--prompt":
+        args.prompts.push(value);
+        break;
+      case "--prompt-embeds":
+        if (value === "") throw new UsageError(`--prompt-embeds: expected a JSON file, got ""`);
+        args.promptEmbeds = value;
+        break;
+      case "--seed":
+        args.seed = integer(name, value, 0, Number.MAX_SAFE_INTEGER);
+        break;
+      case "--steps":
+        args.steps = integer(name, value, 1, 10_000);
+        break;
+      case "--images":
+        args.images = integer(name, value, 1, 64);
+        break;
+      case "--guidance":
+        args.guidance = real(name, value, (v) => v >= 0, "a number >= 0");
+        break;
+      case "--truncation":
+        args.truncation = real(name, value, (v) => v > 0 && v <= 1, "a number in (0, 1]");
+        break;
+      case "--mode":
+        if (value !== "reference" && value !== "fast") throw new UsageError(`--mode: expected reference or fast, got ${JSON.stringify(value)}`);
+        args.mode = value;
+        break;
+      case "--spacing":
+        if (value !== "linspace" && value !== "leading" && value !== "trailing") throw new UsageError(`--spacing: expected linspace, leading or trailing, got ${JSON.stringify(value)}`);
+        args.spacing = value;
+        break;
+      case "--strategy":
+        if (value !== "posterior" && value !== "purity") throw new UsageError(`--strategy: expected posterior or purity, got ${JSON.stringify(value)}`);
+        args.strategy = value;
+        break;
+      case "--out":
+        if (value === "") throw new UsageError(`--out: expected a file name, got ""`);
+        args.out = value;
+        break;
+      default:
+        throw new UsageError(`${name}: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got ${JSON.stringify(name)}`);
+    }
+  }
+  if ((args.prompts.length === 0) === (args.promptEmbeds === undefined)) {
+    throw new UsageError(`--prompt: expected a prompt (e.g. --prompt "ankle boot") or --prompt-embeds FILE, got ${args.prompts.length === 0 ? "neither" : "both"}`);
   }
   return args;
 }

@@ -2,11 +2,16 @@
  * `vq-diffusion sample`: the main job of the package, in one command. Node.js only; the executable
  * entry is `bin.ts`, which calls {@link main} with the process's arguments and streams.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TorchGenerator } from "../random/torchGenerator.js";
+import { composeImageSheet } from "../pipeline/images.js";
+import { VQDiffusionPipeline } from "../node/nodePipeline.js";
 import pngjs from "pngjs";
 import { composeSheet, type RgbaImage } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
-import { HELP, parseArgs, USAGE, UsageError, type SampleArgs } from "./args.js";
+import { BUNDLED_MODELS, HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
 
 /** Encodes an RGBA image as PNG bytes (deterministic: the same pixels give the same bytes). */
 export function encodePng(image: RgbaImage): Buffer {
@@ -63,6 +68,65 @@ async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
   );
 }
 
+/** The package's root folder (where the bundled models are), from this file's place in dist/cli. */
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** A bundled model's folder, or the path itself. */
+export function resolveModel(model: string): string {
+  const bundled = BUNDLED_MODELS[model];
+  return bundled ? resolve(PACKAGE_ROOT, bundled.folder) : model;
+}
+
+/** Fails before any work when the output's folder does not exist. */
+function checkOutFolder(out: string): void {
+  const folder = dirname(resolve(out));
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error(`--out: expected a file in an existing folder, got ${out} (no folder ${folder})`);
+}
+
+/** Reads --prompt-embeds: a JSON file { dims: [P, L, D], data: [...] }. */
+function readEmbeds(file: string): { data: Float32Array; dims: number[] } {
+  let json: { dims?: unknown; data?: unknown };
+  try {
+    json = JSON.parse(readFileSync(file, "utf8")) as typeof json;
+  } catch (e) {
+    throw new Error(`--prompt-embeds: expected a readable JSON file, got ${file}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(json?.dims) || !Array.isArray(json?.data) || !json.data.every((v) => typeof v === "number")) {
+    throw new Error(`--prompt-embeds: expected {"dims": [P, L, D], "data": [numbers]}, got another shape of JSON in ${file}`);
+  }
+  return { data: Float32Array.from(json.data as number[]), dims: json.dims as number[] };
+}
+
+async function runGenerate(args: GenerateArgs, io: CliIO): Promise<string> {
+  checkOutFolder(args.out);
+  const started = performance.now();
+  const pipe = await VQDiffusionPipeline.fromPretrained(resolveModel(args.model));
+  const tty = io.stderrIsTTY;
+  const { images } = await pipe.generate({
+    ...(args.promptEmbeds === undefined ? { prompt: args.prompts } : { promptEmbeds: readEmbeds(args.promptEmbeds) }),
+    numImagesPerPrompt: args.images,
+    numInferenceSteps: args.steps,
+    guidanceScale: args.guidance,
+    truncationRate: args.truncation,
+    generator: new TorchGenerator().manualSeed(args.seed),
+    timestepSpacing: args.spacing,
+    strategy: args.strategy,
+    mode: args.mode,
+    onStep: tty ? ({ step }) => progress(io, step, args.steps) : undefined,
+  });
+  await pipe.release();
+  if (tty) io.stderr("\r\x1b[K");
+  const scale = Math.max(1, Math.round(112 / images[0].width));
+  writeFileSync(args.out, encodePng(composeImageSheet(images, { columns: args.images, scale, gap: 4 })));
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  const n = images.length;
+  return (
+    `wrote ${args.out}: ${n} image${n === 1 ? "" : "s"} of ${args.promptEmbeds ?? args.prompts.map((p) => JSON.stringify(p)).join(", ")} in ${args.steps} step${args.steps === 1 ? "" : "s"} ` +
+    `(model ${args.model}, seed ${args.seed}, guidance ${args.guidance}, truncation ${args.truncation}, ${args.mode} mode` +
+    `${args.spacing ? `, ${args.spacing} spacing` : ""}${args.strategy === "purity" ? ", purity" : ""}), one row per prompt, ${seconds} s`
+  );
+}
+
 /** Runs the CLI with `argv` (without node and the script); returns the exit code (0, 1 on failure, 2 on a bad option). */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
   let args;
@@ -78,7 +142,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     return 0;
   }
   try {
-    io.stdout((await runSample(args, io)) + "\n");
+    io.stdout((await (args.command === "generate" ? runGenerate(args, io) : runSample(args, io))) + "\n");
     return 0;
   } catch (e) {
     io.stderr(`vq-diffusion: ${(e as Error).message}\n`);

@@ -36,3 +36,41 @@ export function toLevel(x: number): number {
   const v = Math.min(1, Math.max(0, Math.fround(Math.fround(x / 2) + 0.5)));
   return roundHalfEven(Math.fround(v * 255));
 }
+
+/**
+ * Lays images out on one sheet: `columns` per row, each magnified `scale` times (nearest
+ * neighbour), separated by `gap` pixels of `background`.
+ *
+ * @example
+ * ```ts
+ * const sheet = composeImageSheet(images, { columns: 4, scale: 4 }); // 28×28 images → 112×112 cells
+ * ```
+ */
+export function composeImageSheet(
+  images: readonly RGBAImage[],
+  options: { columns?: number; scale?: number; gap?: number; background?: readonly [number, number, number] } = {},
+): RGBAImage {
+  if (images.length === 0) throw new Error("images: expected at least one image, got none");
+  const { width: w, height: h } = images[0];
+  if (images.some((im) => im.width !== w || im.height !== h)) throw new Error("images: expected images of one size, got several sizes");
+  const scale = options.scale ?? 1;
+  const gap = options.gap ?? 0;
+  const columns = Math.min(options.columns ?? images.length, images.length);
+  const rows = Math.ceil(images.length / columns);
+  const [r, g, b] = options.background ?? [255, 255, 255];
+  const width = columns * w * scale + (columns + 1) * gap;
+  const height = rows * h * scale + (rows + 1) * gap;
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < width * height; i++) data.set([r, g, b, 255], 4 * i);
+  images.forEach((im, k) => {
+    const x0 = gap + (k % columns) * (w * scale + gap);
+    const y0 = gap + Math.floor(k / columns) * (h * scale + gap);
+    for (let y = 0; y < h * scale; y++) {
+      for (let x = 0; x < w * scale; x++) {
+        const src = 4 * (Math.floor(y / scale) * w + Math.floor(x / scale));
+        data.set(im.data.subarray(src, src + 4), 4 * ((y0 + y) * width + x0 + x));
+      }
+    }
+  });
+  return { data, width, height };
+}

@@ -1,0 +1,78 @@
+/** The safetensors reader: valid files of several shapes, and each malformed case with its message. */
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { readSafetensors } from "../src/pipeline/safetensors.js";
+import { safetensorsBytes } from "./helpers/safetensorsWriter.js";
+
+const F = "x.safetensors";
+
+describe("readSafetensors: valid files", () => {
+  it("reads the pipeline-golden null embeddings ([8, 32], F32)", () => {
+    const bytes = new Uint8Array(readFileSync(new URL("./fixtures/pipeline-golden/tiny-a/learned_classifier_free_sampling_embeddings/diffusion_pytorch_model.safetensors", import.meta.url)));
+    const e = readSafetensors(bytes, F).get("embeddings")!;
+    expect(e.dims).toEqual([8, 32]);
+    expect(e.data.length).toBe(256);
+    expect(e.data.every(Number.isFinite)).toBe(true);
+  });
+
+  it("round-trips tensors of any shape (scalar, empty, 1-D to 4-D), several per file, padded headers, __metadata__", () => {
+    const shape = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 4 });
+    fc.assert(
+      fc.property(fc.array(shape, { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 7 }), fc.integer(), (shapes, pad, seed) => {
+        const tensors: Record<string, { dims: number[]; data: Float32Array }> = {};
+        shapes.forEach((dims, i) => {
+          const n = dims.reduce((a, b) => a * b, 1);
+          tensors[`t${i}`] = { dims, data: Float32Array.from({ length: n }, (_, j) => Math.fround(Math.sin(seed + 31 * i + j) * 1e3)) };
+        });
+        const got = readSafetensors(safetensorsBytes(tensors, { pad }), F);
+        expect([...got.keys()]).toEqual(Object.keys(tensors));
+        for (const [name, t] of Object.entries(tensors)) {
+          expect(got.get(name)!.dims).toEqual(t.dims);
+          expect(Array.from(got.get(name)!.data)).toEqual(Array.from(t.data));
+        }
+      }),
+      { seed: 7, numRuns: 100 },
+    );
+    const header = { __metadata__: { format: "pt" }, a: { dtype: "F32", shape: [2], data_offsets: [0, 8] } };
+    const bytes = safetensorsBytes({ a: { dims: [2], data: Float32Array.of(1.5, -2) } }, { header });
+    expect(Array.from(readSafetensors(bytes, F).get("a")!.data)).toEqual([1.5, -2]);
+  });
+
+  it("does not alias or modify the input bytes", () => {
+    const bytes = safetensorsBytes({ a: { dims: [3], data: Float32Array.of(1, 2, 3) } });
+    const copy = bytes.slice();
+    const a = readSafetensors(bytes, F).get("a")!;
+    a.data[0] = 99;
+    expect(bytes).toEqual(copy);
+  });
+});
+
+describe("readSafetensors: malformed files", () => {
+  const ok = { a: { dims: [2, 3], data: new Float32Array(6) } };
+  const cases: [string, Uint8Array, string][] = [
+    ["fewer than 8 bytes", new Uint8Array(5), `${F}: expected a safetensors file (8-byte header length first), got 5 bytes`],
+    ["a header length past the end", safetensorsBytes(ok, { headerLength: 10_000n }), `${F}: expected a header of at most`],
+    ["a header length of 2^64 - 1", safetensorsBytes(ok, { headerLength: 2n ** 64n - 1n }), `got a header length of 18446744073709551615`],
+    ["a header that is not JSON", (() => { const b = safetensorsBytes(ok); b[9] = 0x7b; b[10] = 0x7b; return b; })(), `${F}: expected a JSON header, got a parse error`],
+    ["a header that is an array", safetensorsBytes(ok, { header: [] as unknown as Record<string, unknown> }), `${F}: expected the header to be a JSON object, got []`],
+    ["offsets outside the data", safetensorsBytes(ok, { header: { a: { dtype: "F32", shape: [2, 3], data_offsets: [0, 48] } } }), `${F}: tensor "a": expected data_offsets within the 24 data bytes, got [0, 48]`],
+    ["reversed offsets", safetensorsBytes(ok, { header: { a: { dtype: "F32", shape: [2, 3], data_offsets: [24, 0] } } }), `${F}: tensor "a": expected data_offsets [begin, end] with 0 <= begin <= end, got [24, 0]`],
+    ["dtype F16", safetensorsBytes(ok, { header: { a: { dtype: "F16", shape: [2, 3], data_offsets: [0, 24] } } }), `${F}: tensor "a": expected dtype "F32", got "F16"`],
+    ["a shape that does not match the byte count", safetensorsBytes(ok, { header: { a: { dtype: "F32", shape: [2, 2], data_offsets: [0, 24] } } }), `${F}: tensor "a": expected 16 bytes for F32 shape [2, 2], got 24 (data_offsets [0, 24])`],
+    ["a negative size", safetensorsBytes(ok, { header: { a: { dtype: "F32", shape: [-2, -3], data_offsets: [0, 24] } } }), `${F}: tensor "a": expected shape to be an array of non-negative integers, got [-2, -3]`],
+    ["an entry that is not an object", safetensorsBytes(ok, { header: { a: 3 } }), `${F}: tensor "a": expected { dtype, shape, data_offsets }, got 3`],
+  ];
+  for (const [what, bytes, message] of cases) {
+    it(what, () => {
+      expect(() => readSafetensors(bytes, F)).toThrow(message);
+    });
+  }
+  it("a truncated file (the last data bytes cut off)", () => {
+    const bytes = safetensorsBytes(ok);
+    expect(() => readSafetensors(bytes.subarray(0, bytes.length - 4), F)).toThrow(`${F}: tensor "a": expected data_offsets within the 20 data bytes, got [0, 24]`);
+  });
+  it("bytes that are not a Uint8Array", () => {
+    expect(() => readSafetensors([1, 2, 3] as unknown as Uint8Array, F)).toThrow(`${F}: expected the file's bytes as a Uint8Array, got [1, 2, 3]`);
+  });
+});
