@@ -51,7 +51,7 @@ describe("VQDiffusionSampler", () => {
     await expect(sampler.sample({ latents: { data: new Int32Array(4), dims: [2, 2] }, batchSize: 1 })).rejects.toThrow(
       new Error("latents.dims: expected [batchSize, numLatentPixels] = [1, *], got [2, 2]"),
     );
-    await expect(sampler.sample({})).rejects.toThrow(new Error("numLatentPixels: expected an integer >= 1 (or latents), got undefined"));
+    await expect(sampler.sample({})).rejects.toThrow(new Error("numLatentPixels: expected an integer in [1, 65536] (or latents), got undefined"));
     await expect(sampler.sample({ numLatentPixels: 2, truncationRate: 0 })).rejects.toThrow(new Error("truncationRate: expected a number in (0, 1], got 0"));
     await expect(sampler.sample({ numLatentPixels: 2, numInferenceSteps: 11 })).rejects.toThrow(
       new Error("numInferenceSteps: expected an integer in [1, 10] (numTrainTimesteps = 10), got 11"),

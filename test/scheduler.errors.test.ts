@@ -1,6 +1,6 @@
 /** Every bad input of the core throws an Error naming the argument, the expectation and what came. */
 import { describe, expect, it } from "vitest";
-import { indexToLogOnehot, TorchGenerator, VQDiffusionScheduler } from "../src/index.js";
+import { indexToLogOnehot, LIMITS, TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler } from "../src/index.js";
 
 const K = 5;
 const s = new VQDiffusionScheduler({ numVecClasses: K, numTrainTimesteps: 10 });
@@ -10,12 +10,15 @@ const gen = () => new TorchGenerator().manualSeed(0);
 
 describe("constructor options", () => {
   it.each([
-    [{}, "numVecClasses: expected an integer >= 2 (the classes, the mask class included), got undefined"],
-    [{ numVecClasses: 2.5 }, "numVecClasses: expected an integer >= 2 (the classes, the mask class included), got 2.5"],
-    [{ numVecClasses: 1 }, "numVecClasses: expected an integer >= 2 (the classes, the mask class included), got 1"],
-    [{ numVecClasses: "5" }, 'numVecClasses: expected an integer >= 2 (the classes, the mask class included), got "5"'],
-    [{ numVecClasses: 5, numTrainTimesteps: 1 }, "numTrainTimesteps: expected an integer >= 2, got 1"],
-    [{ numVecClasses: 5, numTrainTimesteps: 10.5 }, "numTrainTimesteps: expected an integer >= 2, got 10.5"],
+    [{}, "numVecClasses: expected an integer in [2, 65537] (the classes, the mask class included), got undefined"],
+    [{ numVecClasses: 2.5 }, "numVecClasses: expected an integer in [2, 65537] (the classes, the mask class included), got 2.5"],
+    [{ numVecClasses: 1 }, "numVecClasses: expected an integer in [2, 65537] (the classes, the mask class included), got 1"],
+    [{ numVecClasses: "5" }, 'numVecClasses: expected an integer in [2, 65537] (the classes, the mask class included), got "5"'],
+    [{ numVecClasses: 5, numTrainTimesteps: 1 }, "numTrainTimesteps: expected an integer in [2, 10000], got 1"],
+    [{ numVecClasses: 5, numTrainTimesteps: 10.5 }, "numTrainTimesteps: expected an integer in [2, 10000], got 10.5"],
+    [{ numVecClasses: 5, numTrainTimesteps: 1e9 }, "numTrainTimesteps: expected an integer in [2, 10000], got 1000000000"],
+    [{ numVecClasses: 2 ** 31 + 5 }, "numVecClasses: expected an integer in [2, 65537] (the classes, the mask class included), got 2147483653"],
+    [{ numVecClasses: 65538 }, "numVecClasses: expected an integer in [2, 65537] (the classes, the mask class included), got 65538"],
     [{ numVecClasses: 5, alphaCumEnd: NaN }, "alphaCumEnd: expected a finite number in [0, 1], got NaN"],
   ])("%j", (options, message) => {
     expect(() => new VQDiffusionScheduler(options as never)).toThrow(new Error(message));
@@ -154,5 +157,30 @@ describe("qPosterior and logQtTransitioningToKnownClass", () => {
   });
   it("indexToLogOnehot checks its token range", () => {
     expect(() => indexToLogOnehot(tokens(1, 2, 3), 3)).toThrow(new Error("x.data: expected tokens in [0, 2] (K = 3 classes), got 3 at index [0, 0]"));
+  });
+});
+
+describe("size limits (src/limits.ts): checked before allocating", () => {
+  it("accepts the limits themselves", () => {
+    const s = new VQDiffusionScheduler({ numVecClasses: LIMITS.maxNumVecClasses, numTrainTimesteps: LIMITS.maxNumTrainTimesteps });
+    expect(s.maskClass).toBe(65536);
+    expect(s.logCumprodAt.length).toBe(10001);
+  });
+  it("refuses sizes beyond them, through fromConfig too", () => {
+    expect(() => VQDiffusionScheduler.fromConfig({ num_vec_classes: 5, num_train_timesteps: 1e9 })).toThrow("numTrainTimesteps: expected an integer in [2, 10000], got 1000000000");
+    expect(() => new TorchGenerator().rand([1e10])).toThrow("dims: expected at most 268435456 elements, got 10000000000 elements for [10000000000]");
+    expect(() => new TorchGenerator().rand([2 ** 15, 2 ** 15])).toThrow("dims: expected at most 268435456 elements, got 1073741824 elements for [32768, 32768]");
+    const x = { data: new Int32Array(4), dims: [1, 4] };
+    expect(() => indexToLogOnehot(x, 2 ** 33)).toThrow("numClasses: expected an integer in [1, 65537], got 8589934592");
+    expect(() => indexToLogOnehot({ data: new Int32Array(2 ** 16), dims: [16, 4096] }, 65537)).toThrow("x.dims: expected B·K·N <= 268435456 elements for the one-hot, got 16·65537·4096 = 4295032832");
+  });
+  it("the sampler refuses a batch or an image size beyond them before calling the denoiser", async () => {
+    const scheduler = new VQDiffusionScheduler({ numVecClasses: 5 });
+    let calls = 0;
+    const sampler = new VQDiffusionSampler({ scheduler, denoiser: () => { calls++; return { data: new Float32Array(4), dims: [1, 4, 1] }; } });
+    await expect(sampler.sample({ numLatentPixels: 2 ** 31 })).rejects.toThrow("numLatentPixels: expected an integer in [1, 65536] (or latents), got 2147483648");
+    await expect(sampler.sample({ numLatentPixels: 4, batchSize: 70000 })).rejects.toThrow("batchSize: expected an integer in [1, 65536], got 70000");
+    await expect(sampler.sample({ numLatentPixels: 65536, batchSize: 512 })).rejects.toThrow("batchSize: expected batchSize · numLatentPixels <= 16777216 tokens, got 512 · 65536 = 33554432");
+    expect(calls).toBe(0);
   });
 });

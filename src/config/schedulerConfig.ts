@@ -2,7 +2,11 @@
  * The scheduler's six options, their defaults (those of diffusers' `VQDiffusionScheduler`), and the
  * conversion to and from a diffusers `scheduler_config.json` object (snake_case names).
  */
+import { LIMITS } from "../limits.js";
 import { argumentError } from "../errors.js";
+
+/** The bounds on K and T (see `../limits.ts`; a config is untrusted input: it comes from a model folder). */
+export const SCHEDULER_LIMITS = { maxNumVecClasses: LIMITS.maxNumVecClasses, maxNumTrainTimesteps: LIMITS.maxNumTrainTimesteps } as const;
 
 /** Options of `new VQDiffusionScheduler(options)`; all but `numVecClasses` have the reference's defaults. */
 export interface VQDiffusionSchedulerOptions {
@@ -60,12 +64,12 @@ export function resolveConfig(options: VQDiffusionSchedulerOptions): VQDiffusion
     throw argumentError("options", "an object with numVecClasses", options);
   }
   const k = options.numVecClasses;
-  if (typeof k !== "number" || !Number.isInteger(k) || k < 2) {
-    throw argumentError("numVecClasses", "an integer >= 2 (the classes, the mask class included)", k);
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 2 || k > SCHEDULER_LIMITS.maxNumVecClasses) {
+    throw argumentError("numVecClasses", `an integer in [2, ${SCHEDULER_LIMITS.maxNumVecClasses}] (the classes, the mask class included)`, k);
   }
   const t = options.numTrainTimesteps ?? DEFAULT_CONFIG.numTrainTimesteps;
-  if (typeof t !== "number" || !Number.isInteger(t) || t < 2) {
-    throw argumentError("numTrainTimesteps", "an integer >= 2", t);
+  if (typeof t !== "number" || !Number.isInteger(t) || t < 2 || t > SCHEDULER_LIMITS.maxNumTrainTimesteps) {
+    throw argumentError("numTrainTimesteps", `an integer in [2, ${SCHEDULER_LIMITS.maxNumTrainTimesteps}]`, t);
   }
   const out = {
     numVecClasses: k,

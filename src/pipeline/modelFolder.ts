@@ -15,6 +15,7 @@
  * the other files before anything is allocated from it.
  */
 import { describe } from "../errors.js";
+import { LIMITS } from "../limits.js";
 
 /** Where a model folder's files come from. */
 export interface ModelFileSource {
@@ -31,16 +32,16 @@ export interface ModelFileSource {
  */
 export const PIPELINE_LIMITS = {
   /** K, classes including the mask. */
-  maxClasses: 65_537,
+  maxClasses: LIMITS.maxNumVecClasses,
   /** N, latent pixels per image (height·width). */
-  maxLatentPixels: 65_536,
+  maxLatentPixels: LIMITS.maxLatentPixels,
   /** T, training timesteps. */
-  maxTimesteps: 10_000,
+  maxTimesteps: LIMITS.maxNumTrainTimesteps,
   /** L, prompt tokens. */
   maxSequenceLength: 4_096,
   /** D, the prompt embedding's width. */
   maxEmbeddingDim: 16_384,
-  /** B = prompts × images per prompt, in one generation. */
+  /** B = prompts × images per prompt, in one generation (the transformer's output is [2B, K-1, N] floats). */
   maxBatch: 1_024,
   /** A JSON file of the folder (configs, model_index.json, tokenizer files). */
   maxJsonBytes: 64 * 1024 * 1024,

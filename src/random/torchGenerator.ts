@@ -8,7 +8,8 @@
  * - `torch.rand` in float32: one 32-bit draw per element, value `(draw & 0xFFFFFF) / 2^24`, elements in
  *   row-major order.
  */
-import { argumentError } from "../errors.js";
+import { LIMITS } from "../limits.js";
+import { argumentError, argumentErrorText } from "../errors.js";
 import type { Tensor } from "../tensor/types.js";
 import { MersenneTwister19937 } from "./mt19937.js";
 
@@ -75,6 +76,9 @@ export class TorchGenerator {
       throw argumentError("dims", "an array of non-negative integers", dims);
     }
     const count = dims.reduce((a, b) => a * b, 1);
+    if (count > LIMITS.maxTensorElements) {
+      throw argumentErrorText("dims", `at most ${LIMITS.maxTensorElements} elements`, `${count} elements for [${dims.join(", ")}]`);
+    }
     const data = new Float32Array(count);
     this.fillRand(data);
     return { data, dims: [...dims] };

@@ -14,6 +14,7 @@
  * `strength`, `keepMask`).
  */
 import { argumentError, argumentErrorText } from "../errors.js";
+import { LIMITS } from "../limits.js";
 import { randomlySeededGenerator, TorchGenerator } from "../random/torchGenerator.js";
 import type { StepMode, VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import { spacedTimesteps, type TimestepSpacing } from "../schedule/timestepSpacing.js";
@@ -41,6 +42,19 @@ export interface StepInfo {
   timestep: number;
   /** x after the step, shape (B, N) (a copy the callback may keep). */
   sample: Tensor<Int32Array>;
+}
+
+/**
+ * Milliseconds spent in each stage of a run, added to as the run goes (pass an object with zeros as
+ * `SampleOptions.timings` and read it during `onStep` or after the run).
+ */
+export interface SamplerTimings {
+  /** In the denoiser (the model). */
+  denoiserMs: number;
+  /** In guidance, truncation and the clamp. */
+  guidanceMs: number;
+  /** In the scheduler's step (or purity sampling). */
+  stepMs: number;
 }
 
 /** Options of {@link VQDiffusionSampler.sample}. */
@@ -86,6 +100,8 @@ export interface SampleOptions {
   strength?: number;
   /** With `initTokens`: positions (N, or B·N, truthy = keep) held at their given tokens every step. */
   keepMask?: ArrayLike<number | boolean>;
+  /** An object the run adds its per-stage milliseconds to (see {@link SamplerTimings}). */
+  timings?: SamplerTimings;
 }
 
 /**
@@ -161,10 +177,14 @@ export class VQDiffusionSampler {
       const t = timesteps[i];
       const prevTimestep = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
       const input = guided ? { data: doubled(sample.data), dims: [2 * B, N] } : { data: sample.data.slice(), dims: [B, N] };
+      const timings = options.timings;
+      let clock = timings ? performance.now() : 0;
       let output = await this.callDenoiser(tokenType === "int64" ? toInt64(input) : input, t, i, guided ? 2 * B : B, K, N);
+      if (timings) clock = lap(timings, "denoiserMs", clock);
       if (guided) output = classifierFreeGuidance(output, guidance);
       output = truncateLogProbabilities(output, rate, options.truncationTopK);
       output = clampLogProbabilities(output);
+      if (timings) clock = lap(timings, "guidanceMs", clock);
       let next: Int32Array;
       if (strategy === "purity") {
         const target = Math.round(N * (1 - s.maskProbability(prevTimestep)));
@@ -173,6 +193,7 @@ export class VQDiffusionSampler {
         next = s.step(output, t, sample, { generator, mode: options.mode, prevTimestep }).prevSample.data;
       }
       if (start.keep && start.init) for (let j = 0; j < next.length; j++) if (start.keep[j]) next[j] = start.init[j];
+      if (timings) lap(timings, "stepMs", clock);
       sample = { data: next, dims: [B, N] };
       if (options.onStep) await options.onStep({ step: i, timestep: t, sample: { data: sample.data.slice(), dims: [B, N] } });
     }
@@ -219,8 +240,11 @@ export class VQDiffusionSampler {
     }
     const B = options.batchSize ?? 1;
     const N = options.numLatentPixels;
-    if (!Number.isInteger(B) || B < 1) throw argumentError("batchSize", "an integer >= 1", B);
-    if (N === undefined || !Number.isInteger(N) || N < 1) throw argumentError("numLatentPixels", "an integer >= 1 (or latents)", N);
+    if (!Number.isInteger(B) || B < 1 || B > LIMITS.maxBatch) throw argumentError("batchSize", `an integer in [1, ${LIMITS.maxBatch}]`, B);
+    if (N === undefined || !Number.isInteger(N) || N < 1 || N > LIMITS.maxLatentPixels) {
+      throw argumentError("numLatentPixels", `an integer in [1, ${LIMITS.maxLatentPixels}] (or latents)`, N);
+    }
+    if (B * N > LIMITS.maxTokens) throw argumentErrorText("batchSize", `batchSize · numLatentPixels <= ${LIMITS.maxTokens} tokens`, `${B} · ${N} = ${B * N}`);
     return { x: new Int32Array(B * N).fill(K - 1), B, N, init: null, strength: 1, keep: null };
   }
 
@@ -248,6 +272,13 @@ export class VQDiffusionSampler {
     }
     return o as Tensor<Float32Array>;
   }
+}
+
+/** Adds the time since `since` to `timings[stage]`; returns now. */
+function lap(timings: SamplerTimings, stage: keyof SamplerTimings, since: number): number {
+  const now = performance.now();
+  timings[stage] += now - since;
+  return now;
 }
 
 function doubled(x: Int32Array): Int32Array {

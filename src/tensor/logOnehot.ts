@@ -3,7 +3,8 @@
  * class axis, clamped below at 1e-30, then log. Entries are 0 at the token's class and
  * log(float32(1e-30)) ≈ -69.0776 elsewhere.
  */
-import { argumentError } from "../errors.js";
+import { LIMITS } from "../limits.js";
+import { argumentError, argumentErrorText } from "../errors.js";
 import { LOG_ONEHOT_FLOOR } from "../math/logSpace.js";
 import { checkTokens } from "./validate.js";
 import type { Tensor, TokenArray } from "./types.js";
@@ -20,10 +21,15 @@ import type { Tensor, TokenArray } from "./types.js";
  * ```
  */
 export function indexToLogOnehot(x: Tensor<TokenArray>, numClasses: number): Tensor<Float32Array> {
-  if (!Number.isInteger(numClasses) || numClasses < 1) throw argumentError("numClasses", "an integer >= 1", numClasses);
+  if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > LIMITS.maxNumVecClasses) {
+    throw argumentError("numClasses", `an integer in [1, ${LIMITS.maxNumVecClasses}]`, numClasses);
+  }
   const { tokens, dims } = checkTokens("x", x, [null, null], "[B, N]", numClasses);
   const [B, N] = dims;
   const K = numClasses;
+  if (B * K * N > LIMITS.maxTensorElements) {
+    throw argumentErrorText("x.dims", `B·K·N <= ${LIMITS.maxTensorElements} elements for the one-hot`, `${B}·${K}·${N} = ${B * K * N}`);
+  }
   const data = new Float32Array(B * K * N).fill(LOG_ONEHOT_FLOOR);
   for (let b = 0; b < B; b++) {
     for (let n = 0; n < N; n++) data[(b * K + tokens[b * N + n]) * N + n] = 0;

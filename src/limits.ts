@@ -1,0 +1,22 @@
+/**
+ * The package's size limits, in one place. Sizes are untrusted input (they come from configs, model
+ * folders and requests), so every allocation sized by them is checked against these first, with an
+ * Error naming the argument, instead of an engine RangeError, a wrapped token or an exhausted process.
+ *
+ * They admit the published ITHQ model (K = 4097 classes, N = 1024 latent pixels, T = 100 timesteps,
+ * prompts of L = 77 tokens of D = 512) with room of 16× or more on each axis.
+ */
+export const LIMITS = {
+  /** K, classes with the mask (tokens stay exact in Int32Array and float32 indices). */
+  maxNumVecClasses: 65_537,
+  /** T, training timesteps. */
+  maxNumTrainTimesteps: 10_000,
+  /** N, latent pixels per image. */
+  maxLatentPixels: 65_536,
+  /** B, images in one sampler run. */
+  maxBatch: 65_536,
+  /** B·N, tokens in one sampler run (the kernels' workspace grows with it). */
+  maxTokens: 2 ** 24,
+  /** Elements of one float32 tensor the package allocates (B·K·N for a one-hot, `rand`): 1 GiB. */
+  maxTensorElements: 2 ** 28,
+} as const;
