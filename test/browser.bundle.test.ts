@@ -24,7 +24,8 @@ async function nodeBuiltinsIn(entry: string): Promise<string[]> {
       });
     },
   };
-  await build({ entryPoints: [entry], bundle: true, platform: "browser", format: "esm", write: false, logLevel: "silent", plugins: [flag] });
+  // onnxruntime-node (loaded by the Node entry only) is a native addon: not bundled, not followed.
+  await build({ entryPoints: [entry], bundle: true, platform: "browser", format: "esm", write: false, logLevel: "silent", plugins: [flag], external: ["onnxruntime-node"] });
   return found;
 }
 

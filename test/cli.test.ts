@@ -1,5 +1,5 @@
 /** The `vq-diffusion sample` command, run in-process with captured output. */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pngjs from "pngjs";
@@ -44,7 +44,7 @@ describe("vq-diffusion sample", () => {
     [["sample", "--truncation", "1.5"], '--truncation: expected a number in (0, 1], got "1.5"'],
     [["sample", "--seed"], "--seed: expected a value, got nothing"],
     [["sample", "--colour", "red"], '--colour: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--colour"'],
-    [["draw"], 'command: expected "sample", got "draw"'],
+    [["draw"], 'command: expected "generate" or "sample", got "draw"'],
     [["sample", "--spacing", "cosine"], '--spacing: expected linspace, leading or trailing, got "cosine"'],
   ])("%j is a usage error with exit code 2", async (argv, message) => {
     const io = capture();
@@ -71,5 +71,53 @@ describe("the embedded data set", () => {
       expect(s.label).toMatch(/^[a-z]+$/);
     }
     expect(new Set(PIXEL_ART.map((s) => s.tokens.join())).size).toBe(PIXEL_ART.length);
+  });
+});
+
+describe("vq-diffusion generate", () => {
+  const tiny = new URL("./fixtures/pipeline-golden/tiny-a", import.meta.url).pathname;
+  const cases = JSON.parse(readFileSync(join(tiny, "cases.json"), "utf8")) as { cases: { prompt_embeds: unknown }[] };
+
+  it("writes a sheet from a model folder without a text encoder (--prompt-embeds), the same bytes for the same seed", async () => {
+    const embeds = join(dir, "embeds.json");
+    writeFileSync(embeds, JSON.stringify(cases.cases[2].prompt_embeds)); // P = 2 prompts
+    const run = async (out: string) => {
+      const io = capture(true);
+      expect(await main(["generate", "--model", tiny, "--prompt-embeds", embeds, "--images", "3", "--steps", "20", "--seed", "2", "--out", out], io)).toBe(0);
+      return io;
+    };
+    const io = await run(join(dir, "g1.png"));
+    await run(join(dir, "g2.png"));
+    expect(io.out.join("")).toMatch(/^wrote .*g1\.png: 6 images of .*embeds\.json in 20 steps \(model .*, seed 2, guidance 5, truncation 1, reference mode\), one row per prompt, [\d.]+ s\n$/);
+    expect(io.err.join("")).toContain("step 20/20");
+    const bytes = readFileSync(join(dir, "g1.png"));
+    expect(readFileSync(join(dir, "g2.png")).equals(bytes)).toBe(true);
+    const png = pngjs.PNG.sync.read(bytes);
+    // 16×16 images magnified 7× (to about 112 pixels), 3 columns, 2 rows, 4-pixel gaps.
+    expect([png.width, png.height]).toEqual([4 + 3 * (112 + 4), 4 + 2 * (112 + 4)]);
+  });
+
+  it.each([
+    [["generate"], '--prompt: expected a prompt (e.g. --prompt "ankle boot") or --prompt-embeds FILE, got neither'],
+    [["generate", "--prompt", "bag", "--prompt-embeds", "x.json"], '--prompt: expected a prompt (e.g. --prompt "ankle boot") or --prompt-embeds FILE, got both'],
+    [["generate", "--prompt", "bag", "--images", "0"], '--images: expected an integer in [1, 64], got "0"'],
+    [["generate", "--prompt", "bag", "--guidance", "-1"], '--guidance: expected a number >= 0, got "-1"'],
+    [["generate", "--prompt", "bag", "--label", "x"], '--label: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--label"'],
+  ])("%j is a usage error with exit code 2", async (argv, message) => {
+    const io = capture();
+    expect(await main(argv, io)).toBe(2);
+    expect(io.err.join("")).toBe(`vq-diffusion: ${message}\n${USAGE}\n`);
+  });
+
+  it("checks --out's folder and the model folder before generating", async () => {
+    const io = capture();
+    expect(await main(["generate", "--model", tiny, "--prompt", "bag", "--out", join(dir, "missing", "x.png")], io)).toBe(1);
+    expect(io.err.join("")).toBe(`vq-diffusion: --out: expected a file in an existing folder, got ${join(dir, "missing", "x.png")} (no folder ${join(dir, "missing")})\n`);
+    const io2 = capture();
+    expect(await main(["generate", "--model", join(dir, "nope"), "--prompt", "bag", "--out", join(dir, "x.png")], io2)).toBe(1);
+    expect(io2.err.join("")).toBe(`vq-diffusion: dir: expected a model folder holding model_index.json, got ${join(dir, "nope")}\n`);
+    const io3 = capture();
+    expect(await main(["generate", "--model", tiny, "--prompt", "bag", "--out", join(dir, "x.png")], io3)).toBe(1);
+    expect(io3.err.join("")).toBe('vq-diffusion: prompt: expected promptEmbeds instead (this model folder has no text_encoder/tokenizer), got ["bag"]\n');
   });
 });

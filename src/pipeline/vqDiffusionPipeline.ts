@@ -12,7 +12,7 @@
  */
 import { argumentError, argumentErrorText, describe } from "../errors.js";
 import { TorchGenerator } from "../random/torchGenerator.js";
-import { VQDiffusionSampler, type SampleOptions } from "../sampling/sampler.js";
+import { VQDiffusionSampler, type SampleOptions, type StepInfo } from "../sampling/sampler.js";
 import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, formatDims } from "../tensor/validate.js";
@@ -23,9 +23,33 @@ import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
 import { PromptTokenizer } from "./promptTokenizer.js";
 import { readSafetensors } from "./safetensors.js";
 
+/** Milliseconds per stage of a generation (totals over the run). */
+export interface GenerationTimings {
+  /** Tokenizer and text encoder (prompt and, for guidance without learned embeddings, ""). */
+  textEncoderMs: number;
+  /** The transformer, every step. */
+  transformerMs: number;
+  /** Guidance, truncation and the clamp, every step. */
+  guidanceMs: number;
+  /** The scheduler's step (or purity sampling), every step. */
+  schedulerMs: number;
+  /** The VQ-VAE decoder. */
+  decodeMs: number;
+  /** Steps taken so far. */
+  steps: number;
+}
+
+/** What `GenerateOptions.onStep` receives: the sampler's step info and the timings so far. */
+export interface GenerateStepInfo extends StepInfo {
+  /** A snapshot of the run's timings after this step. */
+  timings: GenerationTimings;
+}
+
 /** Options of {@link VQDiffusionPipeline.generate} (PIPELINE.md §2–3). */
 export interface GenerateOptions
-  extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "onStep" | "signal" | "initTokens" | "strength" | "keepMask"> {
+  extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "signal" | "initTokens" | "strength" | "keepMask"> {
+  /** Called after every step with the tokens (a copy) and the timings so far (awaited when it returns a promise). */
+  onStep?: (info: GenerateStepInfo) => void | Promise<void>;
   /** The prompt, or P prompts. Exactly one of `prompt` and `promptEmbeds`. */
   prompt?: string | readonly string[];
   /** The text encoder's raw output for P prompts, [P, L, D] (normalised here, as diffusers does). */
@@ -50,6 +74,8 @@ export interface GenerateOutput {
   images: RGBAImage[];
   /** The final tokens, [B, N]. */
   tokens: Tensor<Int32Array>;
+  /** Where the time went. */
+  timings: GenerationTimings;
 }
 
 /** Options of {@link VQDiffusionPipeline.fromPretrained} in the core entry. */
@@ -88,11 +114,14 @@ export class VQDiffusionPipeline {
   readonly config: PipelineConfig;
   /** The scheduler (shared by runs; a run never changes its state). */
   readonly scheduler: VQDiffusionScheduler;
+  /** The loaded parts: sessions, tokenizer, null embeddings (e.g. to run one component alone). */
+  readonly components: PipelineComponents;
   private readonly parts: PipelineComponents;
   private readonly learnedNegative: Float32Array | null;
 
   constructor(parts: PipelineComponents) {
     this.parts = parts;
+    this.components = parts;
     this.config = parts.config;
     this.scheduler = parts.scheduler;
     this.learnedNegative = parts.nullEmbeddings;
@@ -203,12 +232,18 @@ export class VQDiffusionPipeline {
       throw argumentError("generator", "a TorchGenerator", options.generator);
     }
 
+    const timings: GenerationTimings = { textEncoderMs: 0, transformerMs: 0, guidanceMs: 0, schedulerMs: 0, decodeMs: 0, steps: 0 };
+    let clock = performance.now();
     const positive =
       prompts.kind === "text"
         ? normalizeEmbeddings(await this.encodeText(prompts.prompts), D, "text_encoder/model.onnx output")
         : normalizeEmbeddings(prompts.embeds.data, D, "promptEmbeds");
     const negative = !guided ? null : this.learnedNegative ?? normalizeEmbeddings(await this.encodeText([""]), D, "text_encoder/model.onnx output");
     const context = contextBatch(positive, P, I, L * D, negative);
+    timings.textEncoderMs = performance.now() - clock;
+    const stages = { denoiserMs: 0, guidanceMs: 0, stepMs: 0 };
+    const snapshot = (): GenerationTimings => ({ ...timings, transformerMs: stages.denoiserMs, guidanceMs: stages.guidanceMs, schedulerMs: stages.stepMs });
+    const onStep = options.onStep;
     const rows = guided ? 2 * B : B;
     const transformer = this.parts.transformer;
     const contextTensor = transformer.tensor("float32", context, [rows, L, D]);
@@ -235,17 +270,23 @@ export class VQDiffusionPipeline {
       strategy: options.strategy,
       truncationTopK: options.truncationTopK,
       mode: options.mode,
-      onStep: options.onStep,
+      onStep: (info) => {
+        timings.steps = info.step + 1;
+        return onStep?.({ ...info, timings: snapshot() });
+      },
+      timings: stages,
       signal: options.signal,
       initTokens: options.initTokens,
       strength: options.strength,
       keepMask: options.keepMask,
     });
     const final = tokens as Tensor<BigInt64Array>;
+    clock = performance.now();
     const images = await this.decode(final);
+    timings.decodeMs = performance.now() - clock;
     const data = new Int32Array(final.data.length);
     for (let i = 0; i < data.length; i++) data[i] = Number(final.data[i]);
-    return { images, tokens: { data, dims: [B, N] } };
+    return { images, tokens: { data, dims: [B, N] }, timings: snapshot() };
   }
 
   /**
@@ -267,6 +308,31 @@ export class VQDiffusionPipeline {
       if (!Number.isFinite(out.data[i])) throw new Error(`${decoder.file}: expected finite pixels, got ${describe(out.data[i])} at flat index ${i}`);
     }
     return toRGBAImages(out.data, B, C, H, W);
+  }
+
+  /**
+   * Decodes tokens that may still hold the mask (K − 1), for previews while a chain runs: masked
+   * positions are decoded as code 0, then their area of the image (pixel (y, x) belongs to latent
+   * (⌊y·h/H⌋, ⌊x·w/W⌋)) is painted as a grey checker.
+   *
+   * @param tokens - [B, N], tokens in [0, K − 1].
+   */
+  async decodePreview(tokens: Tensor<TokenArray>): Promise<RGBAImage[]> {
+    const { numVecClasses: K, numLatentPixels: N, height: h, width: w } = this.config;
+    const { tokens: ids, dims } = checkTokens("tokens", tokens, [null, N], "[B, N]", K);
+    const codes = ids.map((v) => (v === K - 1 ? 0 : v));
+    const images = await this.decode({ data: codes, dims });
+    images.forEach((im, b) => {
+      for (let y = 0; y < im.height; y++) {
+        for (let x = 0; x < im.width; x++) {
+          const latent = Math.floor((y * h) / im.height) * w + Math.floor((x * w) / im.width);
+          if (ids[b * N + latent] !== K - 1) continue;
+          const grey = ((x >> 1) + (y >> 1)) % 2 === 0 ? 96 : 128;
+          im.data.fill(grey, 4 * (y * im.width + x), 4 * (y * im.width + x) + 3);
+        }
+      }
+    });
+    return images;
   }
 
   /** Frees the ONNX sessions. */

@@ -1,0 +1,103 @@
+// npm run quality (second table): the Fashion-MNIST model (models/fashion-mnist) against steps,
+// spacing/strategy and guidance. Per cell, `--per-prompt` samples (default 100) for each of the 10
+// prompts: the Fréchet distance between the evaluation classifier's penultimate features of the
+// samples and of the 10 000 test images, and the fraction of samples the classifier assigns to the
+// prompted class. Reference rows: the classifier's test accuracy, the distance of 1000 training
+// images, and of the VQ-VAE's reconstructions of the test images.
+//
+//   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5] [--json]
+// Needs Debian's dataset-fashion-mnist (the test images) and a build (npm run build).
+import { performance } from "node:perf_hooks";
+import * as ort from "onnxruntime-node";
+import { TorchGenerator } from "../dist/index.js";
+import { VQDiffusionPipeline } from "../dist/node.js";
+import { CLASS_NAMES, FEATURES, imagesToUnit, loadClassifier, readTestTokens } from "../test/helpers/fashionEval.mjs";
+import { frechetBetween, frechetDistance, meanAndCovariance } from "../test/helpers/frechet.mjs";
+import { readFashionMnist } from "./fashionMnistData.mjs";
+
+function flag(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? fallback : process.argv[i + 1];
+}
+const perPrompt = Number(flag("per-prompt", "100"));
+const stepsList = flag("steps", "100,50,25,10").split(",").map(Number);
+const guidances = flag("guidance", "1,5").split(",").map(Number);
+const asJson = process.argv.includes("--json");
+const CHUNK = 25; // images per prompt per generate call (B = 250)
+
+const methods = [
+  { name: "reference spacing", options: {} },
+  { name: "linspace, exact jump", options: { timestepSpacing: "linspace" } },
+  { name: "linspace, purity", options: { timestepSpacing: "linspace", strategy: "purity" } },
+];
+
+const pipe = await VQDiffusionPipeline.fromPretrained(new URL("../models/fashion-mnist", import.meta.url).pathname);
+const classifier = await loadClassifier(ort);
+const test = readFashionMnist("t10k");
+const testEval = await classifier.classify(test.pixels, test.n);
+const testStats = meanAndCovariance(testEval.features, test.n, FEATURES);
+const fdTo = (features, n) => {
+  const s = meanAndCovariance(features, n, FEATURES);
+  return frechetDistance(s.mean, s.cov, testStats.mean, testStats.cov, FEATURES);
+};
+
+const reference = [];
+let correct = 0;
+for (let i = 0; i < test.n; i++) if (testEval.labels[i] === test.labels[i]) correct++;
+reference.push({ row: "classifier accuracy on the 10 000 test images", value: correct / test.n });
+const train = readFashionMnist("train");
+const trainEval = await classifier.classify(train.pixels.subarray(0, 1000 * 784), 1000);
+reference.push({ row: "Fréchet distance: 1000 training images", value: fdTo(trainEval.features, 1000) });
+const tokens = readTestTokens();
+const recon = [];
+for (let start = 0; start < test.n; start += 500) {
+  const data = Int32Array.from(tokens.subarray(start * 49, (start + 500) * 49));
+  recon.push(...(await pipe.decode({ data, dims: [500, 49] })));
+}
+const reconEval = await classifier.classify(imagesToUnit(recon), test.n);
+reference.push({ row: "Fréchet distance: VQ-VAE reconstructions of the 10 000 test images", value: fdTo(reconEval.features, test.n) });
+let reconCorrect = 0;
+for (let i = 0; i < test.n; i++) if (reconEval.labels[i] === test.labels[i]) reconCorrect++;
+reference.push({ row: "classifier accuracy on the reconstructions", value: reconCorrect / test.n });
+if (asJson) for (const r of reference) console.log(JSON.stringify(r));
+
+const rows = [];
+for (const guidance of guidances) {
+  for (const steps of stepsList) {
+    for (const method of methods) {
+      const started = performance.now();
+      const generator = new TorchGenerator().manualSeed(1000 * guidance + steps);
+      const features = new Float32Array(10 * perPrompt * FEATURES);
+      let hits = 0;
+      let n = 0;
+      for (let done = 0; done < perPrompt; done += CHUNK) {
+        const I = Math.min(CHUNK, perPrompt - done);
+        const { images } = await pipe.generate({ prompt: CLASS_NAMES, numImagesPerPrompt: I, numInferenceSteps: steps, guidanceScale: guidance, generator, ...method.options });
+        const out = await classifier.classify(imagesToUnit(images), images.length);
+        for (let b = 0; b < images.length; b++) if (out.labels[b] === Math.floor(b / I)) hits++;
+        features.set(out.features, n * FEATURES);
+        n += images.length;
+      }
+      const row = { guidance, steps, method: method.name, samples: n, frechet: fdTo(features, n), accuracy: hits / n, seconds: (performance.now() - started) / 1000 };
+      rows.push(row);
+      if (asJson) console.log(JSON.stringify(row));
+      else console.error(`guidance ${guidance}, ${steps} steps, ${method.name}: FD ${row.frechet.toFixed(2)}, accuracy ${row.accuracy.toFixed(3)} (${row.seconds.toFixed(0)} s)`);
+    }
+  }
+}
+
+if (!asJson) {
+  console.log(`\nFashion-MNIST model, ${10 * perPrompt} samples per cell (${perPrompt} per prompt): Fréchet distance to the test set (lower is better) / fraction assigned to the prompted class\n`);
+  for (const guidance of guidances) {
+    console.log(`guidance ${guidance}:\n`);
+    console.log(`| steps | ${methods.map((m) => m.name).join(" | ")} |`);
+    console.log(`| --- | ${methods.map(() => "---").join(" | ")} |`);
+    for (const steps of stepsList) {
+      const cells = methods.map((m) => rows.find((r) => r.guidance === guidance && r.steps === steps && r.method === m.name));
+      console.log(`| ${steps} | ${cells.map((c) => `${c.frechet.toFixed(2)} / ${c.accuracy.toFixed(3)}`).join(" | ")} |`);
+    }
+    console.log("");
+  }
+  console.log("| reference | value |\n| --- | --- |");
+  for (const r of reference) console.log(`| ${r.row} | ${r.value < 1 && r.row.startsWith("classifier") ? r.value.toFixed(4) : r.value.toFixed(2)} |`);
+}
