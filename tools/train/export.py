@@ -113,6 +113,11 @@ def export_all(args, vocab, vqvae, text, transformer, null, classifier, test_cod
     decoded = decoder(codes)
 
     ev = args.eval_out
+    os.makedirs(ev, exist_ok=True)
+    # The PyTorch weights too, for the PyTorch baseline of `npm run bench:pipeline` (tools/bench).
+    torch.save({"args": vars(args), "vocab": vocab, "vqvae": vqvae.state_dict(), "text_encoder": text.state_dict(),
+                "transformer": transformer.state_dict(), "null_embeddings": null, "classifier": classifier.state_dict()},
+               f"{ev}/pytorch-weights.pt")
     images = (decoded.clamp(-1, 1) / 2 + 0.5)
     onnx(classifier, (images,), f"{ev}/classifier.onnx", ["images"], ["logits", "features"],
          {"images": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}})
