@@ -1,14 +1,19 @@
-// npm run bench: one reverse step at the ITHQ size (K = 4097, N = 1024), B = 1 and 2, t = 50 and 0,
+// npm run bench: one reverse step at the ITHQ size (K = 4097, N = 1024), t = 50, for the three token
+// kinds of a chain (all masked: its start; two thirds masked; all unmasked: its end) at B = 1 and 4,
 // reference and fast modes, WASM SIMD and plain-TypeScript kernels, and the plain unfused
 // implementation; median of several runs after a warm-up. When /usr/bin/python3 has PyTorch, the
-// PyTorch baseline (../shared/bench/torch_step.py) runs in the same session and the ratio is printed.
+// PyTorch baseline (../shared/bench/torch_step.py, given the same tokens with --tokens) runs in the
+// same session and the ratio is printed. `--json` prints one JSON object per row instead.
 import { execFileSync } from "node:child_process";
+import { cpus } from "node:os";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { TorchGenerator, VQDiffusionScheduler, setKernelBackend, kernelBackend } from "../dist/index.js";
 import { gumbelArgmaxPlain } from "../dist/kernels/gumbelArgmaxPlain.js";
 import { posteriorPlain } from "../dist/posterior/posteriorPlain.js";
-import { ithqInputs, K, N } from "./inputs.mjs";
+import { ithqInputs, K, N, TOKEN_KINDS } from "./inputs.mjs";
+
+const asJson = process.argv.includes("--json");
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -26,10 +31,10 @@ function median(f, runs = RUNS) {
   return times[Math.floor(times.length / 2)];
 }
 
-function torchMs(B, t) {
+function torchMs(B, t, tokens) {
   if (!existsSync("/usr/bin/python3") || !existsSync(torchScript)) return null;
   try {
-    const args = [torchScript, "--batch", String(B), "--t", String(t), "--runs", String(RUNS), "--json"];
+    const args = [torchScript, "--batch", String(B), "--t", String(t), "--tokens", tokens, "--runs", String(RUNS), "--json"];
     return JSON.parse(execFileSync("/usr/bin/python3", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })).median_ms;
   } catch {
     return null;
@@ -47,10 +52,11 @@ for (const mode of ["reference", "fast"]) {
 
 const scheduler = new VQDiffusionScheduler({ numVecClasses: K });
 const rows = [];
-for (const B of [1, 2]) {
-  const { modelOutput, sample } = ithqInputs(B);
-  for (const t of [50, 0]) {
-    const row = { B, t, torch: torchMs(B, t) };
+const t = 50;
+for (const B of [1, 4]) {
+  for (const tokens of TOKEN_KINDS) {
+    const { modelOutput, sample } = ithqInputs(B, tokens);
+    const row = { B, t, tokens, torch: torchMs(B, t, tokens) };
     for (const backend of ["wasm", "js"]) {
       setKernelBackend(backend);
       if (kernelBackend() !== backend) continue;
@@ -62,7 +68,7 @@ for (const B of [1, 2]) {
     setKernelBackend("auto");
     const g = new TorchGenerator().manualSeed(0);
     // The plain, unfused path (posterior materialised in float64, then the draw): the tests' reference.
-    const transitions = scheduler["posteriorTransitions"](t);
+    const transitions = scheduler["posteriorTransitions"](t, t - 1);
     row["plain (unfused)"] = median(() => {
       const logits = t === 0 ? modelOutput.data : posteriorPlain(modelOutput.data, sample.data, B, K, N, transitions);
       gumbelArgmaxPlain(logits, B, t === 0 ? K - 1 : K, N, g);
@@ -73,12 +79,20 @@ for (const B of [1, 2]) {
 
 const columns = ["wasm reference", "wasm fast", "js reference", "js fast", "plain (unfused)"];
 const fmt = (v) => (v == null ? "-" : v.toFixed(1));
-console.log(`one step, K = ${K}, N = ${N}, median of ${RUNS} runs (ms); ratio = PyTorch ÷ ours, same session`);
-console.log(["B", "t", "PyTorch", ...columns, "ratio ref", "ratio fast"].join("\t"));
-for (const r of rows) {
-  const ratio = (k) => (r.torch == null || r[k] == null ? "-" : `${(r.torch / r[k]).toFixed(1)}x`);
-  console.log([r.B, r.t, fmt(r.torch), ...columns.map((c) => fmt(r[c])), ratio("wasm reference"), ratio("wasm fast")].join("\t"));
+const cpu = cpus()[0]?.model ?? "unknown CPU";
+if (asJson) {
+  for (const r of rows) {
+    const ratio = (k) => (r.torch == null || r[k] == null ? null : r.torch / r[k]);
+    console.log(JSON.stringify({ ...r, ratioReference: ratio("wasm reference"), ratioFast: ratio("wasm fast"), K, N, runs: RUNS, cpu, date: new Date().toISOString() }));
+  }
+} else {
+  console.log(`one step, K = ${K}, N = ${N}, t = ${t}, median of ${RUNS} runs (ms); ratio = PyTorch ÷ ours, same session; ${cpu}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`| B | tokens | PyTorch | ${columns.join(" | ")} | ratio reference | ratio fast |`);
+  console.log(`| --- | --- | --- | ${columns.map(() => "---").join(" | ")} | --- | --- |`);
+  for (const r of rows) {
+    const ratio = (k) => (r.torch == null || r[k] == null ? "-" : `${(r.torch / r[k]).toFixed(1)}×`);
+    console.log(`| ${r.B} | ${r.tokens} | ${fmt(r.torch)} | ${columns.map((c) => fmt(r[c])).join(" | ")} | ${ratio("wasm reference")} | ${ratio("wasm fast")} |`);
+  }
+  if (rows[0].torch == null) console.log("(no PyTorch column: apt-get install -y python3-torch, with ../shared/bench/torch_step.py present)");
+  console.log(memoryLines.join("\n"));
 }
-if (rows[0].torch == null) console.log("(no PyTorch column: apt-get install -y python3-torch, with ../shared/bench/torch_step.py present)");
-
-console.log(memoryLines.join("\n"));
