@@ -1,0 +1,70 @@
+// npm run bench:pipeline: whole generations with the Fashion-MNIST model (models/fashion-mnist),
+// 100 steps, guidance 5, at B = 1 and 16 images, for our pipeline (onnxruntime-node) and for PyTorch
+// running the same trained weights with diffusers' loop (tools/bench/torch_pipeline.py, same thread
+// count), in the same run: images per second, milliseconds per step split into transformer,
+// guidance/truncation and scheduler, text encoding and decoding, and each process's peak memory.
+// Each measurement runs in its own child process, so that peak memory is its own.
+//
+//   node bench/pipeline.mjs [--steps 100] [--threads 2] [--json]
+import { execFileSync } from "node:child_process";
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const flag = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? fallback : process.argv[i + 1];
+};
+const steps = Number(flag("steps", "100"));
+const threads = Number(flag("threads", "2"));
+const asJson = process.argv.includes("--json");
+
+if (process.argv[2] === "--child") {
+  // One generation in this process: warm-up run (1 step), then the measured run.
+  const images = Number(process.argv[3]);
+  const { TorchGenerator } = await import("../dist/index.js");
+  const { VQDiffusionPipeline } = await import("../dist/node.js");
+  const pipe = await VQDiffusionPipeline.fromPretrained(`${root}/models/fashion-mnist`, {
+    sessionOptions: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" },
+  });
+  const options = { prompt: "ankle boot", numImagesPerPrompt: images, guidanceScale: 5 };
+  await pipe.generate({ ...options, numInferenceSteps: 1, generator: new TorchGenerator().manualSeed(1) });
+  const started = performance.now();
+  const { timings } = await pipe.generate({ ...options, numInferenceSteps: steps, generator: new TorchGenerator().manualSeed(0) });
+  const total = performance.now() - started;
+  console.log(JSON.stringify({
+    images, steps, total_ms: total, images_per_second: images / (total / 1000),
+    ms_per_step: { transformer: timings.transformerMs / steps, guidance: timings.guidanceMs / steps, scheduler: timings.schedulerMs / steps },
+    text_encoder_ms: timings.textEncoderMs, decode_ms: timings.decodeMs, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  }));
+  process.exit(0);
+}
+
+const rows = [];
+for (const images of [1, 16]) {
+  const ours = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", String(images), "--steps", String(steps), "--threads", String(threads)], { cwd: root, encoding: "utf8" }));
+  let torch = null;
+  try {
+    torch = JSON.parse(execFileSync("/usr/bin/python3", ["tools/bench/torch_pipeline.py", "--images", String(images), "--steps", String(steps), "--threads", String(threads), "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+  } catch {
+    torch = null;
+  }
+  rows.push({ images, ours, torch });
+}
+
+const cpu = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores`;
+if (asJson) {
+  for (const r of rows) console.log(JSON.stringify({ ...r, cpu, date: new Date().toISOString() }));
+} else {
+  console.log(`whole generations, Fashion-MNIST model, ${steps} steps, guidance 5, ${threads} threads; ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
+  console.log("| B | implementation | images/s | transformer ms/step | guidance+truncation ms/step | scheduler ms/step | text encoder ms | decode ms | peak RSS MB |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  const line = (B, name, r) =>
+    console.log(`| ${B} | ${name} | ${r.images_per_second.toFixed(2)} | ${r.ms_per_step.transformer.toFixed(2)} | ${r.ms_per_step.guidance.toFixed(2)} | ${r.ms_per_step.scheduler.toFixed(2)} | ${r.text_encoder_ms.toFixed(1)} | ${r.decode_ms.toFixed(1)} | ${r.peak_rss_mb.toFixed(0)} |`);
+  for (const r of rows) {
+    line(r.images, "vq-diffusion (onnxruntime-node)", r.ours);
+    if (r.torch) line(r.images, `PyTorch ${r.torch.torch}`, r.torch);
+  }
+  for (const r of rows) if (r.torch) console.log(`B = ${r.images}: ours ÷ PyTorch images per second = ${(r.ours.images_per_second / r.torch.images_per_second).toFixed(2)}×`);
+  if (rows.some((r) => !r.torch)) console.log("(PyTorch rows need /usr/bin/python3 with torch: apt-get install -y python3-torch libopenblas0-pthread)");
+}
