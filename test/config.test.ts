@@ -95,4 +95,16 @@ describe("fromPretrained / saveConfig (vq-diffusion/node)", () => {
     await expect(VQDiffusionScheduler.fromPretrained(dir)).rejects.toThrow(/scheduler_config.json: expected JSON, got a parse error/);
     await expect(VQDiffusionScheduler.fromPretrained("")).rejects.toThrow(new Error('dir: expected a folder path, got ""'));
   });
+  it("saveConfig settles with an Error naming the path on special file systems, files in the way and unwritable places", async () => {
+    const s = new VQDiffusionScheduler({ numVecClasses: 5 });
+    // Node's own recursive mkdir never settles here; ours fails at once.
+    await expect(s.saveConfig("/proc/x")).rejects.toThrow(/^dir: creating the folder \/proc\/x failed \(ENOENT\): /);
+    const dir = await mkdtemp(join(tmpdir(), "vqd-"));
+    await writeFile(join(dir, "file"), "x");
+    await expect(s.saveConfig(join(dir, "file"))).rejects.toThrow(`dir: expected a folder (or a path to create one), got ${join(dir, "file")}, which is a file`);
+    await expect(s.saveConfig(join(dir, "file", "sub"))).rejects.toThrow(`dir: expected a folder (or a path to create one), got ${join(dir, "file")}, which is a file`);
+    await mkdir(join(dir, "ro"));
+    await mkdir(join(dir, "ro", "scheduler_config.json"));
+    await expect(s.saveConfig(join(dir, "ro"))).rejects.toThrow(new RegExp(`^dir: writing ${join(dir, "ro", "scheduler_config.json")} failed \\(EISDIR\\): `));
+  });
 });

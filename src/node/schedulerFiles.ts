@@ -2,8 +2,8 @@
  * Reading and writing `scheduler_config.json` the way diffusers lays out a model folder
  * (`<model>/scheduler/scheduler_config.json`). Node.js only: this module uses `node:fs`.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { argumentError } from "../errors.js";
 import type { SchedulerConfigJSON } from "../config/schedulerConfig.js";
 
@@ -36,7 +36,7 @@ export async function readSchedulerConfig(dir: string, options: FromPretrainedOp
   try {
     text = await readFile(file, "utf8");
   } catch (e) {
-    throw new Error(`dir: expected a folder holding ${SCHEDULER_CONFIG_NAME}, got ${file}: ${(e as Error).message}`);
+    throw new Error(`dir: expected a folder holding ${SCHEDULER_CONFIG_NAME}, got ${file}: ${(e as Error).message}`, { cause: e });
   }
   try {
     return JSON.parse(text) as Record<string, unknown>;
@@ -51,8 +51,42 @@ export async function readSchedulerConfig(dir: string, options: FromPretrainedOp
  */
 export async function writeSchedulerConfig(dir: string, json: SchedulerConfigJSON): Promise<string> {
   if (typeof dir !== "string" || dir === "") throw argumentError("dir", "a folder path", dir);
-  await mkdir(dir, { recursive: true });
+  await ensureFolder(dir);
   const file = join(dir, SCHEDULER_CONFIG_NAME);
-  await writeFile(file, JSON.stringify(json, null, 2) + "\n");
+  try {
+    await writeFile(file, JSON.stringify(json, null, 2) + "\n");
+  } catch (e) {
+    throw fileError(`writing ${file}`, e);
+  }
   return file;
+}
+
+/** An Error for a failed file-system call: what was being done, the path, the system's code and message. */
+function fileError(doing: string, e: unknown): Error {
+  const err = e as NodeJS.ErrnoException;
+  return new Error(`dir: ${doing} failed (${err.code ?? "error"}): ${err.message}`, { cause: e });
+}
+
+/**
+ * Creates `dir` and its missing parents, one level at a time. (Node's recursive mkdir never settles
+ * on some special file systems, e.g. under /proc; one level at a time, each call fails or succeeds.)
+ */
+async function ensureFolder(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const info = await stat(d).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" || e.code === "ENOTDIR" ? null : Promise.reject(fileError(`reading ${d}`, e))));
+    if (info !== null) {
+      if (!info.isDirectory()) throw new Error(`dir: expected a folder (or a path to create one), got ${d}, which is a file`);
+      break;
+    }
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw fileError(`creating the folder ${d}`, e);
+    }
+  }
 }
