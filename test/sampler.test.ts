@@ -1,6 +1,6 @@
 /** The sampler's contract beyond the golden loops: defaults, errors, abort, token types. */
 import { describe, expect, it } from "vitest";
-import { TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler, truncateLogProbabilities, classifierFreeGuidance } from "../src/index.js";
+import { TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler, truncateLogProbabilities, classifierFreeGuidance, clampLogProbabilities } from "../src/index.js";
 
 const K = 5;
 const scheduler = new VQDiffusionScheduler({ numVecClasses: K, numTrainTimesteps: 10 });
@@ -111,6 +111,44 @@ describe("guidance with log-zeros", () => {
     expect(Array.from(out.data)).toEqual([L, 0]);
     expect(() => classifierFreeGuidance({ data: Float32Array.from([L, 0, Math.log(0.5), Math.log(0.5)]), dims: [2, 2, 1] }, 4)).toThrow(
       /^output: expected an unconditional half that is finite wherever the conditional half is \(guidance divides by it\), got -inf at batch 0, class 0, pixel 0/,
+    );
+  });
+});
+
+describe("guidance, truncation and clamp: the error contract", () => {
+  const L = -Infinity;
+  const t = (values: number[], dims: number[]) => ({ data: Float32Array.from(values), dims });
+
+  it("scale 0 gives the unconditional half (no NaN from 0·(−inf)); scale in (0, 1) keeps p_u = 0 at 0; scale 1 gives the conditional half", () => {
+    expect(Array.from(classifierFreeGuidance(t([Math.log(0.25), Math.log(0.75), L, 0], [2, 2, 1]), 0).data)).toEqual([Math.fround(Math.log(0.25)), Math.fround(Math.log(0.75))]);
+    expect(Array.from(classifierFreeGuidance(t([L, 0, 0, 0], [2, 2, 1]), 0.5).data)).toEqual([L, 0]);
+    expect(() => classifierFreeGuidance(t([L, 0, 0, L], [2, 2, 1]), 0.5)).toThrow(
+      "output: expected halves whose guided combination keeps a class of non-zero probability at every pixel, got probability 0 for every class at batch 0, pixel 0",
+    );
+    expect(Array.from(classifierFreeGuidance(t([L, 0, Math.log(0.5), Math.log(0.5)], [2, 2, 1]), 1).data)).toEqual([Math.fround(Math.log(0.5)), Math.fround(Math.log(0.5))]);
+  });
+
+  it("rejects NaN, +inf, a data length that disagrees with dims, 2-D dims, negative or overflowing scales", () => {
+    expect(() => classifierFreeGuidance(t([NaN, 0, 0, 0], [2, 2, 1]), 3)).toThrow("output.data: expected log-probabilities (finite or -inf, never NaN or +inf), got NaN at index [0, 0, 0]");
+    expect(() => classifierFreeGuidance(t([0, 0, 0], [2, 2, 1]), 3)).toThrow("output.data: expected length 4 for dims [2, 2, 1], got length 3");
+    expect(() => classifierFreeGuidance(t([0, 0, 0, 0], [2, 2]), 3)).toThrow("output.dims: expected [B, C, N] = [*, *, *], got [2, 2]");
+    expect(() => classifierFreeGuidance(t([0, 0, 0, 0], [2, 2, 1]), -1)).toThrow("scale: expected a finite number >= 0, got -1");
+    expect(() => classifierFreeGuidance(t([-3e38, 0, 3e38, 0], [2, 2, 1]), 1e30)).toThrow(/^scale: expected a scale at which u \+ scale·\(c − u\) stays finite in float32, got 1e\+30, which gives Infinity/);
+    expect(() => truncateLogProbabilities(t([NaN, 0], [1, 2, 1]), 0.5)).toThrow("logp.data: expected log-probabilities (finite or -inf, never NaN or +inf), got NaN at index [0, 0, 0]");
+    expect(() => truncateLogProbabilities(t([0, 0], [2, 1]), 0.5)).toThrow("logp.dims: expected [B, C, N] = [*, *, *], got [2, 1]");
+    expect(() => clampLogProbabilities(t([Infinity, 0], [1, 2, 1]))).toThrow("logp.data: expected log-probabilities (finite or -inf, never NaN or +inf), got Infinity at index [0, 0, 0]");
+    expect(() => clampLogProbabilities(t([0, 0], [1, 2, 1]), NaN)).toThrow("min: expected a finite number, got NaN");
+  });
+
+  it("a denoiser's NaN or foreign array is reported with the step and timestep", async () => {
+    const scheduler = new VQDiffusionScheduler({ numVecClasses: 3 });
+    const nan = new VQDiffusionSampler({ scheduler, denoiser: () => ({ data: Float32Array.of(NaN, 0), dims: [1, 2, 1] }) });
+    await expect(nan.sample({ numLatentPixels: 1, numInferenceSteps: 5, generator: new TorchGenerator().manualSeed(0) })).rejects.toThrow(
+      "denoiser output at step 0 (timestep 4).data: expected log-probabilities (finite or -inf, never NaN or +inf), got NaN at index [0, 0, 0]",
+    );
+    const f64 = new VQDiffusionSampler({ scheduler, denoiser: () => ({ data: Float64Array.of(0, 0), dims: [1, 2, 1] }) as never });
+    await expect(f64.sample({ numLatentPixels: 1, numInferenceSteps: 5 })).rejects.toThrow(
+      "denoiser output at step 0 (timestep 4): expected a tensor { data: Float32Array, dims }, got a tensor whose data is a Float64Array of length 2",
     );
   });
 });

@@ -76,7 +76,18 @@ describe("variations and inpainting", () => {
     const sampler = new VQDiffusionSampler({ scheduler, denoiser });
     await expect(sampler.sample({ initTokens: init, strength: 0 })).rejects.toThrow(new Error("strength: expected a number in (0, 1], got 0"));
     await expect(sampler.sample({ numLatentPixels: N, strength: 0.5 })).rejects.toThrow(new Error("strength: expected to come with initTokens, got 0.5"));
-    await expect(sampler.sample({ initTokens: init, keepMask: [1, 0] })).rejects.toThrow(new Error("keepMask: expected 256 (N) or 4096 (B·N) entries, got [1, 0]"));
+    await expect(sampler.sample({ initTokens: init, keepMask: [1, 0] })).rejects.toThrow(new Error("keepMask: expected an array of 256 (N) or 4096 (B·N) entries, each 0/1 or false/true, got [1, 0]"));
+    await expect(sampler.sample({ initTokens: init, keepMask: "0".repeat(256) as unknown as number[] })).rejects.toThrow(
+      new Error(`keepMask: expected an array of 256 (N) or 4096 (B·N) entries, each 0/1 or false/true, got ${JSON.stringify("0".repeat(57) + "...")}`),
+    );
+    await expect(sampler.sample({ initTokens: init, keepMask: new Array(256).fill(2) })).rejects.toThrow(new Error("keepMask: expected entries 0/1 or false/true, got 2 at index 0"));
+    // An aborted signal stops the run before anything is drawn, even the noise of a variation.
+    const g = new TorchGenerator().manualSeed(9);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(sampler.sample({ initTokens: init, strength: 0.5, generator: g, signal: controller.signal })).rejects.toThrow("sampling aborted between steps");
+    expect(g.rand([1]).data[0]).toBe(new TorchGenerator().manualSeed(9).rand([1]).data[0]);
+    await expect(sampler.sample({ initTokens: init, signal: true as unknown as AbortSignal })).rejects.toThrow(new Error("signal: expected an AbortSignal, got true"));
     await expect(sampler.sample({ initTokens: { data: new Int32Array(2).fill(21), dims: [1, 2] } })).rejects.toThrow(
       new Error("initTokens.data: expected tokens in [0, 20] (K = 21 classes), got 21 at index [0, 0]"),
     );

@@ -6,6 +6,7 @@
  * rules out (−inf) stays ruled out; a class only the unconditional half rules out is an error.
  */
 import { argumentError, argumentErrorText } from "../errors.js";
+import { checkLogProbabilityTensor } from "../tensor/checkLogProbabilities.js";
 import type { Tensor } from "../tensor/types.js";
 import { formatDims } from "../tensor/validate.js";
 
@@ -21,23 +22,30 @@ import { formatDims } from "../tensor/validate.js";
  * ```
  */
 export function classifierFreeGuidance(output: Tensor<Float32Array>, scale: number): Tensor<Float32Array> {
-  if (typeof scale !== "number" || !Number.isFinite(scale)) throw argumentError("scale", "a finite number", scale);
-  const [B2, C, N] = output.dims;
-  if (output.dims.length !== 3 || B2 % 2 !== 0) {
+  if (typeof scale !== "number" || !Number.isFinite(scale) || scale < 0) throw argumentError("scale", "a finite number >= 0", scale);
+  const { B: B2, C, N, data: src } = checkLogProbabilityTensor("output", output);
+  if (B2 % 2 !== 0) {
     throw argumentErrorText("output.dims", "[2B, K-1, N] (unconditional and conditional halves)", formatDims(output.dims));
   }
   const B = B2 / 2;
   const s = Math.fround(scale);
-  const src = output.data;
   const out = new Float32Array(B * C * N);
   const half = B * C * N;
   for (let i = 0; i < half; i++) {
     const u = src[i];
     const c = src[half + i];
-    if (c === -Infinity && s > 0) {
+    if (s === 0) {
+      // The guided p_u^(1−s)·p_c^s is p_u: the conditional half does not enter.
+      out[i] = u;
+    } else if (c === -Infinity) {
       // p_c = 0: the guided p_u^(1−s)·p_c^s is 0 (the reference would compute −inf − (−inf) = NaN).
       out[i] = -Infinity;
-    } else if (u === -Infinity && c !== -Infinity && s !== 1) {
+    } else if (u === -Infinity && s < 1) {
+      // p_u = 0 with weight 1 − s > 0: the guided value is 0.
+      out[i] = -Infinity;
+    } else if (u === -Infinity && s === 1) {
+      out[i] = c;
+    } else if (u === -Infinity) {
       const n = i % N;
       const cls = Math.floor(i / N) % C;
       throw argumentErrorText(
@@ -45,7 +53,22 @@ export function classifierFreeGuidance(output: Tensor<Float32Array>, scale: numb
         "an unconditional half that is finite wherever the conditional half is (guidance divides by it)",
         `-inf at batch ${Math.floor(i / (C * N))}, class ${cls}, pixel ${n} where the conditional is ${c}`,
       );
-    } else out[i] = Math.fround(u + Math.fround(s * Math.fround(c - u)));
+    } else {
+      const v = Math.fround(u + Math.fround(s * Math.fround(c - u)));
+      if (!(v < Infinity && v > -Infinity)) {
+        throw argumentErrorText("scale", "a scale at which u + scale·(c − u) stays finite in float32", `${scale}, which gives ${v} from u = ${u}, c = ${c}`);
+      }
+      out[i] = v;
+    }
+  }
+  for (let b = 0; b < B; b++) {
+    for (let n = 0; n < N; n++) {
+      let any = false;
+      for (let c = 0; c < C && !any; c++) any = out[(b * C + c) * N + n] > -Infinity;
+      if (!any) {
+        throw argumentErrorText("output", "halves whose guided combination keeps a class of non-zero probability at every pixel", `probability 0 for every class at batch ${b}, pixel ${n}`);
+      }
+    }
   }
   renormalise(out, B, C, N);
   return { data: out, dims: [B, C, N] };

@@ -13,13 +13,14 @@
  * truncation, purity sampling (`strategy: "purity"`), and variations / inpainting (`initTokens`,
  * `strength`, `keepMask`).
  */
-import { argumentError, argumentErrorText } from "../errors.js";
+import { argumentError, argumentErrorText, describe } from "../errors.js";
 import { LIMITS } from "../limits.js";
 import { randomlySeededGenerator, TorchGenerator } from "../random/torchGenerator.js";
 import type { StepMode, VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import { spacedTimesteps, type TimestepSpacing } from "../schedule/timestepSpacing.js";
 import { puritySample } from "./purity.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
+import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
 import { checkTokens, formatDims } from "../tensor/validate.js";
 import { classifierFreeGuidance } from "./guidance.js";
 import { clampLogProbabilities, truncateLogProbabilities } from "./truncation.js";
@@ -150,6 +151,11 @@ export class VQDiffusionSampler {
     if (tokenType !== "int32" && tokenType !== "int64") throw argumentError("tokenType", '"int32" or "int64"', tokenType);
     const strategy = options.strategy ?? "posterior";
     if (strategy !== "posterior" && strategy !== "purity") throw argumentError("strategy", '"posterior" or "purity"', strategy);
+    const signal = options.signal;
+    if (signal !== undefined && (typeof signal !== "object" || signal === null || typeof (signal as AbortSignal).aborted !== "boolean")) {
+      throw argumentError("signal", "an AbortSignal", signal);
+    }
+    if (options.onStep !== undefined && typeof options.onStep !== "function") throw argumentError("onStep", "a function", options.onStep);
     const start = this.readStart(options);
     const { B, N } = start;
     const T = s.config.numTrainTimesteps;
@@ -159,6 +165,7 @@ export class VQDiffusionSampler {
     // The run owns its chain: the scheduler's own timesteps are neither read nor set, so that
     // concurrent runs on one scheduler do not change each other's jumps.
     const chain = spacedTimesteps(steps, T, options.timestepSpacing);
+    throwIfAborted(signal); // before anything is drawn
     const generator = options.generator ?? randomlySeededGenerator();
     const guided = guidance > 1;
     // A variation runs the chain's last ⌊n·strength⌋ timesteps, from the given tokens noised to the
@@ -225,7 +232,13 @@ export class VQDiffusionSampler {
       let keep: Uint8Array | null = null;
       if (options.keepMask !== undefined) {
         const m = options.keepMask;
-        if (m?.length !== N && m?.length !== B * N) throw argumentError("keepMask", `${N} (N) or ${B * N} (B·N) entries`, m);
+        if (typeof m !== "object" || m === null || (m.length !== N && m.length !== B * N)) {
+          throw argumentError("keepMask", `an array of ${N} (N) or ${B * N} (B·N) entries, each 0/1 or false/true`, m);
+        }
+        for (let j = 0; j < m.length; j++) {
+          const v = m[j];
+          if (v !== 0 && v !== 1 && v !== true && v !== false) throw argumentErrorText("keepMask", "entries 0/1 or false/true", `${describe(v)} at index ${j}`);
+        }
         keep = new Uint8Array(B * N);
         for (let j = 0; j < B * N; j++) keep[j] = m[m.length === N ? j % N : j] ? 1 : 0;
       }
@@ -265,11 +278,13 @@ export class VQDiffusionSampler {
     const o = output as Partial<Tensor<unknown>> | null;
     const where = `denoiser output at step ${step} (timestep ${t})`;
     if (typeof o !== "object" || o === null || !(o.data instanceof Float32Array) || !Array.isArray(o.dims)) {
-      throw argumentError(where, "a tensor { data: Float32Array, dims }", output);
+      const got = typeof o === "object" && o !== null && ArrayBuffer.isView(o.data) ? `a tensor whose data is ${describe(o.data)}` : describe(output);
+      throw argumentErrorText(where, "a tensor { data: Float32Array, dims }", got);
     }
     if (o.dims.length !== 3 || o.dims[0] !== B || o.dims[1] !== K - 1 || o.dims[2] !== N || o.data.length !== B * (K - 1) * N) {
       throw argumentErrorText(where, `dims [${B}, ${K - 1}, ${N}] with ${B * (K - 1) * N} values`, `dims ${formatDims(o.dims)} with ${o.data.length} values`);
     }
+    checkLogProbabilities(where, o.data, B, K - 1, N);
     return o as Tensor<Float32Array>;
   }
 }

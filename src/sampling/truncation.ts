@@ -6,10 +6,11 @@
  * value below −70 (−inf included) by −70, as the pipeline does before the step.
  */
 import { argumentError } from "../errors.js";
+import { checkLogProbabilityTensor } from "../tensor/checkLogProbabilities.js";
 import type { Tensor } from "../tensor/types.js";
 
 /**
- * @param logp - log p(x_0 | x_t), shape (B, C, N); not modified.
+ * @param logp - log p(x_0 | x_t), shape (B, C, N), finite or −inf (never NaN or +inf); not modified.
  * @param rate - in (0, 1]; 1 keeps every class whose preceding cumulative probability (float32) is
  *   below 1, as the reference (so classes past the point where the float32 sum reaches 1 go).
  * @param topK - when given, also keep at most the k most probable classes (top-k truncation).
@@ -24,8 +25,7 @@ export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: numbe
   if (typeof rate !== "number" || !(rate > 0 && rate <= 1)) throw argumentError("truncationRate", "a number in (0, 1]", rate);
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw argumentError("truncationTopK", "an integer >= 1", topK);
   const k = topK ?? Infinity;
-  const [B, C, N] = logp.dims;
-  const src = logp.data;
+  const { B, C, N, data: src } = checkLogProbabilityTensor("logp", logp);
   const out = src.slice();
   const order = new Int32Array(C);
   const values = new Float32Array(C);
@@ -61,6 +61,8 @@ export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: numbe
  * ```
  */
 export function clampLogProbabilities(logp: Tensor<Float32Array>, min = -70): Tensor<Float32Array> {
+  if (typeof min !== "number" || !Number.isFinite(min)) throw argumentError("min", "a finite number", min);
+  checkLogProbabilityTensor("logp", logp);
   const out = logp.data.slice();
   for (let i = 0; i < out.length; i++) if (out[i] < min) out[i] = min;
   return { data: out, dims: [...logp.dims] };

@@ -4,7 +4,24 @@
  * the reference silently produces NaN).
  */
 import { argumentErrorText } from "../errors.js";
-import { formatIndex } from "./validate.js";
+import type { Tensor } from "./types.js";
+import { checkFloatTensor, formatIndex } from "./validate.js";
+
+/**
+ * Checks a (B, C, N) tensor of log-probabilities: a `{ data: Float32Array, dims }` of rank 3 whose
+ * data length matches, values finite or −inf, each pixel with a finite class. Returns its sizes.
+ *
+ * @example
+ * ```ts
+ * const { B, C, N } = checkLogProbabilityTensor("logp", { data: new Float32Array(6), dims: [1, 3, 2] });
+ * ```
+ */
+export function checkLogProbabilityTensor(name: string, value: unknown): { B: number; C: number; N: number; data: Float32Array } {
+  const t: Tensor<Float32Array> = checkFloatTensor(name, value, [null, null, null], "[B, C, N]");
+  const [B, C, N] = t.dims;
+  checkLogProbabilities(name, t.data, B, C, N);
+  return { B, C, N, data: t.data };
+}
 
 /**
  * Throws unless `data`, shape (B, R, N), holds no NaN or +inf and each (b, n) has a finite entry.
