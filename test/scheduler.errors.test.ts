@@ -184,3 +184,20 @@ describe("size limits (src/limits.ts): checked before allocating", () => {
     expect(calls).toBe(0);
   });
 });
+
+describe("schedules that would give NaN or garbage", () => {
+  it("refuses γ̄ = 0 at some step (a masked token would be impossible: NaN posteriors, class 0 whatever the model says)", () => {
+    expect(() => new VQDiffusionScheduler({ numVecClasses: 5, gammaCumStart: 0, gammaCumEnd: 0 })).toThrow(
+      'gammaCumStart, gammaCumEnd: expected γ̄ > 0 at every step (the chain starts from masked tokens, so a masked token must have non-zero probability at every timestep), got γ̄ = 0 at step 0 from {"gammaCumStart":0,"gammaCumEnd":0}',
+    );
+    expect(() => new VQDiffusionScheduler({ numVecClasses: 5, alphaCumStart: 1, gammaCumStart: 0 })).toThrow(/^gammaCumStart, gammaCumEnd: expected γ̄ > 0 at every step .* got γ̄ = 0 at step 0/);
+  });
+  it("accepts β exactly 0 (alphaCumEnd = 0, gammaCumEnd = 1), whose float64 residue is a few ulps below 0", () => {
+    const s = new VQDiffusionScheduler({ numVecClasses: 5, alphaCumEnd: 0, gammaCumEnd: 1 });
+    expect(s.logCumprodBt[99]).toBe(-Infinity);
+    const g = new TorchGenerator().manualSeed(0);
+    const logp = { data: new Float32Array(4 * 3).fill(Math.log(0.25)), dims: [1, 4, 3] };
+    const out = s.step(logp, 99, { data: Int32Array.of(4, 4, 4), dims: [1, 3] }, { generator: g });
+    expect(Array.from(out.prevSample.data).every((v) => v >= 0 && v <= 4)).toBe(true);
+  });
+});

@@ -66,6 +66,17 @@ export function computeLogSchedule(config: VQDiffusionSchedulerConfig): LogSched
   att[T] = 1;
   ctt[T] = 0;
   btt[T] = 0;
+  // β = (1 − α − γ)/(K − 1) is exactly 0 where α + γ = 1 exactly (e.g. alphaCumEnd = 0, gammaCumEnd = 1);
+  // float64 leaves a residue of a few ulps of 1 there, of either sign: such a residue is that 0.
+  for (const table of [bt, btt]) for (let i = 0; i < table.length; i++) if (Math.abs(table[i]) <= 8 * Number.EPSILON) table[i] = 0;
+  for (let i = 0; i < T; i++) {
+    if (ctt[i] > 0) continue;
+    throw argumentErrorText(
+      "gammaCumStart, gammaCumEnd",
+      "γ̄ > 0 at every step (the chain starts from masked tokens, so a masked token must have non-zero probability at every timestep)",
+      `γ̄ = ${ctt[i]} at step ${i} from ${JSON.stringify({ gammaCumStart: config.gammaCumStart, gammaCumEnd: config.gammaCumEnd })}`,
+    );
+  }
   checkProbabilities(config, { "one-step α": at, "one-step β": bt, "one-step γ": ct, "ᾱ": att, "β̄": btt, "γ̄": ctt });
   return {
     logAt: logFloat32(at),
