@@ -70,3 +70,27 @@ describe("uniform53", () => {
     }
   });
 });
+
+describe("a generator from another copy of the package", () => {
+  it("is accepted by the scheduler and the sampler and gives the same tokens (instanceof would refuse it)", async () => {
+    const { VQDiffusionScheduler } = await import("../src/index.js");
+    // A structural copy: same methods and engine, another class (as a second install of the package has).
+    class ForeignGenerator {
+      private readonly inner = new TorchGenerator();
+      get engine() { return this.inner.engine; }
+      manualSeed(seed: number) { this.inner.manualSeed(seed); return this; }
+      rand(dims: number[]) { return this.inner.rand(dims); }
+      fillRand(out: Float32Array) { this.inner.fillRand(out); }
+    }
+    const s = new VQDiffusionScheduler({ numVecClasses: 5 });
+    const logp = { data: new Float32Array(4 * 6).fill(Math.log(0.25)), dims: [1, 4, 6] };
+    const x = { data: new Int32Array(6).fill(4), dims: [1, 6] };
+    const ours = s.step(logp, 50, x, { generator: new TorchGenerator().manualSeed(3) }).prevSample.data;
+    const theirs = s.step(logp, 50, x, { generator: new ForeignGenerator().manualSeed(3) as unknown as TorchGenerator }).prevSample.data;
+    expect(Array.from(theirs)).toEqual(Array.from(ours));
+    const broken = { manualSeed() {}, rand() {}, fillRand() {}, engine: {} };
+    expect(() => s.step(logp, 50, x, { generator: broken as unknown as TorchGenerator })).toThrow(
+      "options.generator: expected a TorchGenerator (methods manualSeed, rand, fillRand and an MT19937 engine), got an object without engine.seed()",
+    );
+  });
+});

@@ -124,7 +124,7 @@ describe("step", () => {
   });
   it("rejects a generator that is not a TorchGenerator", () => {
     expect(() => s.step(logits(1, 2), 1, tokens(1, 2), { generator: {} as never })).toThrow(
-      new Error("options.generator: expected a TorchGenerator, got an object"),
+      new Error("options.generator: expected a TorchGenerator (methods manualSeed, rand, fillRand and an MT19937 engine), got an object without manualSeed()"),
     );
   });
   it("does not modify its inputs", () => {

@@ -11,7 +11,7 @@
  * One pipeline can serve concurrent `generate` calls: a run's state (its chain, its tensors) is its own.
  */
 import { argumentError, argumentErrorText, describe } from "../errors.js";
-import { TorchGenerator } from "../random/torchGenerator.js";
+import { checkGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { VQDiffusionSampler, type SampleOptions, type StepInfo } from "../sampling/sampler.js";
 import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
@@ -228,9 +228,7 @@ export class VQDiffusionPipeline {
       throw argumentError("guidanceScale", "<= 1 for a folder with neither learned null embeddings nor a text encoder (no negative prompt)", guidance);
     }
     if (options.latents !== undefined) checkTokens("latents", options.latents, [B, N], "[B, N] with B = prompts × numImagesPerPrompt", K);
-    if (options.generator !== undefined && !(options.generator instanceof TorchGenerator)) {
-      throw argumentError("generator", "a TorchGenerator", options.generator);
-    }
+    if (options.generator !== undefined) checkGenerator("generator", options.generator);
 
     const timings: GenerationTimings = { textEncoderMs: 0, transformerMs: 0, guidanceMs: 0, schedulerMs: 0, decodeMs: 0, steps: 0 };
     let clock = performance.now();

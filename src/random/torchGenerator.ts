@@ -9,7 +9,7 @@
  *   row-major order.
  */
 import { LIMITS } from "../limits.js";
-import { argumentError, argumentErrorText } from "../errors.js";
+import { argumentError, argumentErrorText, describe } from "../errors.js";
 import type { Tensor } from "../tensor/types.js";
 import { MersenneTwister19937 } from "./mt19937.js";
 
@@ -98,4 +98,28 @@ export class TorchGenerator {
 /** A generator seeded from the platform's cryptographic source: what `step` uses when given none. */
 export function randomlySeededGenerator(): TorchGenerator {
   return new TorchGenerator().seed();
+}
+
+/** What the package calls on a generator: its methods and its engine's. */
+const GENERATOR_METHODS = ["manualSeed", "rand", "fillRand"] as const;
+const ENGINE_METHODS = ["seed", "saveTo", "loadFrom", "fillUint32", "nextUint32"] as const;
+
+/**
+ * Checks that `value` is a TorchGenerator: this package's, or one from another copy of it (a second
+ * install, a bundle), which `instanceof` would refuse although it works the same. Throws naming
+ * `name` and the first missing method.
+ *
+ * @example
+ * ```ts
+ * const g = checkGenerator("generator", new TorchGenerator().manualSeed(0));
+ * ```
+ */
+export function checkGenerator(name: string, value: unknown): TorchGenerator {
+  if (value instanceof TorchGenerator) return value;
+  const expected = "a TorchGenerator (methods manualSeed, rand, fillRand and an MT19937 engine)";
+  if (typeof value !== "object" || value === null) throw argumentError(name, expected, value);
+  const g = value as Record<string, unknown> & { engine?: Record<string, unknown> };
+  for (const m of GENERATOR_METHODS) if (typeof g[m] !== "function") throw argumentErrorText(name, expected, `${describe(value)} without ${m}()`);
+  for (const m of ENGINE_METHODS) if (typeof g.engine?.[m] !== "function") throw argumentErrorText(name, expected, `${describe(value)} without engine.${m}()`);
+  return value as TorchGenerator;
 }

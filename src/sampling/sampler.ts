@@ -15,7 +15,7 @@
  */
 import { argumentError, argumentErrorText, describe } from "../errors.js";
 import { LIMITS } from "../limits.js";
-import { randomlySeededGenerator, TorchGenerator } from "../random/torchGenerator.js";
+import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import type { StepMode, VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import { spacedTimesteps, type TimestepSpacing } from "../schedule/timestepSpacing.js";
 import { puritySample } from "./purity.js";
@@ -138,9 +138,7 @@ export class VQDiffusionSampler {
     const rate = options.truncationRate ?? 1;
     if (typeof guidance !== "number" || !Number.isFinite(guidance)) throw argumentError("guidanceScale", "a finite number", guidance);
     if (typeof rate !== "number" || !(rate > 0 && rate <= 1)) throw argumentError("truncationRate", "a number in (0, 1]", rate);
-    if (options.generator !== undefined && !(options.generator instanceof TorchGenerator)) {
-      throw argumentError("generator", "a TorchGenerator", options.generator);
-    }
+    if (options.generator !== undefined) checkGenerator("generator", options.generator);
     if (options.truncationTopK !== undefined && (!Number.isInteger(options.truncationTopK) || options.truncationTopK < 1)) {
       throw argumentError("truncationTopK", "an integer >= 1", options.truncationTopK);
     }

@@ -21,7 +21,7 @@ import { fastCategoricalStep } from "../kernels/fastStep.js";
 import { fusedGumbelStep } from "../kernels/fusedStep.js";
 import { pixelRows, type PosteriorTransitions } from "../posterior/posteriorPlain.js";
 import { posteriorStructured } from "../posterior/posteriorStructured.js";
-import { randomlySeededGenerator, TorchGenerator } from "../random/torchGenerator.js";
+import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { computeLogSchedule, type LogSchedule } from "../schedule/logSchedule.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
@@ -237,7 +237,7 @@ export class VQDiffusionScheduler {
     const { B, N, logPX0, tokens, source } = this.checkModelInputs("modelOutput", modelOutput, "sample", sample);
     const t = this.checkTimestep("timestep", timestep);
     const generator = options.generator ?? randomlySeededGenerator();
-    if (!(generator instanceof TorchGenerator)) throw argumentError("options.generator", "a TorchGenerator", generator);
+    checkGenerator("options.generator", generator);
     const mode = options.mode ?? "reference";
     if (mode !== "reference" && mode !== "fast") throw argumentError("options.mode", '"reference" or "fast"', mode);
     const s = options.prevTimestep ?? this.prevTimestep(t);
@@ -307,7 +307,7 @@ export class VQDiffusionScheduler {
     const { tokens: x, dims, source } = checkTokens("tokens", tokens, [null, null], "[B, N]", this.numEmbed);
     const t = this.checkTimestep("timestep", timestep);
     const generator = options.generator ?? randomlySeededGenerator();
-    if (!(generator instanceof TorchGenerator)) throw argumentError("options.generator", "a TorchGenerator", generator);
+    checkGenerator("options.generator", generator);
     const noised = addNoiseTokens(x, this.numEmbed, this.schedule.cumulativeAlpha[t], this.schedule.cumulativeGamma[t], generator);
     return { data: tokensLike(source as T, noised), dims: [...dims] };
   }
