@@ -121,3 +121,33 @@ describe("vq-diffusion generate", () => {
     expect(io3.err.join("")).toBe('vq-diffusion: prompt: expected promptEmbeds instead (this model folder has no text_encoder/tokenizer), got ["bag"]\n');
   });
 });
+
+describe("vq-diffusion --version", () => {
+  it("prints the package's version", async () => {
+    const io = capture();
+    expect(await main(["--version"], io)).toBe(0);
+    expect(io.out.join("")).toBe(`${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`);
+  });
+  it("says 1 step, not 1 steps", async () => {
+    const io = capture();
+    expect(await main(["sample", "--steps", "1", "--batch", "1", "--out", join(dir, "one.png")], io)).toBe(0);
+    expect(io.out.join("")).toMatch(/ in 1 step \(/);
+  });
+});
+
+describe("vq-diffusion sample --guidance", () => {
+  it("is refused above 1 without --label (it would be ignored)", async () => {
+    const io = capture();
+    expect(await main(["sample", "--guidance", "3"], io)).toBe(2);
+    expect(io.err.join("")).toBe(`vq-diffusion: --guidance: expected --label with a guidance scale > 1 (guidance pushes a label's posterior away from the whole set's), got 3 without --label\n${USAGE}\n`);
+  });
+  it("gives the same tokens for every value <= 1 (off), as the help says", async () => {
+    const outs = [];
+    for (const g of ["0", "0.5", "1"]) {
+      const io = capture();
+      expect(await main(["sample", "--label", "heart", "--guidance", g, "--steps", "5", "--batch", "1", "--out", join(dir, `g${g}.png`)], io)).toBe(0);
+      outs.push(readFileSync(join(dir, `g${g}.png`)));
+    }
+    expect(outs[0].equals(outs[1]) && outs[1].equals(outs[2])).toBe(true);
+  });
+});

@@ -39,7 +39,7 @@ export interface GenerateArgs {
   out: string;
 }
 
-export type ParsedArgs = SampleArgs | GenerateArgs | { command: "help" };
+export type ParsedArgs = SampleArgs | GenerateArgs | { command: "help" } | { command: "version" };
 
 /** Models that ship inside the package, by name, with the prompts each knows. */
 export const BUNDLED_MODELS: Readonly<Record<string, { folder: string; prompts: readonly string[] }>> = {
@@ -76,6 +76,8 @@ layout, see the README), run with onnxruntime-node; writes a PNG sheet of the im
 
 sample: the pixel-art demo (no model files needed).
 
+vq-diffusion --version prints the package's version.
+
 Samples 16x16 pixel-art images with VQ-Diffusion: the exact posterior of an embedded data set of
 ${PIXEL_ART_LABELS.length} labels (${PIXEL_ART_LABELS.join(", ")}) as the model, and writes a PNG with
 each image's intermediate steps (masked tokens as a grey checker) beside the final image.
@@ -84,8 +86,8 @@ each image's intermediate steps (masked tokens as a grey checker) beside the fin
   --steps N         reverse steps, 1-100 (default 100)
   --batch N         images, 1-64 (default 4)
   --label NAME      condition on a label's sprites
-  --guidance S      classifier-free guidance with --label: mix of the label's posterior and the
-                    whole set's (default 1: the label's posterior alone)
+  --guidance S      classifier-free guidance with --label, on when > 1: the label's posterior
+                    pushed away from the whole set's (default 1; values <= 1 turn it off)
   --truncation R    keep each pixel's most probable classes up to mass R, in (0, 1] (default 1)
   --mode M          reference (token-exact with Python) or fast (default reference)
   --spacing S       spread the steps over the schedule (linspace, leading, trailing) and jump
@@ -119,6 +121,7 @@ function real(name: string, text: string, ok: (v: number) => boolean, what: stri
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") return { command: "help" };
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version")) return { command: "version" };
   if (argv[0] === "generate") return parseGenerate(argv);
   if (argv[0] !== "sample") throw new UsageError(`command: expected "generate" or "sample", got ${JSON.stringify(argv[0])}`);
   const args: SampleArgs = { command: "sample", seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png" };
@@ -168,6 +171,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       default:
         throw new UsageError(`${name}: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got ${JSON.stringify(name)}`);
     }
+  }
+  if (args.guidance > 1 && args.label === undefined) {
+    throw new UsageError(`--guidance: expected --label with a guidance scale > 1 (guidance pushes a label's posterior away from the whole set's), got ${args.guidance} without --label`);
   }
   return args;
 }

@@ -61,7 +61,7 @@ async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const what = args.label ? `"${args.label}"` : "any label";
   return (
-    `wrote ${args.out}: ${args.batch} image${args.batch === 1 ? "" : "s"} of ${what} in ${args.steps} steps ` +
+    `wrote ${args.out}: ${args.batch} image${args.batch === 1 ? "" : "s"} of ${what} in ${args.steps} step${args.steps === 1 ? "" : "s"} ` +
     `(seed ${args.seed}, guidance ${args.guidance}, truncation ${args.truncation}, ${args.mode} mode` +
     `${args.spacing ? `, ${args.spacing} spacing` : ""}${args.strategy === "purity" ? ", purity" : ""}), ` +
     `${matched.length}/${args.batch} equal to a data-set sprite${matched.length ? ` (${matched.join(", ")})` : ""}, ${seconds} s`
@@ -139,6 +139,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
   }
   if (args.command === "help") {
     io.stdout(HELP + "\n");
+    return 0;
+  }
+  if (args.command === "version") {
+    io.stdout(`${(JSON.parse(readFileSync(resolve(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version}\n`);
     return 0;
   }
   try {
