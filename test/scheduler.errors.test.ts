@@ -201,3 +201,21 @@ describe("schedules that would give NaN or garbage", () => {
     expect(Array.from(out.prevSample.data).every((v) => v >= 0 && v <= 4)).toBe(true);
   });
 });
+
+describe("wrong kinds of argument get Errors naming them, not TypeErrors", () => {
+  const s = new VQDiffusionScheduler({ numVecClasses: 3 });
+  const logp = { data: new Float32Array(2).fill(Math.log(0.5)), dims: [1, 2, 1] };
+  const x = { data: Int32Array.of(2), dims: [1, 1] };
+  it("null or non-object options", () => {
+    expect(() => s.step(logp, 5, x, null as never)).toThrow("options: expected { generator?, mode?, prevTimestep? }, got null");
+    expect(() => s.qPosterior(logp, x, 5, 3 as never)).toThrow("options: expected { prevTimestep? }, got 3");
+    expect(() => s.addNoise(x, 5, "g" as never)).toThrow('options: expected { generator? }, got "g"');
+  });
+  it("a scheduler without what the sampler calls, a dataset denoiser without a scheduler", async () => {
+    const { createDatasetDenoiser } = await import("../src/index.js");
+    expect(() => new VQDiffusionSampler({ scheduler: { step() {} } as never, denoiser: () => logp })).toThrow(
+      "scheduler: expected a VQDiffusionScheduler (step, addNoise, maskProbability, numEmbed, config), got an object without addNoise()",
+    );
+    expect(() => createDatasetDenoiser({ images: [[0]] } as never)).toThrow("scheduler: expected a VQDiffusionScheduler, got undefined");
+  });
+});

@@ -40,7 +40,11 @@ export interface DatasetDenoiserOptions {
  * ```
  */
 export function createDatasetDenoiser(options: DatasetDenoiserOptions): Denoiser {
+  if (typeof options !== "object" || options === null) throw argumentError("options", "{ scheduler, images, weights? }", options);
   const { scheduler } = options;
+  if (typeof scheduler !== "object" || scheduler === null || !Number.isInteger(scheduler.numEmbed) || typeof scheduler.config !== "object") {
+    throw argumentError("scheduler", "a VQDiffusionScheduler", scheduler);
+  }
   const K = scheduler.numEmbed;
   const { flat, M, N } = readImages(options.images, K);
   const logPrior = readWeights(options.weights, M);

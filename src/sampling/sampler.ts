@@ -118,7 +118,7 @@ export class VQDiffusionSampler {
 
   constructor(options: { scheduler: VQDiffusionScheduler; denoiser: Denoiser }) {
     if (typeof options !== "object" || options === null) throw argumentError("options", "{ scheduler, denoiser }", options);
-    if (typeof options.scheduler?.step !== "function") throw argumentError("scheduler", "a VQDiffusionScheduler", options.scheduler);
+    checkScheduler(options.scheduler);
     if (typeof options.denoiser !== "function") throw argumentError("denoiser", "a function (sample, timestep) => log p(x_0 | x_t)", options.denoiser);
     this.scheduler = options.scheduler;
     this.denoiser = options.denoiser;
@@ -285,6 +285,19 @@ export class VQDiffusionSampler {
     checkLogProbabilities(where, o.data, B, K - 1, N);
     return o as Tensor<Float32Array>;
   }
+}
+
+/**
+ * Checks that `scheduler` has what the sampler calls (a VQDiffusionScheduler, or one from another copy
+ * of the package): step, addNoise, maskProbability, numEmbed and config.numTrainTimesteps.
+ */
+function checkScheduler(scheduler: unknown): asserts scheduler is VQDiffusionScheduler {
+  const expected = "a VQDiffusionScheduler (step, addNoise, maskProbability, numEmbed, config)";
+  if (typeof scheduler !== "object" || scheduler === null) throw argumentError("scheduler", expected, scheduler);
+  const s = scheduler as Record<string, unknown> & { config?: { numTrainTimesteps?: unknown } };
+  for (const m of ["step", "addNoise", "maskProbability"]) if (typeof s[m] !== "function") throw argumentErrorText("scheduler", expected, `${describe(scheduler)} without ${m}()`);
+  if (!Number.isInteger(s.numEmbed)) throw argumentErrorText("scheduler", expected, `${describe(scheduler)} without an integer numEmbed`);
+  if (!Number.isInteger(s.config?.numTrainTimesteps)) throw argumentErrorText("scheduler", expected, `${describe(scheduler)} without config.numTrainTimesteps`);
 }
 
 /** Adds the time since `since` to `timings[stage]`; returns now. */

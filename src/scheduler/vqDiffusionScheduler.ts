@@ -236,6 +236,7 @@ export class VQDiffusionScheduler {
   ): StepOutput<T> {
     const { B, N, logPX0, tokens, source } = this.checkModelInputs("modelOutput", modelOutput, "sample", sample);
     const t = this.checkTimestep("timestep", timestep);
+    checkOptions(options, "{ generator?, mode?, prevTimestep? }");
     const generator = options.generator ?? randomlySeededGenerator();
     checkGenerator("options.generator", generator);
     const mode = options.mode ?? "reference";
@@ -267,6 +268,7 @@ export class VQDiffusionScheduler {
   qPosterior(logPX0: Tensor<Float32Array>, xT: Tensor<TokenArray>, t: number, options: PosteriorOptions = {}): Tensor<Float32Array> {
     const { B, N, logPX0: data, tokens } = this.checkModelInputs("logPX0", logPX0, "xT", xT);
     const step = this.checkTimestep("t", t);
+    checkOptions(options, "{ prevTimestep? }");
     const s = options.prevTimestep ?? step - 1;
     if (!Number.isInteger(s) || s < -1 || s > step - 1) throw argumentError("prevTimestep", `an integer in [-1, ${step - 1}] (t - 1 at most)`, s);
     checkLogProbabilities("logPX0", data, B, this.numEmbed - 1, N);
@@ -306,6 +308,7 @@ export class VQDiffusionScheduler {
   addNoise<T extends TokenArray>(tokens: Tensor<T>, timestep: number, options: StepOptions = {}): Tensor<T> {
     const { tokens: x, dims, source } = checkTokens("tokens", tokens, [null, null], "[B, N]", this.numEmbed);
     const t = this.checkTimestep("timestep", timestep);
+    checkOptions(options, "{ generator? }");
     const generator = options.generator ?? randomlySeededGenerator();
     checkGenerator("options.generator", generator);
     const noised = addNoiseTokens(x, this.numEmbed, this.schedule.cumulativeAlpha[t], this.schedule.cumulativeGamma[t], generator);
@@ -342,6 +345,11 @@ export class VQDiffusionScheduler {
     const { tokens, source } = checkTokens(tokenName, tokenTensor, [B, N], `[B, N] matching ${floatName}`, K);
     return { B, N, logPX0: f.data, tokens, source };
   }
+}
+
+/** Options are an object (or left out): `null`, a number or a string is an error, not a TypeError. */
+function checkOptions(options: unknown, what: string): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw argumentError("options", what, options);
 }
 
 function descending(n: number): Int32Array {
