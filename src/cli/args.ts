@@ -113,69 +113,40 @@ function real(name: string, text: string, ok: (v: number) => boolean, what: stri
   return v;
 }
 
-/**
- * @example
- * ```ts
- * parseArgs(["sample", "--seed", "7"]); // { command: "sample", seed: 7, steps: 100, ... }
- * ```
- */
-export function parseArgs(argv: readonly string[]): ParsedArgs {
-  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") return { command: "help" };
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version")) return { command: "version" };
-  if (argv[0] === "generate") return parseGenerate(argv);
-  if (argv[0] !== "sample") throw new UsageError(`command: expected "generate" or "sample", got ${JSON.stringify(argv[0])}`);
-  const args: SampleArgs = { command: "sample", seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png" };
-  for (let i = 1; i < argv.length; i++) {
-    const flag = argv[i];
-    const eq = flag.indexOf("=");
-    const name = eq > 0 ? flag.slice(0, eq) : flag;
-    const value = eq > 0 ? flag.slice(eq + 1) : argv[++i];
-    if (!name.startsWith("--")) throw new UsageError(`argument: expected an option (--name value), got ${JSON.stringify(flag)}`);
-    if (value === undefined) throw new UsageError(`${name}: expected a value, got nothing`);
-    switch (name) {
-      case "--seed":
-        args.seed = integer(name, value, 0, Number.MAX_SAFE_INTEGER);
-        break;
-      case "--steps":
-        args.steps = integer(name, value, 1, 100);
-        break;
-      case "--batch":
-        args.batch = integer(name, value, 1, 64);
-        break;
-      case "--label":
-        if (!PIXEL_ART_LABELS.includes(value)) throw new UsageError(`--label: expected one of ${PIXEL_ART_LABELS.join(", ")}, got ${JSON.stringify(value)}`);
-        args.label = value;
-        break;
-      case "--guidance":
-        args.guidance = real(name, value, (v) => v >= 0, "a number >= 0");
-        break;
-      case "--truncation":
-        args.truncation = real(name, value, (v) => v > 0 && v <= 1, "a number in (0, 1]");
-        break;
-      case "--mode":
-        if (value !== "reference" && value !== "fast") throw new UsageError(`--mode: expected reference or fast, got ${JSON.stringify(value)}`);
-        args.mode = value;
-        break;
-      case "--spacing":
-        if (value !== "linspace" && value !== "leading" && value !== "trailing") throw new UsageError(`--spacing: expected linspace, leading or trailing, got ${JSON.stringify(value)}`);
-        args.spacing = value;
-        break;
-      case "--strategy":
-        if (value !== "posterior" && value !== "purity") throw new UsageError(`--strategy: expected posterior or purity, got ${JSON.stringify(value)}`);
-        args.strategy = value;
-        break;
-      case "--out":
-        if (value === "") throw new UsageError(`--out: expected a file name, got ""`);
-        args.out = value;
-        break;
-      default:
-        throw new UsageError(`${name}: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got ${JSON.stringify(name)}`);
-    }
+/** The options both commands take, with the same meaning and checks. */
+type CommonArgs = Pick<SampleArgs, "seed" | "guidance" | "truncation" | "mode" | "spacing" | "strategy" | "out">;
+
+/** Sets a common option; returns false for a name that is not one. */
+function commonOption(args: CommonArgs, name: string, value: string): boolean {
+  switch (name) {
+    case "--seed":
+      args.seed = integer(name, value, 0, Number.MAX_SAFE_INTEGER);
+      return true;
+    case "--guidance":
+      args.guidance = real(name, value, (v) => v >= 0, "a number >= 0");
+      return true;
+    case "--truncation":
+      args.truncation = real(name, value, (v) => v > 0 && v <= 1, "a number in (0, 1]");
+      return true;
+    case "--mode":
+      if (value !== "reference" && value !== "fast") throw new UsageError(`--mode: expected reference or fast, got ${JSON.stringify(value)}`);
+      args.mode = value;
+      return true;
+    case "--spacing":
+      if (value !== "linspace" && value !== "leading" && value !== "trailing") throw new UsageError(`--spacing: expected linspace, leading or trailing, got ${JSON.stringify(value)}`);
+      args.spacing = value;
+      return true;
+    case "--strategy":
+      if (value !== "posterior" && value !== "purity") throw new UsageError(`--strategy: expected posterior or purity, got ${JSON.stringify(value)}`);
+      args.strategy = value;
+      return true;
+    case "--out":
+      if (value === "") throw new UsageError(`--out: expected a file name, got ""`);
+      args.out = value;
+      return true;
+    default:
+      return false;
   }
-  if (args.guidance > 1 && args.label === undefined) {
-    throw new UsageError(`--guidance: expected --label with a guidance scale > 1 (guidance pushes a label's posterior away from the whole set's), got ${args.guidance} without --label`);
-  }
-  return args;
 }
 
 /** Splits `--name value` / `--name=value` pairs, in order. */
@@ -193,12 +164,52 @@ function options(argv: readonly string[]): [string, string][] {
   return out;
 }
 
+/**
+ * @example
+ * ```ts
+ * parseArgs(["sample", "--seed", "7"]); // { command: "sample", seed: 7, steps: 100, ... }
+ * ```
+ */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") return { command: "help" };
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version")) return { command: "version" };
+  if (argv[0] === "generate") return parseGenerate(argv);
+  if (argv[0] !== "sample") throw new UsageError(`command: expected "generate" or "sample", got ${JSON.stringify(argv[0])}`);
+  return parseSample(argv);
+}
+
+function parseSample(argv: readonly string[]): SampleArgs {
+  const args: SampleArgs = { command: "sample", seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png" };
+  for (const [name, value] of options(argv)) {
+    if (commonOption(args, name, value)) continue;
+    switch (name) {
+      case "--steps":
+        args.steps = integer(name, value, 1, 100);
+        break;
+      case "--batch":
+        args.batch = integer(name, value, 1, 64);
+        break;
+      case "--label":
+        if (!PIXEL_ART_LABELS.includes(value)) throw new UsageError(`--label: expected one of ${PIXEL_ART_LABELS.join(", ")}, got ${JSON.stringify(value)}`);
+        args.label = value;
+        break;
+      default:
+        throw new UsageError(`${name}: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got ${JSON.stringify(name)}`);
+    }
+  }
+  if (args.guidance > 1 && args.label === undefined) {
+    throw new UsageError(`--guidance: expected --label with a guidance scale > 1 (guidance pushes a label's posterior away from the whole set's), got ${args.guidance} without --label`);
+  }
+  return args;
+}
+
 function parseGenerate(argv: readonly string[]): GenerateArgs {
   const args: GenerateArgs = {
     command: "generate", model: "fashion-mnist", prompts: [], seed: 0, steps: 100, images: 4, guidance: 5,
     truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png",
   };
   for (const [name, value] of options(argv)) {
+    if (commonOption(args, name, value)) continue;
     switch (name) {
       case "--model":
         if (value === "") throw new UsageError(`--model: expected a bundled model (${Object.keys(BUNDLED_MODELS).join(", ")}) or a folder, got ""`);
@@ -211,36 +222,11 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
         if (value === "") throw new UsageError(`--prompt-embeds: expected a JSON file, got ""`);
         args.promptEmbeds = value;
         break;
-      case "--seed":
-        args.seed = integer(name, value, 0, Number.MAX_SAFE_INTEGER);
-        break;
       case "--steps":
         args.steps = integer(name, value, 1, 10_000);
         break;
       case "--images":
         args.images = integer(name, value, 1, 64);
-        break;
-      case "--guidance":
-        args.guidance = real(name, value, (v) => v >= 0, "a number >= 0");
-        break;
-      case "--truncation":
-        args.truncation = real(name, value, (v) => v > 0 && v <= 1, "a number in (0, 1]");
-        break;
-      case "--mode":
-        if (value !== "reference" && value !== "fast") throw new UsageError(`--mode: expected reference or fast, got ${JSON.stringify(value)}`);
-        args.mode = value;
-        break;
-      case "--spacing":
-        if (value !== "linspace" && value !== "leading" && value !== "trailing") throw new UsageError(`--spacing: expected linspace, leading or trailing, got ${JSON.stringify(value)}`);
-        args.spacing = value;
-        break;
-      case "--strategy":
-        if (value !== "posterior" && value !== "purity") throw new UsageError(`--strategy: expected posterior or purity, got ${JSON.stringify(value)}`);
-        args.strategy = value;
-        break;
-      case "--out":
-        if (value === "") throw new UsageError(`--out: expected a file name, got ""`);
-        args.out = value;
         break;
       default:
         throw new UsageError(`${name}: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got ${JSON.stringify(name)}`);
