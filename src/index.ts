@@ -4,7 +4,8 @@
  * `vq-diffusion/node`.
  */
 export { VQDiffusionScheduler } from "./scheduler/vqDiffusionScheduler.js";
-export type { StepMode, StepOptions, StepOutput, TransitionArgs } from "./scheduler/vqDiffusionScheduler.js";
+export type { PosteriorOptions, SetTimestepsOptions, StepMode, StepOptions, StepOutput, TransitionArgs } from "./scheduler/vqDiffusionScheduler.js";
+export type { TimestepSpacing } from "./schedule/timestepSpacing.js";
 export { initKernels, kernelBackend, setKernelBackend } from "./kernels/backend.js";
 export type { KernelBackend } from "./kernels/backend.js";
 export type { VQDiffusionSchedulerOptions, VQDiffusionSchedulerConfig, SchedulerConfigJSON } from "./config/schedulerConfig.js";

@@ -23,15 +23,15 @@ const runs: SampleOptions[] = [
 describe("concurrent runs on shared objects", () => {
   it("two samplers on one scheduler, awaited together, give the tokens of each run alone", async () => {
     const scheduler = pixelArtScheduler();
-    const alone = [];
+    const alone: number[][] = [];
     for (const [i, r] of runs.entries()) {
       const sampler = new VQDiffusionSampler({ scheduler, denoiser: yielding(pixelArtDenoiser(scheduler)) });
-      alone.push(Array.from((await sampler.sample({ ...r, generator: new TorchGenerator().manualSeed(i) })).tokens.data));
+      alone.push(Array.from((await sampler.sample({ ...r, generator: new TorchGenerator().manualSeed(i) })).tokens.data as Int32Array));
     }
     const together = await Promise.all(
       runs.map((r, i) => new VQDiffusionSampler({ scheduler, denoiser: yielding(pixelArtDenoiser(scheduler)) }).sample({ ...r, generator: new TorchGenerator().manualSeed(i) })),
     );
-    together.forEach((t, i) => expect(Array.from(t.tokens.data)).toEqual(alone[i]));
+    together.forEach((t, i) => expect(Array.from(t.tokens.data as Int32Array)).toEqual(alone[i]));
     // The scheduler's own timesteps were not touched by the runs.
     expect(scheduler.timesteps.length).toBe(100);
   });
@@ -39,9 +39,9 @@ describe("concurrent runs on shared objects", () => {
   it("one sampler running three chains at once gives the tokens of each alone", async () => {
     const scheduler = pixelArtScheduler();
     const sampler = new VQDiffusionSampler({ scheduler, denoiser: yielding(pixelArtDenoiser(scheduler)) });
-    const alone = [];
-    for (const [i, r] of runs.entries()) alone.push(Array.from((await sampler.sample({ ...r, generator: new TorchGenerator().manualSeed(10 + i) })).tokens.data));
+    const alone: number[][] = [];
+    for (const [i, r] of runs.entries()) alone.push(Array.from((await sampler.sample({ ...r, generator: new TorchGenerator().manualSeed(10 + i) })).tokens.data as Int32Array));
     const together = await Promise.all(runs.map((r, i) => sampler.sample({ ...r, generator: new TorchGenerator().manualSeed(10 + i) })));
-    together.forEach((t, i) => expect(Array.from(t.tokens.data)).toEqual(alone[i]));
+    together.forEach((t, i) => expect(Array.from(t.tokens.data as Int32Array)).toEqual(alone[i]));
   });
 });

@@ -106,10 +106,8 @@ export class VQDiffusionScheduler {
   readonly numEmbed: number;
   /** The mask class, K - 1. */
   readonly maskClass: number;
-  /** The number of inference steps last given to {@link setTimesteps} (T until then). */
-  numInferenceSteps: number;
-  /** The spacing last given to {@link setTimesteps} (undefined: the reference's). */
-  timestepSpacing: TimestepSpacing | undefined = undefined;
+  private stepsValue: number;
+  private spacingValue: TimestepSpacing | undefined = undefined;
   private readonly schedule: LogSchedule;
   private timestepsValue: Int32Array;
 
@@ -119,8 +117,18 @@ export class VQDiffusionScheduler {
     this.numEmbed = this.config.numVecClasses;
     this.maskClass = this.numEmbed - 1;
     this.schedule = computeLogSchedule(this.config);
-    this.numInferenceSteps = this.config.numTrainTimesteps;
+    this.stepsValue = this.config.numTrainTimesteps;
     this.timestepsValue = descending(this.config.numTrainTimesteps);
+  }
+
+  /** The number of inference steps last given to {@link setTimesteps} (T until then). Read-only: set it with setTimesteps. */
+  get numInferenceSteps(): number {
+    return this.stepsValue;
+  }
+
+  /** The spacing last given to {@link setTimesteps} (undefined: the reference's). Read-only: set it with setTimesteps. */
+  get timestepSpacing(): TimestepSpacing | undefined {
+    return this.spacingValue;
   }
 
   /**
@@ -193,8 +201,8 @@ export class VQDiffusionScheduler {
     }
     if (typeof options !== "object" || options === null) throw argumentError("options", "{ timestepSpacing }", options);
     this.timestepsValue = spacedTimesteps(numInferenceSteps, T, options.timestepSpacing);
-    this.numInferenceSteps = numInferenceSteps;
-    this.timestepSpacing = options.timestepSpacing;
+    this.stepsValue = numInferenceSteps;
+    this.spacingValue = options.timestepSpacing;
   }
 
   /**
