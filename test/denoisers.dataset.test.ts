@@ -80,3 +80,18 @@ describe("dataset denoiser + sampler: distinct images", () => {
     expect(() => d({ data: new Int32Array(2), dims: [1, 2] }, 100)).toThrow(new Error("timestep: expected an integer timestep in [0, 99], got 100"));
   });
 });
+
+describe("guidedDenoiser", () => {
+  it("returns [unconditional; conditional], each half from its own denoiser on its own half of the batch", async () => {
+    const { guidedDenoiser: guided } = await import("../src/index.js");
+    const mark = (v: number) => (sample: { data: ArrayLike<number>; dims: readonly number[] }) => ({
+      data: Float32Array.from({ length: sample.dims[0] * 2 * sample.dims[1] }, (_, i) => v + (i % sample.dims[1]) + 10 * Number(sample.data[0])),
+      dims: [sample.dims[0], 2, sample.dims[1]],
+    });
+    const d = guided(mark(-100), mark(-200));
+    const out = await d({ data: Int32Array.of(1, 1, 2, 2), dims: [2, 2] }, 5);
+    expect(out.dims).toEqual([2, 2, 2]);
+    // First half from the unconditional denoiser on sample row 0 (token 1), second from the conditional on row 1 (token 2).
+    expect(Array.from(out.data)).toEqual([-90, -89, -90, -89, -180, -179, -180, -179]);
+  });
+});
