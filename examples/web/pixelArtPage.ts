@@ -1,29 +1,16 @@
 /**
- * The demo page: controls, a canvas redrawn after every step, the step time. Sampling runs in a Web
- * Worker. URL parameters preset the controls (?seed=7&steps=50&label=heart…) and autorun=1 starts at
- * once; when a run ends, `window.vqdResult` holds its tokens (the browser test reads them).
+ * The pixel-art mode of the demo page: a canvas redrawn after every step, the step time. Sampling
+ * runs in a Web Worker; when a run ends, `window.vqdResult` holds its tokens (the browser test reads
+ * them).
  */
 import { blankImage, drawTokens, PIXEL_ART_LABELS, SPRITE_SIZE } from "vq-diffusion/demo";
 import type { SampleRequest, WorkerMessage } from "./protocol.ts";
-
-const form = document.querySelector<HTMLFormElement>("#controls")!;
-const canvas = document.querySelector<HTMLCanvasElement>("#canvas")!;
-const status = document.querySelector<HTMLParagraphElement>("#status")!;
-const labelSelect = form.elements.namedItem("label") as HTMLSelectElement;
-labelSelect.add(new Option("any", ""));
-for (const label of PIXEL_ART_LABELS) labelSelect.add(new Option(label, label));
-
-const params = new URLSearchParams(location.search);
-for (const [key, value] of params) {
-  const field = form.elements.namedItem(key);
-  if (field instanceof HTMLInputElement || field instanceof HTMLSelectElement) field.value = value;
-}
 
 const SCALE = 8;
 const GAP = 8;
 const PER_ROW = 4;
 
-function draw(tokens: Int32Array, batch: number): void {
+function draw(canvas: HTMLCanvasElement, tokens: Int32Array, batch: number): void {
   const side = SPRITE_SIZE * SCALE;
   const cols = Math.min(batch, PER_ROW);
   const rows = Math.ceil(batch / PER_ROW);
@@ -38,11 +25,19 @@ function draw(tokens: Int32Array, batch: number): void {
   canvas.getContext("2d")!.putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
 }
 
-let worker: Worker | null = null;
+export function setUpPixelArt(form: HTMLFormElement, canvas: HTMLCanvasElement, status: HTMLElement): () => void {
+  const labelSelect = form.elements.namedItem("label") as HTMLSelectElement;
+  labelSelect.add(new Option("any", ""));
+  for (const label of PIXEL_ART_LABELS) labelSelect.add(new Option(label, label));
+  let worker: Worker | null = null;
+  return () => {
+    worker?.terminate();
+    worker = new Worker(new URL("./pixelArtWorker.ts", import.meta.url), { type: "module" });
+    run(worker, form, canvas, status);
+  };
+}
 
-function run(): void {
-  worker?.terminate();
-  worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+function run(worker: Worker, form: HTMLFormElement, canvas: HTMLCanvasElement, status: HTMLElement): void {
   const value = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value;
   const label = value("label");
   const options: SampleRequest["options"] = {
@@ -62,10 +57,10 @@ function run(): void {
   worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
     const m = event.data;
     if (m.type === "step") {
-      draw(m.tokens, batch);
+      draw(canvas, m.tokens, batch);
       status.textContent = `step ${m.step + 1}/${m.total} · ${m.msPerStep.toFixed(2)} ms per step`;
     } else if (m.type === "done") {
-      draw(m.tokens, batch);
+      draw(canvas, m.tokens, batch);
       const hits = m.matches.filter((x) => x !== null);
       status.textContent = `done: ${options.steps} steps, ${m.msPerStep.toFixed(2)} ms per step (${m.backend} kernels) · ${hits.length}/${batch} equal to a data-set sprite${hits.length ? ` (${hits.join(", ")})` : ""}`;
       (window as unknown as { vqdResult: unknown }).vqdResult = { tokens: Array.from(m.tokens), matches: m.matches, options };
@@ -77,9 +72,3 @@ function run(): void {
   };
   worker.postMessage({ type: "sample", options } satisfies SampleRequest);
 }
-
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  run();
-});
-if (params.get("autorun") === "1") run();

@@ -1,6 +1,7 @@
 // npm run test:browser: the built demo page (examples/web/dist) in headless Chromium (Debian's
-// /usr/bin/chromium, driven by playwright-core): a fixed seed sampled in the page must give the same
-// tokens as the same run in Node.js, and a screenshot is saved to test-results/web-demo.png.
+// /usr/bin/chromium, driven by playwright-core): fixed seeds generated in the page, text to image with
+// the Fashion-MNIST model on onnxruntime-web (WASM) and pixel-art sampling, must give the same tokens
+// as the same runs in Node.js (onnxruntime-node); screenshots are saved to test-results/.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { createServer } from "node:http";
@@ -8,11 +9,13 @@ import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { samplePixelArt } from "../../dist/demo/index.js";
+import { TorchGenerator } from "../../dist/index.js";
+import { VQDiffusionPipeline } from "../../dist/node.js";
 
 const root = fileURLToPath(new URL("../../examples/web/dist/", import.meta.url));
 const results = fileURLToPath(new URL("../../test-results/", import.meta.url));
 const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".wasm": "application/wasm" };
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".png": "image/png", ".wasm": "application/wasm", ".json": "application/json" };
 
 if (!existsSync(join(root, "index.html"))) throw new Error(`${root}index.html: expected the built page (vite build examples/web), got nothing`);
 if (!existsSync(executablePath)) throw new Error(`${executablePath}: expected Chromium (apt-get install -y chromium), got nothing`);
@@ -40,16 +43,77 @@ const cases = [
   { seed: 3, steps: 50, batch: 4, label: "heart", guidance: 3, truncation: 0.9, mode: "fast" },
   { seed: 5, steps: 20, batch: 4, spacing: "linspace", strategy: "purity" },
 ];
+const textCases = [
+  { prompt: "sneaker", images: 4, steps: 25, guidance: 5, truncation: 1, seed: 1, spacing: "reference", strategy: "posterior", preview: "on" },
+  { prompt: "bag", images: 2, steps: 20, guidance: 5, truncation: 1, seed: 2, spacing: "linspace", strategy: "purity", preview: "off" },
+  { prompt: "ankle boot", images: 8, steps: 50, guidance: 5, truncation: 0.9, seed: 0, spacing: "linspace", strategy: "posterior", preview: "on" },
+];
+const pipe = await VQDiffusionPipeline.fromPretrained(fileURLToPath(new URL("../../models/fashion-mnist", import.meta.url)));
+const timesTable = [];
 let passed = 0;
 let failed = 0;
 try {
+  for (const [i, c] of textCases.entries()) {
+    const name = `text case ${i + 1} ${JSON.stringify(c)}`;
+    try {
+      const page = await browser.newPage({ viewport: { width: 900, height: 760 } });
+      const errors = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      const query = new URLSearchParams({ page: "text", ...Object.fromEntries(Object.entries(c).map(([k, v]) => [k, String(v)])), autorun: "1" });
+      await page.goto(`http://127.0.0.1:${port}/?${query}`);
+      await page.waitForSelector("body[data-state=done], body[data-state=error]", { timeout: 300_000 });
+      const state = await page.evaluate(() => document.body.dataset.state);
+      const statusText = await page.textContent("#status");
+      assert.equal(state, "done", `page state: ${statusText}; errors: ${errors.join("; ")}`);
+      const inPage = await page.evaluate(() => window.vqdResult);
+      const inNode = await pipe.generate({
+        prompt: c.prompt, numImagesPerPrompt: c.images, numInferenceSteps: c.steps, guidanceScale: c.guidance, truncationRate: c.truncation,
+        generator: new TorchGenerator().manualSeed(c.seed), timestepSpacing: c.spacing === "reference" ? undefined : c.spacing, strategy: c.strategy,
+      });
+      assert.deepEqual(inPage.tokens, Array.from(inNode.tokens.data), `${name}: page tokens differ from Node.js`);
+      const n = Math.max(1, inNode.timings.steps);
+      timesTable.push({ case: i + 1, images: c.images, chromium: inPage.times, node: { transformerMs: inNode.timings.transformerMs / n, schedulerMs: inNode.timings.schedulerMs / n, guidanceMs: inNode.timings.guidanceMs / n } });
+      if (i === textCases.length - 1) {
+        mkdirSync(results, { recursive: true });
+        await page.screenshot({ path: join(results, "web-text-to-image.png"), fullPage: true });
+      }
+      console.log(`ok ${name}: ${inNode.tokens.data.length} tokens equal to Node.js; page says "${statusText}"`);
+      passed++;
+      await page.close();
+    } catch (e) {
+      console.log(`FAIL ${name}: ${e.message}`);
+      failed++;
+    }
+  }
+  {
+    // A URL parameter the controls cannot take is reported and nothing runs.
+    const name = "bad URL parameters";
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${port}/?page=text&seed=abc&colour=red&autorun=1`);
+      await page.waitForSelector("body[data-state=error]", { timeout: 30_000 });
+      const statusText = await page.textContent("#status");
+      assert.equal(statusText, 'URL parameters: seed: "abc" is not a valid value; colour: not a control of this page');
+      console.log(`ok ${name}: page says "${statusText}"`);
+      passed++;
+      await page.close();
+    } catch (e) {
+      console.log(`FAIL ${name}: ${e.message}`);
+      failed++;
+    }
+  }
+  console.log("per-step milliseconds, Chromium (onnxruntime-web, WASM, 1 thread) vs Node.js (onnxruntime-node):");
+  for (const r of timesTable) {
+    const f = (t) => `transformer ${t.transformerMs.toFixed(2)}, scheduler ${t.schedulerMs.toFixed(2)}, guidance ${t.guidanceMs.toFixed(2)}`;
+    console.log(`  case ${r.case} (${r.images} images): Chromium ${f(r.chromium)} | Node.js ${f(r.node)}`);
+  }
   for (const [i, c] of cases.entries()) {
     const name = `case ${i + 1} ${JSON.stringify(c)}`;
     try {
       const page = await browser.newPage({ viewport: { width: 900, height: 560 } });
       const errors = [];
       page.on("pageerror", (e) => errors.push(e.message));
-      const query = new URLSearchParams({ ...Object.fromEntries(Object.entries(c).map(([k, v]) => [k, String(v)])), autorun: "1" });
+      const query = new URLSearchParams({ page: "pixel-art", ...Object.fromEntries(Object.entries(c).map(([k, v]) => [k, String(v)])), autorun: "1" });
       await page.goto(`http://127.0.0.1:${port}/?${query}`);
       await page.waitForSelector("body[data-state=done], body[data-state=error]", { timeout: 120_000 });
       const state = await page.evaluate(() => document.body.dataset.state);
@@ -72,9 +136,10 @@ try {
     }
   }
 } finally {
+  await pipe.release();
   await browser.close();
   server.close();
 }
-console.log(`screenshot: test-results/web-demo.png`);
+console.log(`screenshots: test-results/web-demo.png, test-results/web-text-to-image.png`);
 console.log(`browser: ${passed} passed, ${failed} failed`);
 process.exitCode = failed === 0 ? 0 : 1;

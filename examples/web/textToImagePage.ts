@@ -1,0 +1,80 @@
+/**
+ * The text-to-image mode of the demo page: a prompt in, garments out, generated in a Web Worker by
+ * the Fashion-MNIST model with onnxruntime-web. The canvas shows the images as their tokens fill in
+ * (masked tokens as a grey checker), then the final sheet; the status line gives the milliseconds
+ * per step of the transformer and of the scheduler. When a run ends, `window.vqdResult` holds its
+ * tokens (the browser test reads them).
+ */
+import { composeImageSheet } from "vq-diffusion";
+import type { GenerateMessage, GenerateRequest, ImageLike } from "./protocol.ts";
+
+export const KNOWN_PROMPTS = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"];
+
+const SCALE = 4;
+
+function draw(canvas: HTMLCanvasElement, images: ImageLike[], columns: number): void {
+  const sheet = composeImageSheet(images, { columns, scale: SCALE, gap: 6, background: [40, 42, 54] });
+  canvas.width = sheet.width;
+  canvas.height = sheet.height;
+  canvas.getContext("2d")!.putImageData(new ImageData(new Uint8ClampedArray(sheet.data), sheet.width, sheet.height), 0, 0);
+}
+
+export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElement, status: HTMLElement): () => void {
+  const list = document.querySelector<HTMLDataListElement>("#prompts")!;
+  for (const p of KNOWN_PROMPTS) list.append(new Option(p, p));
+  const backend = form.elements.namedItem("backend") as HTMLSelectElement;
+  if (!("gpu" in navigator)) {
+    const webgpu = [...backend.options].find((o) => o.value === "webgpu");
+    if (webgpu) webgpu.disabled = true;
+  }
+  let worker: Worker | null = null;
+
+  return function run(): void {
+    const value = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value;
+    const spacing = value("spacing");
+    const images = Number(value("images"));
+    const request: GenerateRequest = {
+      type: "generate",
+      modelUrl: new URL("./models/fashion-mnist", document.baseURI).href,
+      backend: value("backend") === "webgpu" ? "webgpu" : "wasm",
+      preview: value("preview") !== "off",
+      options: {
+        prompt: value("prompt"),
+        numImagesPerPrompt: images,
+        numInferenceSteps: Number(value("steps")),
+        guidanceScale: Number(value("guidance")),
+        truncationRate: Number(value("truncation")),
+        seed: Number(value("seed")),
+        timestepSpacing: spacing === "reference" ? undefined : (spacing as "linspace" | "leading" | "trailing"),
+        strategy: value("strategy") === "purity" ? "purity" : "posterior",
+        mode: value("mode") === "fast" ? "fast" : "reference",
+      },
+    };
+    worker ??= new Worker(new URL("./textToImageWorker.ts", import.meta.url), { type: "module" });
+    document.body.dataset.state = "running";
+    status.textContent = "loading the model…";
+    const columns = Math.min(images, 8);
+    worker.onmessage = (event: MessageEvent<GenerateMessage>) => {
+      const m = event.data;
+      if (m.type === "loaded") {
+        status.textContent = `model loaded in ${m.ms.toFixed(0)} ms (${m.backend}); generating…`;
+      } else if (m.type === "step") {
+        if (m.images) draw(canvas, m.images, columns);
+        status.textContent = `step ${m.step + 1}/${m.total} · per step: transformer ${m.times.transformerMs.toFixed(2)} ms, scheduler ${m.times.schedulerMs.toFixed(2)} ms`;
+      } else if (m.type === "done") {
+        draw(canvas, m.images, columns);
+        const n = request.options.numInferenceSteps;
+        status.textContent =
+          `done: "${request.options.prompt}", ${images} image${images === 1 ? "" : "s"}, ${n} steps in ${m.totalMs.toFixed(0)} ms · per step: ` +
+          `transformer ${m.times.transformerMs.toFixed(2)} ms, scheduler ${m.times.schedulerMs.toFixed(2)} ms, guidance ${m.times.guidanceMs.toFixed(2)} ms · ` +
+          `text encoder ${m.textEncoderMs.toFixed(1)} ms, decoder ${m.decodeMs.toFixed(1)} ms`;
+        (window as unknown as { vqdResult: unknown }).vqdResult = { tokens: Array.from(m.tokens), times: m.times, request };
+        document.body.dataset.state = "done";
+      } else {
+        status.textContent = `error: ${m.message}`;
+        document.body.dataset.state = "error";
+      }
+    };
+    worker.postMessage(request);
+  };
+}
