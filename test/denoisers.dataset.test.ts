@@ -84,7 +84,7 @@ describe("dataset denoiser + sampler: distinct images", () => {
 describe("guidedDenoiser", () => {
   it("returns [unconditional; conditional], each half from its own denoiser on its own half of the batch", async () => {
     const { guidedDenoiser: guided } = await import("../src/index.js");
-    const mark = (v: number) => (sample: { data: ArrayLike<number>; dims: readonly number[] }) => ({
+    const mark = (v: number) => (sample: { data: ArrayLike<number | bigint>; dims: readonly number[] }) => ({
       data: Float32Array.from({ length: sample.dims[0] * 2 * sample.dims[1] }, (_, i) => v + (i % sample.dims[1]) + 10 * Number(sample.data[0])),
       dims: [sample.dims[0], 2, sample.dims[1]],
     });
