@@ -4,13 +4,10 @@
  */
 import { PIXEL_ART_LABELS } from "../demo/pixelArt.js";
 
-/** The parsed `sample` command. */
-export interface SampleArgs {
-  command: "sample";
+/** The options both commands take, with the same meaning. */
+export interface CommonArgs {
   seed: number;
   steps: number;
-  batch: number;
-  label?: string;
   guidance: number;
   truncation: number;
   mode: "reference" | "fast";
@@ -19,8 +16,15 @@ export interface SampleArgs {
   out: string;
 }
 
+/** The parsed `sample` command. */
+export interface SampleArgs extends CommonArgs {
+  command: "sample";
+  batch: number;
+  label?: string;
+}
+
 /** The parsed `generate` command: text to images with a model folder. */
-export interface GenerateArgs {
+export interface GenerateArgs extends CommonArgs {
   command: "generate";
   /** A bundled model's name (see {@link BUNDLED_MODELS}) or a folder path. */
   model: string;
@@ -28,15 +32,7 @@ export interface GenerateArgs {
   prompts: string[];
   /** Instead of prompts: a JSON file { dims: [P, L, D], data: [...] } of raw prompt embeddings. */
   promptEmbeds?: string;
-  seed: number;
-  steps: number;
   images: number;
-  guidance: number;
-  truncation: number;
-  mode: "reference" | "fast";
-  spacing?: "linspace" | "leading" | "trailing";
-  strategy: "posterior" | "purity";
-  out: string;
 }
 
 export type ParsedArgs = SampleArgs | GenerateArgs | { command: "help" } | { command: "version" };
@@ -113,10 +109,7 @@ function real(name: string, text: string, ok: (v: number) => boolean, what: stri
   return v;
 }
 
-/** The options both commands take, with the same meaning and checks. */
-type CommonArgs = Pick<SampleArgs, "seed" | "guidance" | "truncation" | "mode" | "spacing" | "strategy" | "out">;
-
-/** Sets a common option; returns false for a name that is not one. */
+/** Sets a common option (all but --steps, whose range differs); returns false for a name that is not one. */
 function commonOption(args: CommonArgs, name: string, value: string): boolean {
   switch (name) {
     case "--seed":
