@@ -21,6 +21,7 @@ import { fastCategoricalStep } from "../kernels/fastStep.js";
 import { fusedGumbelStep } from "../kernels/fusedStep.js";
 import { pixelRows, type PosteriorTransitions } from "../posterior/posteriorPlain.js";
 import { posteriorStructured } from "../posterior/posteriorStructured.js";
+import { MT_SAVED_LENGTH } from "../random/mt19937.js";
 import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { computeLogSchedule, type LogSchedule } from "../schedule/logSchedule.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
@@ -254,8 +255,19 @@ export class VQDiffusionScheduler {
     const K = this.numEmbed;
     const rows = t === 0 ? null : pixelRows(this.posteriorTransitions(t, s));
     const draw = mode === "fast" ? fastCategoricalStep : fusedGumbelStep;
-    const prev = draw(stepPrimitives(), logPX0, tokens, B, K, N, rows, generator);
+    // A step that fails draws nothing: the stream is put back where it was (fast mode can find a bad
+    // pixel after drawing for earlier ones).
+    const saved = new Int32Array(MT_SAVED_LENGTH);
+    generator.engine.saveTo(saved);
+    let prev: Int32Array | null;
+    try {
+      prev = draw(stepPrimitives(), logPX0, tokens, B, K, N, rows, generator);
+    } catch (e) {
+      generator.engine.loadFrom(saved);
+      throw e;
+    }
     if (prev === null) {
+      generator.engine.loadFrom(saved);
       checkLogProbabilities("modelOutput", logPX0, B, K - 1, N);
       throw new Error("modelOutput.data: expected finite log-probabilities, got a value the kernel rejected");
     }
