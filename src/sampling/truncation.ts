@@ -24,22 +24,29 @@ import type { Tensor } from "../tensor/types.js";
 export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: number, topK?: number): Tensor<Float32Array> {
   if (typeof rate !== "number" || !(rate > 0 && rate <= 1)) throw argumentError("truncationRate", "a number in (0, 1]", rate);
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw argumentError("truncationTopK", "an integer >= 1", topK);
-  const k = topK ?? Infinity;
   const { B, C, N, data: src } = checkLogProbabilityTensor("logp", logp);
   const out = src.slice();
+  truncateInPlace(src, out, B, C, N, Math.fround(rate), topK ?? Infinity, sortedBySortKey);
+  return { data: out, dims: [B, C, N] };
+}
+
+/** Puts one pixel's classes in descending order of value, equal values in class order. */
+export type PixelSorter = (values: Float32Array, order: Int32Array, keys: Float64Array) => void;
+
+/**
+ * The truncation loop: for each pixel, the classes in descending order, kept while the float32
+ * cumulative probability before them is below r (and fewer than k are kept), the top one always.
+ * Cumulative sums accumulate in float64 and round to float32, as PyTorch's CPU cumsum.
+ */
+export function truncateInPlace(src: Float32Array, out: Float32Array, B: number, C: number, N: number, r: number, k: number, sort: PixelSorter): void {
   const order = new Int32Array(C);
   const values = new Float32Array(C);
-  const r = Math.fround(rate);
+  const keys = new Float64Array(C);
   for (let b = 0; b < B; b++) {
     for (let n = 0; n < N; n++) {
       const base = b * C * N + n;
-      for (let c = 0; c < C; c++) {
-        order[c] = c;
-        values[c] = src[base + c * N];
-      }
-      // Descending by value; equal values in class order.
-      order.sort((i, j) => values[j] - values[i] || i - j);
-      // Cumulative sums accumulate in float64 and round to float32, as PyTorch's CPU cumsum.
+      for (let c = 0; c < C; c++) values[c] = src[base + c * N];
+      sort(values, order, keys);
       let cum = 0;
       for (let rank = 0; rank < C; rank++) {
         const c = order[rank];
@@ -49,8 +56,34 @@ export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: numbe
       }
     }
   }
-  return { data: out, dims: [B, C, N] };
 }
+
+/** The plain sorter: a comparator sort of class indices (the oracle the fast one is tested against). */
+export const sortedByComparator: PixelSorter = (values, order) => {
+  for (let c = 0; c < order.length; c++) order[c] = c;
+  order.sort((i, j) => values[j] - values[i] || i - j);
+};
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+const CLASS_BITS = 2 ** 17; // > the largest K (LIMITS.maxNumVecClasses)
+
+/**
+ * The fast sorter: one native sort of float64 keys. A float32's bits, made monotone in its value
+ * (negative: all bits flipped; positive: the sign bit set), then reversed (descending values first),
+ * times 2^17, plus the class: distinct, exact integers below 2^49, whose ascending order is
+ * (value descending, class ascending), the comparator's order.
+ */
+export const sortedBySortKey: PixelSorter = (values, order, keys) => {
+  for (let c = 0; c < values.length; c++) {
+    f32[0] = values[c] + 0; // -0 as +0: the comparator holds them equal
+    const bits = u32[0];
+    const monotone = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+    keys[c] = (0xffffffff - monotone) * CLASS_BITS + c;
+  }
+  keys.sort();
+  for (let rank = 0; rank < values.length; rank++) order[rank] = keys[rank] % CLASS_BITS;
+};
 
 /**
  * The pipeline's `clamp(-70)`: values below −70 (−inf included) become −70; a new array, same dims.
