@@ -2,8 +2,8 @@
 // spacing/strategy and guidance. Per cell, `--per-prompt` samples (default 100) for each of the 10
 // prompts: the Fréchet distance between the evaluation classifier's penultimate features of the
 // samples and of the 10 000 test images, and the fraction of samples the classifier assigns to the
-// prompted class. Reference rows: the classifier's test accuracy, the distance of 1000 training
-// images, and of the VQ-VAE's reconstructions of the test images.
+// prompted class. Reference rows: the classifier's test accuracy, the distance of as many training
+// images as samples per cell, and of the VQ-VAE's reconstructions of the test images.
 //
 //   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5] [--json]
 // Needs Debian's dataset-fashion-mnist (the test images) and a build (npm run build).
@@ -23,7 +23,7 @@ const perPrompt = Number(flag("per-prompt", "100"));
 const stepsList = flag("steps", "100,50,25,10").split(",").map(Number);
 const guidances = flag("guidance", "1,5").split(",").map(Number);
 const asJson = process.argv.includes("--json");
-const CHUNK = 25; // images per prompt per generate call (B = 250)
+const CHUNK = 20; // images per prompt per generate call (B = 200)
 
 const methods = [
   { name: "reference spacing", options: {} },
@@ -46,8 +46,10 @@ let correct = 0;
 for (let i = 0; i < test.n; i++) if (testEval.labels[i] === test.labels[i]) correct++;
 reference.push({ row: "classifier accuracy on the 10 000 test images", value: correct / test.n });
 const train = readFashionMnist("train");
-const trainEval = await classifier.classify(train.pixels.subarray(0, 1000 * 784), 1000);
-reference.push({ row: "Fréchet distance: 1000 training images", value: fdTo(trainEval.features, 1000) });
+// As many training images as samples per cell: the distance's small-sample bias is then the same.
+const trainN = 10 * perPrompt;
+const trainEval = await classifier.classify(train.pixels.subarray(0, trainN * 784), trainN);
+reference.push({ row: `Fréchet distance: ${trainN} training images`, value: fdTo(trainEval.features, trainN) });
 const tokens = readTestTokens();
 const recon = [];
 for (let start = 0; start < test.n; start += 500) {
