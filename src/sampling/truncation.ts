@@ -26,7 +26,7 @@ export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: numbe
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw argumentError("truncationTopK", "an integer >= 1", topK);
   const { B, C, N, data: src } = checkLogProbabilityTensor("logp", logp);
   const out = src.slice();
-  truncateInPlace(src, out, B, C, N, Math.fround(rate), topK ?? Infinity, sortedBySortKey);
+  truncateFast(src, out, B, C, N, Math.fround(rate), topK ?? Infinity);
   return { data: out, dims: [B, C, N] };
 }
 
@@ -34,11 +34,12 @@ export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: numbe
 export type PixelSorter = (values: Float32Array, order: Int32Array, keys: Float64Array) => void;
 
 /**
- * The truncation loop: for each pixel, the classes in descending order, kept while the float32
- * cumulative probability before them is below r (and fewer than k are kept), the top one always.
- * Cumulative sums accumulate in float64 and round to float32, as PyTorch's CPU cumsum.
+ * The plain truncation loop, the oracle: for each pixel, all classes sorted (comparator sort), kept in
+ * that order while the float32 cumulative probability before them is below r (and fewer than k are
+ * kept), the top one always. Cumulative sums accumulate in float64 and round to float32, as
+ * PyTorch's CPU cumsum.
  */
-export function truncateInPlace(src: Float32Array, out: Float32Array, B: number, C: number, N: number, r: number, k: number, sort: PixelSorter): void {
+export function truncatePlain(src: Float32Array, out: Float32Array, B: number, C: number, N: number, r: number, k: number): void {
   const order = new Int32Array(C);
   const values = new Float32Array(C);
   const keys = new Float64Array(C);
@@ -46,7 +47,7 @@ export function truncateInPlace(src: Float32Array, out: Float32Array, B: number,
     for (let n = 0; n < N; n++) {
       const base = b * C * N + n;
       for (let c = 0; c < C; c++) values[c] = src[base + c * N];
-      sort(values, order, keys);
+      sortedByComparator(values, order, keys);
       let cum = 0;
       for (let rank = 0; rank < C; rank++) {
         const c = order[rank];
@@ -54,6 +55,54 @@ export function truncateInPlace(src: Float32Array, out: Float32Array, B: number,
         cum += Math.fround(Math.exp(values[c]));
         if (!keep) out[base + c * N] = -Infinity;
       }
+    }
+  }
+}
+
+/** Classes taken by selection before falling back to a full sort of the pixel. */
+const SELECTED = 8;
+
+/**
+ * The fast truncation loop, the same result as {@link truncatePlain}. Once a rank is cut, every
+ * later one is (the cumulative sum and the rank only grow), so only the classes before the cut need
+ * their order: the first {@link SELECTED} are found by selection (the largest value left, the
+ * lowest class on ties: the sort's order), and only a pixel that keeps more is sorted whole, with
+ * one native sort of packed keys ({@link sortedBySortKey}). No exp is computed past the cut.
+ */
+export function truncateFast(src: Float32Array, out: Float32Array, B: number, C: number, N: number, r: number, k: number): void {
+  const order = new Int32Array(C);
+  const values = new Float32Array(C);
+  const keys = new Float64Array(C);
+  const taken = new Uint8Array(C);
+  for (let b = 0; b < B; b++) {
+    for (let n = 0; n < N; n++) {
+      const base = b * C * N + n;
+      for (let c = 0; c < C; c++) values[c] = src[base + c * N];
+      taken.fill(0);
+      let cum = 0;
+      let rank = 0;
+      let cut = false;
+      for (; rank < Math.min(SELECTED, C); rank++) {
+        if (rank > 0 && !(Math.fround(cum) < r && rank < k)) {
+          cut = true;
+          break;
+        }
+        let best = -1;
+        for (let c = 0; c < C; c++) if (taken[c] === 0 && (best < 0 || values[c] > values[best])) best = c;
+        taken[best] = 1;
+        cum += Math.fround(Math.exp(values[best]));
+      }
+      if (!cut && rank < C) {
+        // More than SELECTED kept: the rest in sorted order (its first `rank` entries are the taken ones).
+        sortedBySortKey(values, order, keys);
+        for (; rank < C; rank++) {
+          if (!(Math.fround(cum) < r && rank < k)) break;
+          const c = order[rank];
+          taken[c] = 1;
+          cum += Math.fround(Math.exp(values[c]));
+        }
+      }
+      for (let c = 0; c < C; c++) if (taken[c] === 0) out[base + c * N] = -Infinity;
     }
   }
 }
