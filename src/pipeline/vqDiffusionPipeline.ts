@@ -278,7 +278,7 @@ export class VQDiffusionPipeline {
       strength: options.strength,
       keepMask: options.keepMask,
     });
-    const final = tokens as Tensor<BigInt64Array>;
+    const final = tokens;
     clock = performance.now();
     const images = await this.decode(final);
     timings.decodeMs = performance.now() - clock;

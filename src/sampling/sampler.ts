@@ -128,8 +128,13 @@ export class VQDiffusionSampler {
    * Runs the chain.
    *
    * @returns `{ tokens }`: the sample, shape (B, N), Int32Array (or BigInt64Array for `tokenType: "int64"`
-   *   or BigInt64Array latents).
+   *   or BigInt64Array latents); the overloads give the array type from the options, so callers need
+   *   no cast.
    */
+  sample(options: SampleOptions & { tokenType: "int64" }): Promise<{ tokens: Tensor<BigInt64Array> }>;
+  sample(options: SampleOptions & { tokenType?: undefined; latents: Tensor<BigInt64Array> }): Promise<{ tokens: Tensor<BigInt64Array> }>;
+  sample(options?: SampleOptions & { tokenType?: "int32"; latents?: Tensor<Int32Array> }): Promise<{ tokens: Tensor<Int32Array> }>;
+  sample(options?: SampleOptions): Promise<{ tokens: Tensor<TokenArray> }>;
   async sample(options: SampleOptions = {}): Promise<{ tokens: Tensor<TokenArray> }> {
     const s = this.scheduler;
     const K = s.numEmbed;
