@@ -39,10 +39,15 @@ describe("fromConfig / toJSON", () => {
     expect(s.maskClass).toBe(4096);
     expect(Object.isFrozen(s.config)).toBe(true);
   });
-  it("writes _class_name and the six options in snake_case", () => {
+  it("writes _class_name and the six options in snake_case (no _diffusers_version for a scheduler not read from a config)", () => {
     const { _diffusers_version, ...rest } = ITHQ;
-    expect(_diffusers_version).toBeDefined();
+    expect(_diffusers_version).toBe("0.10.0.dev0");
     expect(new CoreScheduler({ numVecClasses: 4097 }).toJSON()).toEqual(rest);
+    expect("_diffusers_version" in new CoreScheduler({ numVecClasses: 4097 }).toJSON()).toBe(false);
+  });
+  it("writes back the _diffusers_version of the config it was read from: read then written, a config is unchanged", () => {
+    expect(CoreScheduler.fromConfig(ITHQ).toJSON()).toEqual(ITHQ);
+    expect(JSON.stringify(CoreScheduler.fromConfig(ITHQ).toJSON())).toBe(JSON.stringify(CoreScheduler.fromConfig(JSON.parse(JSON.stringify(ITHQ))).toJSON()));
   });
   it("fills defaults for missing keys", () => {
     expect(CoreScheduler.fromConfig({ num_vec_classes: 17 }).config.numTrainTimesteps).toBe(100);

@@ -108,6 +108,8 @@ export class VQDiffusionScheduler {
   /** The mask class, K - 1. */
   readonly maskClass: number;
   private stepsValue: number;
+  /** `_diffusers_version` of the config this scheduler was read from (fromConfig), written back by toJSON. */
+  private diffusersVersion: string | undefined = undefined;
   private spacingValue: TimestepSpacing | undefined = undefined;
   private readonly schedule: LogSchedule;
   private timestepsValue: Int32Array;
@@ -144,12 +146,20 @@ export class VQDiffusionScheduler {
     this: new (options: VQDiffusionSchedulerOptions) => S,
     json: SchedulerConfigJSON | Record<string, unknown>,
   ): S {
-    return new this(optionsFromJSON(json));
+    const scheduler = new this(optionsFromJSON(json));
+    const version = (json as Record<string, unknown>)._diffusers_version;
+    if (typeof version === "string") scheduler.diffusersVersion = version;
+    return scheduler;
   }
 
-  /** The `scheduler_config.json` object of this scheduler, with `"_class_name": "VQDiffusionScheduler"`. */
+  /**
+   * The `scheduler_config.json` object of this scheduler, with `"_class_name": "VQDiffusionScheduler"`,
+   * and the `_diffusers_version` of the config it was read from, if any (so a config read and written
+   * back is unchanged).
+   */
   toJSON(): SchedulerConfigJSON {
-    return configToJSON(this.config);
+    const json = configToJSON(this.config);
+    return this.diffusersVersion === undefined ? json : { _class_name: json._class_name, _diffusers_version: this.diffusersVersion, ...json };
   }
 
   /** log α_t, shape (T) (a copy). */
