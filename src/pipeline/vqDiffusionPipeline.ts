@@ -116,15 +116,11 @@ export class VQDiffusionPipeline {
   readonly scheduler: VQDiffusionScheduler;
   /** The loaded parts: sessions, tokenizer, null embeddings (e.g. to run one component alone). */
   readonly components: PipelineComponents;
-  private readonly parts: PipelineComponents;
-  private readonly learnedNegative: Float32Array | null;
 
   constructor(parts: PipelineComponents) {
-    this.parts = parts;
     this.components = parts;
     this.config = parts.config;
     this.scheduler = parts.scheduler;
-    this.learnedNegative = parts.nullEmbeddings;
   }
 
   /**
@@ -196,7 +192,7 @@ export class VQDiffusionPipeline {
 
   /** The prompt tokenizer (null for a folder without one). */
   get tokenizer(): PromptTokenizer | null {
-    return this.parts.tokenizer;
+    return this.components.tokenizer;
   }
 
   /**
@@ -224,7 +220,7 @@ export class VQDiffusionPipeline {
     const guidance = options.guidanceScale ?? 5;
     if (typeof guidance !== "number" || !Number.isFinite(guidance)) throw argumentError("guidanceScale", "a finite number", guidance);
     const guided = guidance > 1;
-    if (guided && this.learnedNegative === null && this.parts.textEncoder === null) {
+    if (guided && this.components.nullEmbeddings === null && this.components.textEncoder === null) {
       throw argumentError("guidanceScale", "<= 1 for a folder with neither learned null embeddings nor a text encoder (no negative prompt)", guidance);
     }
     if (options.latents !== undefined) checkTokens("latents", options.latents, [B, N], "[B, N] with B = prompts × numImagesPerPrompt", K);
@@ -236,14 +232,14 @@ export class VQDiffusionPipeline {
       prompts.kind === "text"
         ? normalizeEmbeddings(await this.encodeText(prompts.prompts), D, "text_encoder/model.onnx output")
         : normalizeEmbeddings(prompts.embeds.data, D, "promptEmbeds");
-    const negative = !guided ? null : this.learnedNegative ?? normalizeEmbeddings(await this.encodeText([""]), D, "text_encoder/model.onnx output");
+    const negative = !guided ? null : this.components.nullEmbeddings ?? normalizeEmbeddings(await this.encodeText([""]), D, "text_encoder/model.onnx output");
     const context = contextBatch(positive, P, I, L * D, negative);
     timings.textEncoderMs = performance.now() - clock;
     const stages = { denoiserMs: 0, guidanceMs: 0, stepMs: 0 };
     const snapshot = (): GenerationTimings => ({ ...timings, transformerMs: stages.denoiserMs, guidanceMs: stages.guidanceMs, schedulerMs: stages.stepMs });
     const onStep = options.onStep;
     const rows = guided ? 2 * B : B;
-    const transformer = this.parts.transformer;
+    const transformer = this.components.transformer;
     const contextTensor = transformer.tensor("float32", context, [rows, L, D]);
     const denoiser = async (sample: Tensor<Int32Array> | Tensor<BigInt64Array>, t: number) =>
       transformer.run(
@@ -298,7 +294,7 @@ export class VQDiffusionPipeline {
     const B = dims[0];
     const indices = new BigInt64Array(ids.length);
     for (let i = 0; i < ids.length; i++) indices[i] = BigInt(ids[i]);
-    const decoder = this.parts.decoder;
+    const decoder = this.components.decoder;
     const out = await decoder.run({ indices: decoder.tensor("int64", indices, [B, N]) }, [B, null, null, null]);
     const [, C, H, W] = out.dims;
     if (C !== 1 && C !== 3) throw new Error(`${decoder.file}: expected output sample with C = 1 (grey) or 3 (RGB) channels, got dims ${formatDims(out.dims)}`);
@@ -335,13 +331,13 @@ export class VQDiffusionPipeline {
 
   /** Frees the ONNX sessions. */
   async release(): Promise<void> {
-    const { transformer, decoder, textEncoder } = this.parts;
+    const { transformer, decoder, textEncoder } = this.components;
     await Promise.all([transformer.release(), decoder.release(), textEncoder?.release()]);
   }
 
   /** The text encoder's raw output for prompts: [P, L, D] flat. */
   private async encodeText(prompts: readonly string[]): Promise<Float32Array> {
-    const { textEncoder, tokenizer } = this.parts;
+    const { textEncoder, tokenizer } = this.components;
     if (textEncoder === null || tokenizer === null) throw new Error("prompt: this model folder has no text_encoder/tokenizer; pass promptEmbeds instead");
     const { sequenceLength: L, crossAttentionDim: D } = this.config;
     const ids = tokenizer.encode(prompts);
@@ -364,7 +360,7 @@ export class VQDiffusionPipeline {
     if (!Array.isArray(list) || list.length === 0 || !list.every((p) => typeof p === "string")) {
       throw argumentError("prompt", "a string or a non-empty array of strings", prompt);
     }
-    if (this.parts.textEncoder === null) throw argumentError("prompt", "promptEmbeds instead (this model folder has no text_encoder/tokenizer)", prompt);
+    if (this.components.textEncoder === null) throw argumentError("prompt", "promptEmbeds instead (this model folder has no text_encoder/tokenizer)", prompt);
     return { kind: "text", prompts: list };
   }
 }
