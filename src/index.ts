@@ -9,7 +9,6 @@ export type { TimestepSpacing } from "./schedule/timestepSpacing.js";
 export { initKernels, kernelBackend, setKernelBackend } from "./kernels/backend.js";
 export type { KernelBackend } from "./kernels/backend.js";
 export type { VQDiffusionSchedulerOptions, VQDiffusionSchedulerConfig, SchedulerConfigJSON } from "./config/schedulerConfig.js";
-export { SCHEDULER_LIMITS } from "./config/schedulerConfig.js";
 export { LIMITS } from "./limits.js";
 export { TorchGenerator, DEFAULT_TORCH_SEED } from "./random/torchGenerator.js";
 export { indexToLogOnehot } from "./tensor/logOnehot.js";

@@ -5,9 +5,6 @@
 import { LIMITS } from "../limits.js";
 import { argumentError } from "../errors.js";
 
-/** The bounds on K and T (see `../limits.ts`; a config is untrusted input: it comes from a model folder). */
-export const SCHEDULER_LIMITS = { maxNumVecClasses: LIMITS.maxNumVecClasses, maxNumTrainTimesteps: LIMITS.maxNumTrainTimesteps } as const;
-
 /** Options of `new VQDiffusionScheduler(options)`; all but `numVecClasses` have the reference's defaults. */
 export interface VQDiffusionSchedulerOptions {
   /** K: number of classes of the latent pixels, the mask class (K - 1) included. Integer >= 2. */
@@ -64,12 +61,12 @@ export function resolveConfig(options: VQDiffusionSchedulerOptions): VQDiffusion
     throw argumentError("options", "an object with numVecClasses", options);
   }
   const k = options.numVecClasses;
-  if (typeof k !== "number" || !Number.isInteger(k) || k < 2 || k > SCHEDULER_LIMITS.maxNumVecClasses) {
-    throw argumentError("numVecClasses", `an integer in [2, ${SCHEDULER_LIMITS.maxNumVecClasses}] (the classes, the mask class included)`, k);
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 2 || k > LIMITS.maxNumVecClasses) {
+    throw argumentError("numVecClasses", `an integer in [2, ${LIMITS.maxNumVecClasses}] (the classes, the mask class included)`, k);
   }
   const t = options.numTrainTimesteps ?? DEFAULT_CONFIG.numTrainTimesteps;
-  if (typeof t !== "number" || !Number.isInteger(t) || t < 2 || t > SCHEDULER_LIMITS.maxNumTrainTimesteps) {
-    throw argumentError("numTrainTimesteps", `an integer in [2, ${SCHEDULER_LIMITS.maxNumTrainTimesteps}]`, t);
+  if (typeof t !== "number" || !Number.isInteger(t) || t < 2 || t > LIMITS.maxNumTrainTimesteps) {
+    throw argumentError("numTrainTimesteps", `an integer in [2, ${LIMITS.maxNumTrainTimesteps}]`, t);
   }
   const out = {
     numVecClasses: k,

@@ -26,17 +26,11 @@ export interface ModelFileSource {
 }
 
 /**
- * Bounds on sizes read from a model folder. They admit the published ITHQ model (K = 4097,
- * N = 1024, T = 100, L = 77, D = 512) with room of 16× or more on each, and refuse the sizes that
- * would only exhaust memory.
+ * Bounds on the sizes only a model folder has, beside the package's `LIMITS` (K, N, T), which bound
+ * those read here too. They admit the published ITHQ model (L = 77, D = 512) with room of 16× or
+ * more, and refuse the sizes that would only exhaust memory.
  */
 export const PIPELINE_LIMITS = {
-  /** K, classes including the mask. */
-  maxClasses: LIMITS.maxNumVecClasses,
-  /** N, latent pixels per image (height·width). */
-  maxLatentPixels: LIMITS.maxLatentPixels,
-  /** T, training timesteps. */
-  maxTimesteps: LIMITS.maxNumTrainTimesteps,
   /** L, prompt tokens. */
   maxSequenceLength: 4_096,
   /** D, the prompt embedding's width. */
@@ -114,7 +108,7 @@ export async function readPipelineConfig(source: ModelFileSource): Promise<{
   schedulerJson: JsonObject;
   hasTextEncoder: boolean;
 }> {
-  const L = PIPELINE_LIMITS;
+  const L = { ...LIMITS, ...PIPELINE_LIMITS };
   const index = await readJson(source, "model_index.json", "the pipeline's index (model_index.json)");
   for (const name of ["scheduler", "transformer", "vqvae"]) {
     const entry = index[name];
@@ -123,14 +117,14 @@ export async function readPipelineConfig(source: ModelFileSource): Promise<{
     }
   }
   const schedulerJson = await readJson(source, "scheduler/scheduler_config.json", "the scheduler's config");
-  const schedulerK = integerKey(schedulerJson, "scheduler/scheduler_config.json", "num_vec_classes", 2, L.maxClasses);
-  const schedulerT = integerKey(schedulerJson, "scheduler/scheduler_config.json", "num_train_timesteps", 2, L.maxTimesteps);
+  const schedulerK = integerKey(schedulerJson, "scheduler/scheduler_config.json", "num_vec_classes", 2, L.maxNumVecClasses);
+  const schedulerT = integerKey(schedulerJson, "scheduler/scheduler_config.json", "num_train_timesteps", 2, L.maxNumTrainTimesteps);
 
   const tPath = "transformer/config.json";
   const transformer = await readJson(source, tPath, "the transformer's config");
-  const K = integerKey(transformer, tPath, "num_vector_embeds", 2, L.maxClasses);
+  const K = integerKey(transformer, tPath, "num_vector_embeds", 2, L.maxNumVecClasses);
   if (K !== schedulerK) throw new Error(`${tPath}: expected num_vector_embeds = the scheduler's num_vec_classes = ${schedulerK}, got ${K}`);
-  const T = integerKey(transformer, tPath, "num_embeds_ada_norm", 1, L.maxTimesteps);
+  const T = integerKey(transformer, tPath, "num_embeds_ada_norm", 1, L.maxNumTrainTimesteps);
   if (T !== schedulerT) throw new Error(`${tPath}: expected num_embeds_ada_norm = the scheduler's num_train_timesteps = ${schedulerT}, got ${T}`);
   const D = integerKey(transformer, tPath, "cross_attention_dim", 1, L.maxEmbeddingDim);
   let height: number;
