@@ -27,7 +27,15 @@ export function classifierFreeGuidance(output: Tensor<Float32Array>, scale: numb
   if (B2 % 2 !== 0) {
     throw argumentErrorText("output.dims", "[2B, K-1, N] (unconditional and conditional halves)", formatDims(output.dims));
   }
-  const B = B2 / 2;
+  return { data: guide(src, B2 / 2, C, N, scale), dims: [B2 / 2, C, N] };
+}
+
+/**
+ * Guidance on data already checked (the sampler checks its denoiser's output once): `src` is
+ * (2B, C, N) log-probabilities, finite or −inf, a finite class at every pixel; `scale` ≥ 0.
+ * Returns the (B, C, N) guided, renormalised log-probabilities; throws where they would not be finite.
+ */
+export function guide(src: Float32Array, B: number, C: number, N: number, scale: number): Float32Array {
   const s = Math.fround(scale);
   const out = new Float32Array(B * C * N);
   const half = B * C * N;
@@ -71,7 +79,7 @@ export function classifierFreeGuidance(output: Tensor<Float32Array>, scale: numb
     }
   }
   renormalise(out, B, C, N);
-  return { data: out, dims: [B, C, N] };
+  return out;
 }
 
 /** x ← x − logsumexp over the class axis, in place, for (B, C, N) data (float64 sum, float32 result). */

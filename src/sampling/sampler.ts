@@ -22,8 +22,8 @@ import { puritySample } from "./purity.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
 import { checkTokens, formatDims } from "../tensor/validate.js";
-import { classifierFreeGuidance } from "./guidance.js";
-import { clampLogProbabilities, truncateLogProbabilities } from "./truncation.js";
+import { guide } from "./guidance.js";
+import { clampInPlace, truncated } from "./truncation.js";
 
 /**
  * A model of log p(x_0 | x_t): given tokens x_t, shape (B', N), and the timestep t, returns
@@ -182,18 +182,19 @@ export class VQDiffusionSampler {
       if (start.keep) for (let j = 0; j < B * N; j++) if (start.keep[j]) x[j] = start.init[j];
     }
     let sample: Tensor<Int32Array> = { data: x, dims: [B, N] };
+    const timings = options.timings;
     for (let i = 0; i < timesteps.length; i++) {
-      throwIfAborted(options.signal);
+      throwIfAborted(signal);
       const t = timesteps[i];
       const prevTimestep = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
       const input = guided ? { data: doubled(sample.data), dims: [2 * B, N] } : { data: sample.data.slice(), dims: [B, N] };
-      const timings = options.timings;
       let clock = timings ? performance.now() : 0;
-      let output = await this.callDenoiser(tokenType === "int64" ? toInt64(input) : input, t, i, guided ? 2 * B : B, K, N);
+      const raw = await this.callDenoiser(tokenType === "int64" ? toInt64(input) : input, t, i, guided ? 2 * B : B, K, N);
       if (timings) clock = lap(timings, "denoiserMs", clock);
-      if (guided) output = classifierFreeGuidance(output, guidance);
-      output = truncateLogProbabilities(output, rate, options.truncationTopK);
-      output = clampLogProbabilities(output);
+      // callDenoiser checked the output's values once; the steps below take checked data.
+      const kept = truncated(guided ? guide(raw.data, B, K - 1, N, guidance) : raw.data, B, K - 1, N, rate, options.truncationTopK);
+      clampInPlace(kept, -70);
+      const output = { data: kept, dims: [B, K - 1, N] };
       if (timings) clock = lap(timings, "guidanceMs", clock);
       let next: Int32Array;
       if (strategy === "purity") {

@@ -25,9 +25,17 @@ export function truncateLogProbabilities(logp: Tensor<Float32Array>, rate: numbe
   if (typeof rate !== "number" || !(rate > 0 && rate <= 1)) throw argumentError("truncationRate", "a number in (0, 1]", rate);
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw argumentError("truncationTopK", "an integer >= 1", topK);
   const { B, C, N, data: src } = checkLogProbabilityTensor("logp", logp);
+  return { data: truncated(src, B, C, N, rate, topK), dims: [B, C, N] };
+}
+
+/**
+ * Truncation on data already checked (the sampler checks its denoiser's output once): a new array,
+ * `src` not modified. `rate` in (0, 1], `topK` an integer ≥ 1 when given.
+ */
+export function truncated(src: Float32Array, B: number, C: number, N: number, rate: number, topK?: number): Float32Array {
   const out = src.slice();
   truncateFast(src, out, B, C, N, Math.fround(rate), topK ?? Infinity);
-  return { data: out, dims: [B, C, N] };
+  return out;
 }
 
 /** Puts one pixel's classes in descending order of value, equal values in class order. */
@@ -146,6 +154,11 @@ export function clampLogProbabilities(logp: Tensor<Float32Array>, min = -70): Te
   if (typeof min !== "number" || !Number.isFinite(min)) throw argumentError("min", "a finite number", min);
   checkLogProbabilityTensor("logp", logp);
   const out = logp.data.slice();
-  for (let i = 0; i < out.length; i++) if (out[i] < min) out[i] = min;
+  clampInPlace(out, min);
   return { data: out, dims: [...logp.dims] };
+}
+
+/** Values below `min` (−inf included) become `min`, in place: for an array the caller owns. */
+export function clampInPlace(data: Float32Array, min: number): void {
+  for (let i = 0; i < data.length; i++) if (data[i] < min) data[i] = min;
 }
