@@ -19,4 +19,13 @@ export const LIMITS = {
   maxTokens: 2 ** 24,
   /** Elements of one float32 tensor the package allocates (B·K·N for a one-hot, `rand`): 1 GiB. */
   maxTensorElements: 2 ** 28,
+  /**
+   * The largest magnitude of a pixel's largest log-probability (2^24). The posterior is unchanged by
+   * adding a constant to one pixel's log-probabilities, so only differences matter; but the step
+   * works in absolute values (as the reference does), and at 2^24 the float64 rounding of a logit is
+   * still under 1e-8, far inside the kernels' margins. Beyond about 1e15 it reaches 1 and tokens
+   * would silently follow rounding instead of the model. Values below the pixel's maximum may be any
+   * finite number or −inf (−1e30 or −3.4e38 as "impossible" are fine).
+   */
+  maxLogProbabilityMagnitude: 2 ** 24,
 } as const;

@@ -133,7 +133,7 @@ describe("guidance, truncation and clamp: the error contract", () => {
     expect(() => classifierFreeGuidance(t([0, 0, 0], [2, 2, 1]), 3)).toThrow("output.data: expected length 4 for dims [2, 2, 1], got length 3");
     expect(() => classifierFreeGuidance(t([0, 0, 0, 0], [2, 2]), 3)).toThrow("output.dims: expected [B, C, N] = [*, *, *], got [2, 2]");
     expect(() => classifierFreeGuidance(t([0, 0, 0, 0], [2, 2, 1]), -1)).toThrow("scale: expected a finite number >= 0, got -1");
-    expect(() => classifierFreeGuidance(t([-3e38, 0, 3e38, 0], [2, 2, 1]), 1e30)).toThrow(/^scale: expected a scale at which u \+ scale·\(c − u\) stays finite in float32, got 1e\+30, which gives Infinity/);
+    expect(() => classifierFreeGuidance(t([-3e38, 0, 0, -3e38], [2, 2, 1]), 1e30)).toThrow(/^scale: expected a scale at which u \+ scale·\(c − u\) stays finite in float32, got 1e\+30, which gives Infinity/);
     expect(() => truncateLogProbabilities(t([NaN, 0], [1, 2, 1]), 0.5)).toThrow("logp.data: expected log-probabilities (finite or -inf, never NaN or +inf), got NaN at index [0, 0, 0]");
     expect(() => truncateLogProbabilities(t([0, 0], [2, 1]), 0.5)).toThrow("logp.dims: expected [B, C, N] = [*, *, *], got [2, 1]");
     expect(() => clampLogProbabilities(t([Infinity, 0], [1, 2, 1]))).toThrow("logp.data: expected log-probabilities (finite or -inf, never NaN or +inf), got Infinity at index [0, 0, 0]");

@@ -122,6 +122,36 @@ describe("step", () => {
       new Error("modelOutput.data: expected at least one finite log-probability per pixel, got -inf for every class at batch 0, pixel 1"),
     );
   });
+  it.each([
+    ["a pixel peaking far above 0", 1e16, "10000000272564224 at batch 1, pixel 1"],
+    ["a pixel whose every class is far below 0", -1e16, "-10000000272564224 at batch 1, pixel 1"],
+    ["just past the bound", 2 ** 24 + 2, "16777218 at batch 1, pixel 1"],
+  ])("rejects %s (beyond ±2^24 rounding, not the model, would pick the tokens), in both modes and every exported check", (_, v, got) => {
+    const m = logits(2, 2);
+    if (v < 0) for (let c = 0; c < K - 1; c++) m.data[(1 * (K - 1) + c) * 2 + 1] = v;
+    else m.data[(1 * (K - 1) + 2) * 2 + 1] = v;
+    const message = `modelOutput.data: expected each pixel's largest log-probability within ±16777216 (only differences within a pixel matter: subtract its maximum), got ${got}`;
+    for (const t of [0, 3]) {
+      for (const mode of ["reference", "fast"] as const) {
+        const g = gen();
+        expect(() => s.step(m, t, tokens(2, 2), { generator: g, mode })).toThrow(new Error(message));
+        expect(g.rand([4]).data).toEqual(gen().rand([4]).data);
+      }
+    }
+    expect(() => s.qPosterior(m, tokens(2, 2), 3)).toThrow(new Error(message.replace("modelOutput", "logPX0")));
+  });
+  it("gives the same tokens when a pixel's log-probabilities are shifted by a constant up to the bound (2^23 here, exact in float32)", () => {
+    const B = 2, N = 40, t = 6;
+    const base = { data: new Float32Array(B * (K - 1) * N), dims: [B, K - 1, N] };
+    for (let i = 0; i < base.data.length; i++) base.data[i] = -((i * 7919) % 13);
+    const shifted = { data: base.data.map((v, i) => ((i % N) % 3 === 0 ? v + 2 ** 23 : (i % N) % 3 === 1 ? v - 2 ** 23 : v)), dims: base.dims };
+    const x = { data: Int32Array.from({ length: B * N }, (_, i) => (i * 3) % K), dims: [B, N] };
+    for (const mode of ["reference", "fast"] as const) {
+      const a = s.step(base, t, x, { generator: gen(), mode }).prevSample.data;
+      const b = s.step(shifted, t, x, { generator: gen(), mode }).prevSample.data;
+      expect(Array.from(b)).toEqual(Array.from(a));
+    }
+  });
   it("rejects a generator that is not a TorchGenerator", () => {
     expect(() => s.step(logits(1, 2), 1, tokens(1, 2), { generator: {} as never })).toThrow(
       new Error("options.generator: expected a TorchGenerator (methods manualSeed, rand, fillRand and an MT19937 engine), got an object without manualSeed()"),

@@ -20,6 +20,7 @@
  * best two candidates are closer than 2·S_ERROR is recomputed exactly from a replay of the stream
  * (rare: about 1e-4 of pixels), from ws.mtState rewound to the step's start. At t = 0 the logits are y itself and nothing is approximate.
  */
+import { LIMITS } from "../limits.js";
 import { logAddExp } from "../math/logSpace.js";
 import {
   posteriorColumn,
@@ -39,6 +40,7 @@ export const MIN_GUMBEL = gumbelNoise(0);
 /** Bound on |S − S'|: log of a sum of terms each within EXP_SUM_RELATIVE_ERROR, with room for rounding. */
 export const S_ERROR = 2 * EXP_SUM_RELATIVE_ERROR;
 const INV_2_24 = 1 / 16777216;
+const MAX_PEAK = LIMITS.maxLogProbabilityMagnitude;
 
 /** Counters of one or more fused steps, for tests and benchmarks. */
 export interface FusedStepStats {
@@ -67,7 +69,8 @@ function f32Up(x: number): number {
  * Sweep A for every batch item: ws.ref[b·N + n] = max_c y, ws.acc[b·N + n] = Σ_{c ≠ skip} exp(y − max)
  * (with ws.skip set by the caller). When `blocks` is true, chunk j's sum and the maximum it is
  * relative to go to ws.blockSum / ws.blockRef at ((b·chunks) + j)·N (one block per chunk).
- * Returns false when some pixel's maximum is NaN, +inf or −inf (the caller reports which).
+ * Returns false when some pixel's maximum is NaN, ±inf or beyond ±LIMITS.maxLogProbabilityMagnitude
+ * (the caller reports which).
  */
 export function sumSweep(
   prims: StepPrimitives,
@@ -106,7 +109,7 @@ export function sumSweep(
     }
     for (let n = 0; n < N; n++) {
       const m = ref[n];
-      if (!(m > -Infinity && m < Infinity)) return false;
+      if (!(m >= -MAX_PEAK && m <= MAX_PEAK)) return false;
     }
   }
   return true;

@@ -240,7 +240,8 @@ export class VQDiffusionScheduler {
    * reference's chain), by the Gumbel-max trick, drawing one uniform per logit from `generator` in the
    * reference's order, so that a seed gives Python's tokens.
    *
-   * @param modelOutput - log p(x_0 | x_t), shape (B, K - 1, N), `Float32Array`, no NaN.
+   * @param modelOutput - log p(x_0 | x_t), shape (B, K - 1, N), `Float32Array`: finite or −inf, each
+   *   pixel with a finite value, its largest within ±2^24 (`LIMITS.maxLogProbabilityMagnitude`).
    * @param timestep - t, an integer in [0, T - 1]. At t = 0 `modelOutput` itself is sampled.
    * @param sample - x_t, shape (B, N), tokens in [0, K - 1].
    * @param options - `generator` (the random stream), `mode` (`"reference"` or `"fast"`) and

@@ -1,9 +1,11 @@
 /**
- * The value check on model outputs: log-probabilities may be any float or -inf, never NaN or +inf,
- * and every pixel needs at least one class with a finite value (otherwise nothing can be drawn and
- * the reference silently produces NaN).
+ * The value check on model outputs: log-probabilities may be any float or -inf, never NaN or +inf;
+ * every pixel needs at least one class with a finite value (otherwise nothing can be drawn and the
+ * reference silently produces NaN), and its largest value within ±LIMITS.maxLogProbabilityMagnitude
+ * (beyond, float rounding would decide the tokens: see `limits.ts`).
  */
 import { argumentErrorText } from "../errors.js";
+import { LIMITS } from "../limits.js";
 import type { Tensor } from "./types.js";
 import { checkFloatTensor, formatIndex } from "./validate.js";
 
@@ -24,7 +26,8 @@ export function checkLogProbabilityTensor(name: string, value: unknown): { B: nu
 }
 
 /**
- * Throws unless `data`, shape (B, R, N), holds no NaN or +inf and each (b, n) has a finite entry.
+ * Throws unless `data`, shape (B, R, N), holds no NaN or +inf and each (b, n) has a finite entry, the
+ * largest within ±{@link LIMITS}.maxLogProbabilityMagnitude.
  *
  * @example
  * ```ts
@@ -32,24 +35,28 @@ export function checkLogProbabilityTensor(name: string, value: unknown): { B: nu
  * ```
  */
 export function checkLogProbabilities(name: string, data: Float32Array, B: number, R: number, N: number): void {
-  const seen = new Uint8Array(B * N);
+  const peak = new Float32Array(B * N).fill(-Infinity);
   for (let b = 0; b < B; b++) {
     for (let r = 0; r < R; r++) {
       const row = (b * R + r) * N;
       for (let n = 0; n < N; n++) {
         const v = data[row + n];
-        if (v > -Infinity && v < Infinity) seen[b * N + n] = 1;
-        else if (v !== -Infinity) throw badValue(name, v, row + n, [B, R, N]);
+        if (v > -Infinity && v < Infinity) {
+          if (v > peak[b * N + n]) peak[b * N + n] = v;
+        } else if (v !== -Infinity) throw badValue(name, v, row + n, [B, R, N]);
       }
     }
   }
-  const empty = seen.indexOf(0);
-  if (empty >= 0) {
-    const b = Math.floor(empty / N);
+  const bound = LIMITS.maxLogProbabilityMagnitude;
+  for (let p = 0; p < B * N; p++) {
+    const m = peak[p];
+    if (m >= -bound && m <= bound) continue;
+    const where = `batch ${Math.floor(p / N)}, pixel ${p % N}`;
+    if (m === -Infinity) throw argumentErrorText(`${name}.data`, "at least one finite log-probability per pixel", `-inf for every class at ${where}`);
     throw argumentErrorText(
       `${name}.data`,
-      "at least one finite log-probability per pixel",
-      `-inf for every class at batch ${b}, pixel ${empty % N}`,
+      `each pixel's largest log-probability within ±${bound} (only differences within a pixel matter: subtract its maximum)`,
+      `${m} at ${where}`,
     );
   }
 }
