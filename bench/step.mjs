@@ -9,8 +9,8 @@ import { cpus } from "node:os";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { TorchGenerator, VQDiffusionScheduler, setKernelBackend, kernelBackend } from "../dist/index.js";
-import { gumbelArgmaxPlain } from "../dist/kernels/gumbelArgmaxPlain.js";
-import { posteriorPlain } from "../dist/posterior/posteriorPlain.js";
+import { gumbelArgmaxPlain } from "../dist/oracles/gumbelArgmaxPlain.js";
+import { posteriorPlain } from "../dist/oracles/posteriorPlain.js";
 import { ithqInputs, K, N, TOKEN_KINDS } from "./inputs.mjs";
 
 const asJson = process.argv.includes("--json");

@@ -56,14 +56,29 @@ describe("TorchGenerator", () => {
   });
 });
 
+describe("getState / setState", () => {
+  it("replays the stream from a saved position, across a twist, and refuses a malformed state", () => {
+    const g = new TorchGenerator().manualSeed(11);
+    g.rand([500]);
+    const state = g.getState();
+    const a = g.rand([1000]).data;
+    expect(g.setState(state).rand([1000]).data).toEqual(a);
+    expect(state).toEqual(new TorchGenerator().manualSeed(11).setState(state).getState());
+    expect(() => g.setState(new Int32Array(3))).toThrow("state: expected an Int32Array of 625 words (from getState()), got a Int32Array of length 3");
+    const bad = state.slice();
+    bad[624] = 625;
+    expect(() => g.setState(bad)).toThrow("state: expected a last word (the position) in [0, 624], got 625");
+  });
+});
+
 describe("uniform53", () => {
   it("builds a 53-bit uniform in [0, 1) from two 32-bit draws", async () => {
     const { uniform53 } = await import("../src/random/uniform53.js");
     const g = new TorchGenerator().manualSeed(9);
     const ref = new TorchGenerator().manualSeed(9);
     for (let i = 0; i < 1000; i++) {
-      const a = ref.engine.nextUint32() >>> 5;
-      const b = ref.engine.nextUint32() >>> 6;
+      const a = ref.nextUint32() >>> 5;
+      const b = ref.nextUint32() >>> 6;
       const u = uniform53(g);
       expect(u).toBe((a * 2 ** 26 + b) / 2 ** 53);
       expect(u >= 0 && u < 1).toBe(true);
@@ -77,7 +92,10 @@ describe("a generator from another copy of the package", () => {
     // A structural copy: same methods and engine, another class (as a second install of the package has).
     class ForeignGenerator {
       private readonly inner = new TorchGenerator();
-      get engine() { return this.inner.engine; }
+      getState() { return this.inner.getState(); }
+      setState(state: Int32Array) { this.inner.setState(state); return this; }
+      nextUint32() { return this.inner.nextUint32(); }
+      fillUint32(out: Uint32Array, offset?: number, count?: number) { this.inner.fillUint32(out, offset, count); }
       manualSeed(seed: number) { this.inner.manualSeed(seed); return this; }
       rand(dims: number[]) { return this.inner.rand(dims); }
       fillRand(out: Float32Array) { this.inner.fillRand(out); }
@@ -88,9 +106,10 @@ describe("a generator from another copy of the package", () => {
     const ours = s.step(logp, 50, x, { generator: new TorchGenerator().manualSeed(3) }).prevSample.data;
     const theirs = s.step(logp, 50, x, { generator: new ForeignGenerator().manualSeed(3) as unknown as TorchGenerator }).prevSample.data;
     expect(Array.from(theirs)).toEqual(Array.from(ours));
-    const broken = { manualSeed() {}, rand() {}, fillRand() {}, engine: {} };
-    expect(() => s.step(logp, 50, x, { generator: broken as unknown as TorchGenerator })).toThrow(
-      "options.generator: expected a TorchGenerator (methods manualSeed, rand, fillRand and an MT19937 engine), got an object without engine.seed()",
+    // An older copy (before getState/setState replaced the public engine) is named by what it lacks.
+    const older = { manualSeed() {}, rand() {}, fillRand() {}, engine: {} };
+    expect(() => s.step(logp, 50, x, { generator: older as unknown as TorchGenerator })).toThrow(
+      "options.generator: expected a TorchGenerator (methods manualSeed, rand, fillRand, getState, setState, nextUint32, fillUint32), got an object without getState()",
     );
   });
 });

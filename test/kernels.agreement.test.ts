@@ -7,13 +7,15 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TorchGenerator, VQDiffusionScheduler } from "../src/index.js";
 import { fusedGumbelStep, type FusedStepStats } from "../src/kernels/fusedStep.js";
-import { gumbelArgmaxPlain } from "../src/kernels/gumbelArgmaxPlain.js";
+import { gumbelArgmaxPlain } from "../src/oracles/gumbelArgmaxPlain.js";
 import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
 import type { StepPrimitives } from "../src/kernels/primitives.js";
 import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
 import { cumulativeLogs } from "../src/transitions/transitionRows.js";
 import { jumpLogs } from "../src/transitions/jump.js";
-import { pixelRows, posteriorPlain, type PosteriorTransitions } from "../src/posterior/posteriorPlain.js";
+import { posteriorPlain } from "../src/oracles/posteriorPlain.js";
+import type { PosteriorTransitions } from "../src/posterior/pixelPosterior.js";
+import { stepProblem } from "./helpers/stepProblem.js";
 import { computeLogSchedule } from "../src/schedule/logSchedule.js";
 
 const backends: [string, StepPrimitives][] = [
@@ -36,14 +38,13 @@ function plainStep(s: VQDiffusionScheduler, logp: Float32Array, tokens: Int32Arr
     t === 0
       ? gumbelArgmaxPlain(logp, B, K - 1, N, g)
       : gumbelArgmaxPlain(posteriorPlain(logp, tokens, B, K, N, transitionsAt(s, t)), B, K, N, g);
-  return { out, next: g.engine.nextUint32() };
+  return { out, next: g.nextUint32() };
 }
 
 function fusedStep(prims: StepPrimitives, s: VQDiffusionScheduler, logp: Float32Array, tokens: Int32Array, B: number, N: number, t: number, seed: number, stats: FusedStepStats) {
   const g = new TorchGenerator().manualSeed(seed);
-  const rows = t === 0 ? null : pixelRows(transitionsAt(s, t));
-  const out = fusedGumbelStep(prims, logp, tokens, B, s.numEmbed, N, rows, g, stats);
-  return { out, next: g.engine.nextUint32() };
+  const out = fusedGumbelStep(stepProblem(prims, logp, tokens, B, s.numEmbed, N, t === 0 ? null : transitionsAt(s, t), g), stats);
+  return { out, next: g.nextUint32() };
 }
 
 const inputArb = fc.record({

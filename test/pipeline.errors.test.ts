@@ -195,7 +195,7 @@ describe("generate errors", async () => {
     expect(await generateError({ promptEmbeds: embeds, numInferenceSteps: 101 })).toBe("numInferenceSteps: expected an integer in [1, 100] (numTrainTimesteps = 100), got 101");
     expect(await generateError({ promptEmbeds: embeds, guidanceScale: NaN })).toBe("guidanceScale: expected a finite number, got NaN");
     expect(await generateError({ promptEmbeds: embeds, truncationRate: 0 })).toBe("truncationRate: expected a number in (0, 1], got 0");
-    await expect(pipe.generate({ promptEmbeds: embeds, generator: {} as TorchGenerator })).rejects.toThrow("generator: expected a TorchGenerator (methods manualSeed, rand, fillRand and an MT19937 engine), got an object without manualSeed()");
+    await expect(pipe.generate({ promptEmbeds: embeds, generator: {} as TorchGenerator })).rejects.toThrow("generator: expected a TorchGenerator (methods manualSeed, rand, fillRand, getState, setState, nextUint32, fillUint32), got an object without manualSeed()");
   });
 
   it("a prompt that is neither a string nor a non-empty array of strings", async () => {

@@ -23,7 +23,7 @@ describe("WASM primitives = plain primitives", () => {
   for (const N of [1, 4, 13, 64]) {
     const rows = 9;
     it(`mtFill continues the same stream (N = ${N})`, () => {
-      const w = wasm.workspace({ N, B: 1, rows, blocks: 0 });
+      const w = wasm.workspace({ N, rows, blocks: 0 });
       const mt = new MersenneTwister19937(N);
       mt.nextUint32();
       mt.saveTo(w.mtState);
@@ -36,8 +36,8 @@ describe("WASM primitives = plain primitives", () => {
     });
 
     it(`chunkMax, raiseRef and expSum (N = ${N})`, () => {
-      const w = wasm.workspace({ N, B: 1, rows, blocks: 1 });
-      const p = plain.workspace({ N, B: 1, rows, blocks: 1 });
+      const w = wasm.workspace({ N, rows, blocks: 1 });
+      const p = plain.workspace({ N, rows, blocks: 1 });
       const y = randomChunk(rows, N, N);
       w.y.set(y);
       p.y.set(y);
@@ -63,7 +63,7 @@ describe("WASM primitives = plain primitives", () => {
     });
 
     it(`chunkMax reports NaN (N = ${N})`, () => {
-      const w = wasm.workspace({ N, B: 1, rows, blocks: 0 });
+      const w = wasm.workspace({ N, rows, blocks: 0 });
       w.y.set(randomChunk(rows, N, 1));
       w.y[(rows - 1) * N + N - 1] = NaN;
       wasm.chunkMax(w.y, rows, N, w.cmax);
@@ -71,12 +71,12 @@ describe("WASM primitives = plain primitives", () => {
     });
 
     it(`screen passes every candidate whose bound reaches the threshold, and forced rows (N = ${N})`, () => {
-      const w = wasm.workspace({ N, B: 1, rows, blocks: 0 });
-      const p = plain.workspace({ N, B: 1, rows, blocks: 0 });
+      const w = wasm.workspace({ N, rows, blocks: 0 });
+      const p = plain.workspace({ N, rows, blocks: 0 });
       const y = randomChunk(rows, N, 3);
       const g = new TorchGenerator().manualSeed(4);
       const draws = new Uint32Array(rows * N);
-      g.engine.fillUint32(draws);
+      g.fillUint32(draws);
       for (const ws of [w, p]) {
         ws.y.set(y);
         ws.u.set(draws);
@@ -87,8 +87,8 @@ describe("WASM primitives = plain primitives", () => {
           ws.skip[n] = n % 4 === 0 ? 2 : -1;
         }
       }
-      const cw = wasm.screen(w.y, w.u, rows, N, w.A, w.Bb, w.thr, w.skip, 0, Math.LN2, w.surv);
-      const cp = plain.screen(p.y, p.u, rows, N, p.A, p.Bb, p.thr, p.skip, 0, Math.LN2, p.surv);
+      const cw = wasm.screen({ y: w.y, u: w.u, rows, N, A: w.A, Bb: w.Bb, thr: w.thr, force: w.skip, rowBase: 0, slack: Math.LN2, surv: w.surv });
+      const cp = plain.screen({ y: p.y, u: p.u, rows, N, A: p.A, Bb: p.Bb, thr: p.thr, force: p.skip, rowBase: 0, slack: Math.LN2, surv: p.surv });
       const got = new Set(w.surv.subarray(0, cw));
       for (let j = 0; j < cp; j++) {
         const i = p.surv[j];
@@ -118,5 +118,29 @@ describe("WASM primitives = plain primitives", () => {
   it("the embedded WASM is the build of assembly/kernels.ts", () => {
     const out = execFileSync(process.execPath, ["scripts/build-wasm.mjs", "--check"], { encoding: "utf8" });
     expect(out).toContain("matches");
+  });
+});
+
+describe("the step's WebAssembly memory is sized by K and N, never by the batch", () => {
+  it("a 50 MB batch (K = 3, N = 65536, B = 100) grows the module's memory by under 2 MB, in both modes", async () => {
+    const { fusedGumbelStep } = await import("../src/kernels/fusedStep.js");
+    const { fastCategoricalStep } = await import("../src/kernels/fastStep.js");
+    const { stepProblem } = await import("./helpers/stepProblem.js");
+    const { cumulativeLogs, oneStepLogs } = await import("../src/transitions/transitionRows.js");
+    const { computeLogSchedule } = await import("../src/schedule/logSchedule.js");
+    const { VQDiffusionScheduler } = await import("../src/index.js");
+    const K = 3, N = 65536;
+    const schedule = computeLogSchedule(new VQDiffusionScheduler({ numVecClasses: K }).config);
+    const transitions = { cumulativeAtT: cumulativeLogs(schedule, 50), cumulativeAtS: cumulativeLogs(schedule, 49), stepSToT: oneStepLogs(schedule, 50) };
+    const prims = createWasmPrimitives(new WebAssembly.Module(kernelBytes()));
+    const memory = () => prims.workspace({ N: 1, rows: 1, blocks: 0 }).y.buffer.byteLength;
+    const before = memory();
+    for (const B of [1, 100]) {
+      const logp = new Float32Array(B * (K - 1) * N).map((_, i) => -(i % 7) / 3);
+      const tokens = new Int32Array(B * N).map((_, i) => i % K);
+      expect(fusedGumbelStep(stepProblem(prims, logp, tokens, B, K, N, transitions, new TorchGenerator().manualSeed(0)))).not.toBeNull();
+      expect(fastCategoricalStep(stepProblem(prims, logp, tokens, B, K, N, transitions, new TorchGenerator().manualSeed(0)))).not.toBeNull();
+      expect(memory() - before).toBeLessThan(2 * 2 ** 20);
+    }
   });
 });

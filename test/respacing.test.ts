@@ -6,10 +6,12 @@ import { describe, expect, it } from "vitest";
 import { TorchGenerator, VQDiffusionScheduler } from "../src/index.js";
 import { fastCategoricalStep } from "../src/kernels/fastStep.js";
 import { fusedGumbelStep } from "../src/kernels/fusedStep.js";
-import { gumbelArgmaxPlain } from "../src/kernels/gumbelArgmaxPlain.js";
+import { gumbelArgmaxPlain } from "../src/oracles/gumbelArgmaxPlain.js";
 import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
 import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
-import { pixelRows, posteriorPlain, type PosteriorTransitions } from "../src/posterior/posteriorPlain.js";
+import { posteriorPlain } from "../src/oracles/posteriorPlain.js";
+import type { PosteriorTransitions } from "../src/posterior/pixelPosterior.js";
+import { stepProblem } from "./helpers/stepProblem.js";
 import { chiSquareTest } from "./helpers/chiSquare.mjs";
 
 type Options = ConstructorParameters<typeof VQDiffusionScheduler>[0];
@@ -126,8 +128,8 @@ describe("respaced chains: kernels = plain, and fast mode fits", () => {
           ? gumbelArgmaxPlain(logp, 1, K - 1, N, new TorchGenerator().manualSeed(t))
           : gumbelArgmaxPlain(posteriorPlain(logp, tokens, 1, K, N, transitionsOf(s, t, prev)), 1, K, N, new TorchGenerator().manualSeed(t));
       for (const [, prims] of backends) {
-        const rows = t === 0 ? null : pixelRows(transitionsOf(s, t, prev));
-        expect(fusedGumbelStep(prims, logp, tokens, 1, K, N, rows, new TorchGenerator().manualSeed(t))).toEqual(plainOut);
+        const transitions = t === 0 ? null : transitionsOf(s, t, prev);
+        expect(fusedGumbelStep(stepProblem(prims, logp, tokens, 1, K, N, transitions, new TorchGenerator().manualSeed(t)))).toEqual(plainOut);
       }
       const viaStep = s.step({ data: logp, dims: [1, K - 1, N] }, t, { data: tokens, dims: [1, N] }, { generator: new TorchGenerator().manualSeed(t) });
       expect(viaStep.prevSample.data).toEqual(plainOut);
@@ -142,7 +144,7 @@ describe("respaced chains: kernels = plain, and fast mode fits", () => {
     for (const x of [K - 1, 2]) {
       const logp = new Float32Array((K - 1) * N);
       for (let c = 0; c < K - 1; c++) logp.fill(column[c], c * N, (c + 1) * N);
-      const out = fastCategoricalStep(createPlainPrimitives(), logp, new Int32Array(N).fill(x), 1, K, N, pixelRows(transitionsOf(s, 60, 20)), new TorchGenerator().manualSeed(x))!;
+      const out = fastCategoricalStep(stepProblem(createPlainPrimitives(), logp, new Int32Array(N).fill(x), 1, K, N, transitionsOf(s, 60, 20), new TorchGenerator().manualSeed(x)))!;
       const exact = s.qPosterior({ data: column, dims: [1, K - 1, 1] }, { data: Int32Array.of(x), dims: [1, 1] }, 60, { prevTimestep: 20 }).data;
       const m = Math.max(...exact);
       const p = Array.from(exact, (v) => Math.exp(v - m));

@@ -154,7 +154,7 @@ describe("step", () => {
   });
   it("rejects a generator that is not a TorchGenerator", () => {
     expect(() => s.step(logits(1, 2), 1, tokens(1, 2), { generator: {} as never })).toThrow(
-      new Error("options.generator: expected a TorchGenerator (methods manualSeed, rand, fillRand and an MT19937 engine), got an object without manualSeed()"),
+      new Error("options.generator: expected a TorchGenerator (methods manualSeed, rand, fillRand, getState, setState, nextUint32, fillUint32), got an object without manualSeed()"),
     );
   });
   it("does not modify its inputs", () => {

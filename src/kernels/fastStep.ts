@@ -6,8 +6,8 @@
  *
  * Structure. Sweep A of `fusedStep.ts` leaves, per pixel and per chunk of class rows ("block"), the
  * sum of exp(y − max) over the block's bulk classes (float32 terms: within EXP_SUM_RELATIVE_ERROR).
- * A bulk class's posterior weight is affine in exp(y) (`posteriorPlain.ts`, steps 3-4):
- *   w_c = exp(logit_c − S) = coefP·exp(y_c − max) + coefB,
+ * A bulk class's posterior weight is affine in exp(y) (`pixelPosterior.ts`, the bulk's affine form):
+ *   w_c = exp(logit_c − S) = coefP·exp(y_c − max) + coefB,  coefP = e^{shift + max − S}, coefB = e^{floor − S},
  * so a block's weight is coefP·blockSum + coefB·(bulk classes in it). x_t's own class and the mask
  * are categories of their own, with exact weights.
  *
@@ -22,64 +22,78 @@
  * itself uniform and independent, and serves for the acceptance test and then for the class inside
  * the block, so one uniform per pixel suffices except after a rejection.
  */
-import { argumentError } from "../errors.js";
-import { posteriorLogit, posteriorMaskLogit, type PixelRows } from "../posterior/posteriorPlain.js";
-import type { TorchGenerator } from "../random/torchGenerator.js";
+import { bulkForm, classLogit, classRows, maskLogit, type BulkForm } from "../posterior/pixelPosterior.js";
 import { uniform53 } from "../random/uniform53.js";
-import { normalisers, sweepModelOutput } from "./fusedStep.js";
-import { EXP_SUM_RELATIVE_ERROR, type StepPrimitives } from "./primitives.js";
+import { EXP_SUM_RELATIVE_ERROR } from "./primitives.js";
+import type { StepProblem } from "./stepProblem.js";
+import { normalisers, stepWorkspace, sweepItem } from "./sweep.js";
 
 /** Bound on W_j / W'_j for a block weight built from an expSum within EXP_SUM_RELATIVE_ERROR. */
 const ACCEPT_BOUND = 1 + 2 * EXP_SUM_RELATIVE_ERROR + 1e-12;
 
 /**
- * @param logp - log p(x_0 | x_t), shape (B, K − 1, N).
- * @param tokens - x_t, shape (B, N).
- * @param rows - the posterior's row values, or null at t = 0 (the categorical is softmax(logp)).
- * @returns x_{t−1}, shape (B, N); or null when `logp` fails the value check (nothing drawn).
+ * One pixel's categories, for {@link drawCategory}: weights relative to e^S of [x_t's own class,
+ * block 0 … block chunks − 1, the mask], and what recomputes a block's classes exactly.
  */
-export function fastCategoricalStep(
-  prims: StepPrimitives,
-  logp: Float32Array,
-  tokens: Int32Array,
-  B: number,
-  K: number,
-  N: number,
-  rows: PixelRows | null,
-  generator: TorchGenerator,
-): Int32Array | null {
-  const rowsY = K - 1;
-  const swept = sweepModelOutput(prims, logp, tokens, B, K, N, rows, true);
-  if (swept === null) return null;
-  const { ws, chunkRows, chunks } = swept;
+interface PixelCategories {
+  /** chunks + 2 weights. */
+  readonly weights: Float64Array;
+  readonly chunks: number;
+  readonly chunkRows: number;
+  /** x_t's class (its own category), or −1 when x_t is the mask or at t = 0. */
+  special: number;
+  /** The bulk's weight e^{logit_c − S} = coefP·e^{y_c − max} + coefB. */
+  coefP: number;
+  coefB: number;
+  /** The pixel's largest y. */
+  max: number;
+  /** Where its y column starts in logp (stride N). */
+  base: number;
+  /** Scratch: the chosen block's exact class weights, chunkRows entries. */
+  readonly inBlock: Float64Array;
+}
 
+/**
+ * @returns x_{t−1}, shape (B, N); or null when `p.logp` fails the value check (the caller restores
+ *   the generator, which may have drawn for earlier batch items).
+ */
+export function fastCategoricalStep(p: StepProblem): Int32Array | null {
+  const { logp, tokens, B, K, N, posterior: rows } = p;
+  const rowsY = K - 1;
+  const layout = stepWorkspace(p, true);
+  const { ws, chunkRows, chunks } = layout;
   const out = new Int32Array(B * N);
   const S = new Float64Array(N);
-  const weights = new Float64Array(chunks + 2);
-  const inBlock = new Float64Array(chunkRows);
+  const cat: PixelCategories = {
+    weights: new Float64Array(chunks + 2), chunks, chunkRows, special: -1, coefP: 1, coefB: 0, max: 0, base: 0,
+    inBlock: new Float64Array(chunkRows),
+  };
+  const { weights } = cat;
+  const form: BulkForm = { shift: 0, floor: 0 };
+  const r = { cum: 0, step: 0 };
   for (let b = 0; b < B; b++) {
-    if (rows !== null) normalisers(ws, logp, tokens, b, K, N, rows, S);
+    if (!sweepItem(p, layout, b, true)) return null;
+    normalisers(p, ws, b, S);
     for (let n = 0; n < N; n++) {
-      const p = b * N + n;
-      const x = tokens[p];
-      const my = ws.ref[p];
-      // Category weights, relative to exp(S): [x_t's class, blocks…, mask].
-      let coefP = 1;
-      let coefB = 0;
-      let special = -1;
+      const x = tokens[b * N + n];
+      const my = ws.ref[n];
+      cat.max = my;
+      cat.base = b * rowsY * N + n;
+      cat.coefP = 1;
+      cat.coefB = 0;
+      cat.special = -1;
       weights[0] = 0;
       weights[chunks + 1] = 0;
       if (rows !== null) {
         const masked = x === K - 1;
-        const cumRow = masked ? rows.cumulative.masked : rows.cumulative.other;
-        const step = masked ? rows.oneStep.masked : rows.oneStep.other;
-        coefP = Math.exp(my - cumRow - S[n] + rows.cumulativeAtS.a + step);
-        coefB = Math.exp(rows.cumulativeAtS.b + step);
-        weights[chunks + 1] = Math.exp(posteriorMaskLogit(masked, S[n], rows) - S[n]);
+        bulkForm(masked, S[n], rows, form);
+        cat.coefP = Math.exp(form.shift + my - S[n]);
+        cat.coefB = Math.exp(form.floor - S[n]);
+        weights[chunks + 1] = Math.exp(maskLogit(masked, S[n], rows) - S[n]);
         if (!masked) {
-          special = x;
-          const yx = logp[(b * rowsY + x) * N + n];
-          weights[0] = Math.exp(posteriorLogit(yx, rows.cumulative.same, rows.oneStep.same, S[n], rows) - S[n]);
+          cat.special = x;
+          classRows(rows, x, x, K, r);
+          weights[0] = Math.exp(classLogit(logp[(b * rowsY + x) * N + n], r.cum, r.step, S[n], rows) - S[n]);
         }
       }
       // Block sums are relative to the running maximum when they were taken; it only rises, so a
@@ -87,45 +101,31 @@ export function fastCategoricalStep(
       let lastRef = NaN;
       let factor = 0;
       for (let j = 0; j < chunks; j++) {
-        const at = (b * chunks + j) * N + n;
+        const at = j * N + n;
         const r0 = j * chunkRows;
-        const count = Math.min(chunkRows, rowsY - r0) - (special >= r0 && special < r0 + chunkRows ? 1 : 0);
+        const count = Math.min(chunkRows, rowsY - r0) - (cat.special >= r0 && cat.special < r0 + chunkRows ? 1 : 0);
         if (ws.blockRef[at] !== lastRef) {
           lastRef = ws.blockRef[at];
           factor = Math.exp(lastRef - my);
         }
         const sum = ws.blockSum[at] === 0 ? 0 : ws.blockSum[at] * factor;
-        weights[j + 1] = coefP * sum + coefB * count;
+        weights[j + 1] = cat.coefP * sum + cat.coefB * count;
       }
-      out[p] = drawCategory(weights, chunks, chunkRows, rowsY, K, special, coefP, coefB, my, logp, (b * rowsY) * N + n, N, generator, inBlock);
+      out[b * N + n] = drawCategory(p, cat);
     }
   }
   return out;
 }
 
-/**
- * Inverse CDF over the categories, with the exactness correction of the file comment; `inBlock`
- * (chunkRows entries) holds the chosen block's exact class weights.
- */
-function drawCategory(
-  weights: Float64Array,
-  chunks: number,
-  chunkRows: number,
-  rowsY: number,
-  K: number,
-  special: number,
-  coefP: number,
-  coefB: number,
-  my: number,
-  logp: Float32Array,
-  base: number,
-  N: number,
-  generator: TorchGenerator,
-  inBlock: Float64Array,
-): number {
+/** Inverse CDF over a pixel's categories, with the exactness correction of the file comment. */
+function drawCategory(p: StepProblem, cat: PixelCategories): number {
+  const { logp, K, N, generator } = p;
+  const { weights, chunks, chunkRows, special, coefP, coefB, max, base, inBlock } = cat;
+  const rowsY = K - 1;
   let total = 0;
   for (let i = 0; i < chunks + 2; i++) total += weights[i];
-  if (!(total > 0 && total < Infinity)) throw argumentError("modelOutput", "weights with a finite positive sum", total);
+  // Sweep A's value check leaves every pixel a positive, finite total: this guards the kernel itself.
+  if (!(total > 0 && total < Infinity)) throw new Error(`fast step: expected category weights with a finite positive sum, got ${total} (a kernel fault: please report it)`);
   for (let attempt = 0; attempt < 1000; attempt++) {
     let target = uniform53(generator) * total;
     let i = 0;
@@ -138,7 +138,7 @@ function drawCategory(
     const r0 = (i - 1) * chunkRows;
     const r1 = Math.min(r0 + chunkRows, rowsY);
     let exact = 0;
-    for (let c = r0; c < r1; c++) exact += inBlock[c - r0] = c === special ? 0 : coefP * Math.exp(logp[base + c * N] - my) + coefB;
+    for (let c = r0; c < r1; c++) exact += inBlock[c - r0] = c === special ? 0 : coefP * Math.exp(logp[base + c * N] - max) + coefB;
     const accept = exact / (weights[i] * ACCEPT_BOUND);
     if (!(within < accept)) continue;
     let rest = (within / accept) * exact;

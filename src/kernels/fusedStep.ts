@@ -6,41 +6,27 @@
  * other than x_t's own class and the mask (the "bulk" of the K classes), the posterior logit is one
  * increasing function of y_c = log p(x_0 = c):
  *   logit_c = logaddexp(y_c + A', Bb') + const ≤ max(y_c + A, Bb) + ln 2,
- * with per-pixel constants (see `posteriorPlain.ts`, steps 3-4). And g(u) ≤ gumbelBound(u), which
+ * with per-pixel constants (the bulk's affine form, `pixelPosterior.ts`). And g(u) ≤ gumbelBound(u), which
  * needs no logarithm. So a candidate whose bound stays below the best noised logit found so far can
  * be skipped after reading its y and its draw; the rest ("survivors", a few per pixel) are evaluated
  * exactly, by the same formula as the plain path.
  *
  * Sweeps, per batch item, over chunks of class rows (the model output is read, never copied whole):
- *   A. the per-pixel maximum of y and Σ exp(y − max) over the bulk (float32 terms, float64 sums):
- *      S, the posterior's normaliser, to within S_ERROR. Also the input check (NaN, +inf, a pixel
- *      with no finite entry), before any draw is taken.
+ *   A. (`sweep.ts`) the per-pixel maximum of y and Σ exp(y − max) over the bulk (float32 terms,
+ *      float64 sums): S, the posterior's normaliser, to within S_ERROR; and the value check.
  *   B. draws for the chunk (MT19937, in stream order), the screen, exact evaluation of survivors.
  * S enters the survivors' values, so they may differ from the plain ones by S_ERROR: a pixel whose
  * best two candidates are closer than 2·S_ERROR is recomputed exactly from a replay of the stream
- * (rare: about 1e-4 of pixels), from ws.mtState rewound to the step's start. At t = 0 the logits are y itself and nothing is approximate.
+ * (rare: about 1e-4 of pixels), from the generator state at the step's start. At t = 0 the logits are y itself and nothing is approximate.
  */
-import { LIMITS } from "../limits.js";
-import { logAddExp } from "../math/logSpace.js";
-import {
-  posteriorColumn,
-  posteriorLogit,
-  posteriorMaskLogit,
-  type PixelRows,
-} from "../posterior/posteriorPlain.js";
+import { bulkForm, classLogit, classRows, maskLogit, posteriorColumn, type BulkForm, type PosteriorRows } from "../posterior/pixelPosterior.js";
 import { gumbelNoise } from "../random/gumbel.js";
-import { MT_SAVED_LENGTH } from "../random/mt19937.js";
-import type { TorchGenerator } from "../random/torchGenerator.js";
-import { EXP_SUM_RELATIVE_ERROR, MAX_CHUNK_ROWS, type StepPrimitives, type Workspace } from "./primitives.js";
+import { uniform24 } from "../random/uniform24.js";
+import type { StepProblem } from "./stepProblem.js";
+import { normalisers, stepWorkspace, sweepItem, S_ERROR } from "./sweep.js";
 
-/** Elements per chunk: a chunk of y and one of draws stay in the L2 cache. */
-const CHUNK_ELEMENTS = 32768;
 /** The smallest Gumbel noise a float32 uniform gives: g(0). */
 export const MIN_GUMBEL = gumbelNoise(0);
-/** Bound on |S − S'|: log of a sum of terms each within EXP_SUM_RELATIVE_ERROR, with room for rounding. */
-export const S_ERROR = 2 * EXP_SUM_RELATIVE_ERROR;
-const INV_2_24 = 1 / 16777216;
-const MAX_PEAK = LIMITS.maxLogProbabilityMagnitude;
 
 /** Counters of one or more fused steps, for tests and benchmarks. */
 export interface FusedStepStats {
@@ -48,11 +34,6 @@ export interface FusedStepStats {
   survivors: number;
   /** Pixels recomputed exactly because their best two candidates were within 2·S_ERROR. */
   nearTies: number;
-}
-
-/** Rows of a chunk for N pixels. */
-export function rowsPerChunk(totalRows: number, N: number): number {
-  return Math.max(1, Math.min(totalRows, MAX_CHUNK_ROWS, Math.floor(CHUNK_ELEMENTS / N)));
 }
 
 /** How far below the best a bound must stay for its candidate to be skipped. */
@@ -66,131 +47,18 @@ function f32Up(x: number): number {
 }
 
 /**
- * Sweep A for every batch item: ws.ref[b·N + n] = max_c y, ws.acc[b·N + n] = Σ_{c ≠ skip} exp(y − max)
- * (with ws.skip set by the caller). When `blocks` is true, chunk j's sum and the maximum it is
- * relative to go to ws.blockSum / ws.blockRef at ((b·chunks) + j)·N (one block per chunk).
- * Returns false when some pixel's maximum is NaN, ±inf or beyond ±LIMITS.maxLogProbabilityMagnitude
- * (the caller reports which).
- */
-export function sumSweep(
-  prims: StepPrimitives,
-  ws: Workspace,
-  logp: Float32Array,
-  B: number,
-  rowsY: number,
-  N: number,
-  chunkRows: number,
-  blocks: boolean,
-): boolean {
-  const chunks = Math.ceil(rowsY / chunkRows);
-  for (let b = 0; b < B; b++) {
-    const ref = ws.ref.subarray(b * N, (b + 1) * N);
-    const acc = ws.acc.subarray(b * N, (b + 1) * N);
-    const skip = ws.skip.subarray(b * N, (b + 1) * N);
-    ref.fill(-Infinity);
-    acc.fill(0);
-    let skips = false;
-    for (let n = 0; n < N && !skips; n++) skips = skip[n] >= 0;
-    for (let r0 = 0, j = 0; r0 < rowsY; r0 += chunkRows, j++) {
-      const rows = Math.min(chunkRows, rowsY - r0);
-      const start = (b * rowsY + r0) * N;
-      ws.y.set(logp.subarray(start, start + rows * N));
-      prims.chunkMax(ws.y, rows, N, ws.cmax);
-      prims.raiseRef(ws.cmax, ref, acc, N);
-      // Leave each pixel's skipped row (x_t's class) out of the sum: our copy, set to −inf.
-      for (let n = 0; skips && n < N; n++) {
-        const r = skip[n] - r0;
-        if (r >= 0 && r < rows) ws.y[r * N + n] = -Infinity;
-      }
-      const at = (b * chunks + j) * N;
-      const block = blocks ? ws.blockSum.subarray(at, at + N) : null;
-      prims.expSum(ws.y, rows, N, ref, acc, block);
-      if (blocks) ws.blockRef.set(ref, at);
-    }
-    for (let n = 0; n < N; n++) {
-      const m = ref[n];
-      if (!(m >= -MAX_PEAK && m <= MAX_PEAK)) return false;
-    }
-  }
-  return true;
-}
-
-/**
- * The start both step modes share: a workspace for chunks of rowsPerChunk(K − 1, N) rows (and, with
- * `blocks`, room for every chunk's per-pixel sums), x_t's class as each pixel's skipped row when
- * there is a posterior (rows ≠ null) and x_t is not the mask, and sweep A. Null when the model
- * output fails the value check.
- */
-export function sweepModelOutput(
-  prims: StepPrimitives,
-  logp: Float32Array,
-  tokens: Int32Array,
-  B: number,
-  K: number,
-  N: number,
-  rows: PixelRows | null,
-  blocks: boolean,
-): { ws: Workspace; chunkRows: number; chunks: number } | null {
-  const chunkRows = rowsPerChunk(K - 1, N);
-  const chunks = Math.ceil((K - 1) / chunkRows);
-  const ws = prims.workspace({ N, B, rows: chunkRows, blocks: blocks ? B * chunks : 0 });
-  for (let i = 0; i < B * N; i++) ws.skip[i] = rows !== null && tokens[i] !== K - 1 ? tokens[i] : -1;
-  return sumSweep(prims, ws, logp, B, K - 1, N, chunkRows, blocks) ? { ws, chunkRows, chunks } : null;
-}
-
-/**
- * S' for every pixel of batch item b (S of `posteriorPlain.ts` step 2, within S_ERROR), from sweep A.
- * Bulk classes share one cumulative row value, x_t's class has its own:
- *   S = log(e^{max − other}·Σ_{c ≠ x} e^{y_c − max} + e^{y_x − same})   (x_t not the mask)
- *   S = max − masked + log Σ_c e^{y_c − max}                             (x_t the mask)
- */
-export function normalisers(
-  ws: Workspace,
-  logp: Float32Array,
-  tokens: Int32Array,
-  b: number,
-  K: number,
-  N: number,
-  rows: PixelRows,
-  out: Float64Array,
-): void {
-  const { cumulative } = rows;
-  for (let n = 0; n < N; n++) {
-    const x = tokens[b * N + n];
-    const my = ws.ref[b * N + n];
-    const logZ = Math.log(ws.acc[b * N + n]);
-    if (x === K - 1) out[n] = my - cumulative.masked + logZ;
-    else out[n] = logAddExp(my - cumulative.other + logZ, logp[(b * (K - 1) + x) * N + n] - cumulative.same);
-  }
-}
-
-/**
  * One reference step with the fused kernel.
  *
- * @param logp - log p(x_0 | x_t), shape (B, K − 1, N).
- * @param tokens - x_t, shape (B, N).
- * @param rows - the posterior's row values, or null at t = 0 (the logits are `logp` itself).
  * @param stats - when given, receives the number of exactly evaluated candidates and of near ties.
- * @returns x_{t−1}, shape (B, N); or null when `logp` fails the value check (nothing drawn).
+ * @returns x_{t−1}, shape (B, N); or null when `p.logp` fails the value check. The generator has
+ *   then drawn nothing; when a step returns tokens it has advanced by B·K·N draws (B·(K − 1)·N at t = 0).
  */
-export function fusedGumbelStep(
-  prims: StepPrimitives,
-  logp: Float32Array,
-  tokens: Int32Array,
-  B: number,
-  K: number,
-  N: number,
-  rows: PixelRows | null,
-  generator: TorchGenerator,
-  stats?: FusedStepStats,
-): Int32Array | null {
+export function fusedGumbelStep(p: StepProblem, stats?: FusedStepStats): Int32Array | null {
+  const { prims, logp, tokens, B, K, N, posterior: rows, generator } = p;
   const rowsY = K - 1;
-  const swept = sweepModelOutput(prims, logp, tokens, B, K, N, rows, false);
-  if (swept === null) return null;
-  const { ws, chunkRows } = swept;
-
-  const snapshot = new Int32Array(MT_SAVED_LENGTH);
-  generator.engine.saveTo(snapshot);
+  const layout = stepWorkspace(p, false);
+  const { ws, chunkRows } = layout;
+  const snapshot = generator.getState();
   ws.mtState.set(snapshot);
   const out = new Int32Array(B * N);
   const S = new Float64Array(N);
@@ -198,13 +66,15 @@ export function fusedGumbelStep(
   const second = new Float64Array(N);
   const nearTies: number[] = [];
   const slack = rows === null ? 0 : f32Up(Math.LN2);
+  const form: BulkForm = { shift: 0, floor: 0 };
+  const r = { cum: 0, step: 0 };
 
   for (let b = 0; b < B; b++) {
-    const force = ws.skip.subarray(b * N, (b + 1) * N);
-    if (rows !== null) normalisers(ws, logp, tokens, b, K, N, rows, S);
+    if (!sweepItem(p, layout, b, false)) return null;
+    normalisers(p, ws, b, S);
     // The screen's constants and a first threshold, from a candidate sure to be evaluated.
     for (let n = 0; n < N; n++) {
-      const my = ws.ref[b * N + n];
+      const my = ws.ref[n];
       let lower: number;
       if (rows === null) {
         ws.A[n] = 0;
@@ -213,15 +83,13 @@ export function fusedGumbelStep(
       } else {
         const x = tokens[b * N + n];
         const masked = x === K - 1;
-        const cumRow = masked ? rows.cumulative.masked : rows.cumulative.other;
-        const step = masked ? rows.oneStep.masked : rows.oneStep.other;
-        ws.A[n] = f32Up(rows.cumulativeAtS.a - cumRow + step);
-        ws.Bb[n] = f32Up(rows.cumulativeAtS.b + step + S[n]);
-        const maskLogit = posteriorMaskLogit(masked, S[n], rows);
-        const sure = masked
-          ? posteriorLogit(my, cumRow, step, S[n], rows)
-          : posteriorLogit(logp[(b * rowsY + x) * N + n], rows.cumulative.same, rows.oneStep.same, S[n], rows);
-        lower = Math.max(maskLogit, sure) + MIN_GUMBEL;
+        bulkForm(masked, S[n], rows, form);
+        ws.A[n] = f32Up(form.shift);
+        ws.Bb[n] = f32Up(form.floor);
+        // Masked: the bulk class at y = max; else x_t's own class.
+        classRows(rows, x, masked ? 0 : x, K, r);
+        const sure = classLogit(masked ? my : logp[(b * rowsY + x) * N + n], r.cum, r.step, S[n], rows);
+        lower = Math.max(maskLogit(masked, S[n], rows), sure) + MIN_GUMBEL;
       }
       ws.thr[n] = Math.fround(lower - pruneMargin(lower));
       best[n] = -Infinity;
@@ -233,23 +101,19 @@ export function fusedGumbelStep(
       const start = (b * rowsY + r0) * N;
       ws.y.set(logp.subarray(start, start + cr * N));
       prims.mtFill(ws.mtState, ws.u, cr * N);
-      const count = prims.screen(ws.y, ws.u, cr, N, ws.A, ws.Bb, ws.thr, force, r0, slack, ws.surv);
+      const count = prims.screen({ y: ws.y, u: ws.u, rows: cr, N, A: ws.A, Bb: ws.Bb, thr: ws.thr, force: ws.skip, rowBase: r0, slack, surv: ws.surv });
       if (stats) stats.survivors += count;
       for (let j = 0; j < count; j++) {
         const i = ws.surv[j];
-        const r = (i / N) | 0;
-        const n = i - r * N;
-        const c = r0 + r;
-        const y = ws.y[i];
-        let logit = y;
+        const rr = (i / N) | 0;
+        const n = i - rr * N;
+        const c = r0 + rr;
+        let logit = ws.y[i];
         if (rows !== null) {
-          const x = tokens[b * N + n];
-          const masked = x === K - 1;
-          const cumRow = masked ? rows.cumulative.masked : c === x ? rows.cumulative.same : rows.cumulative.other;
-          const step = masked ? rows.oneStep.masked : c === x ? rows.oneStep.same : rows.oneStep.other;
-          logit = posteriorLogit(y, cumRow, step, S[n], rows);
+          classRows(rows, tokens[b * N + n], c, K, r);
+          logit = classLogit(logit, r.cum, r.step, S[n], rows);
         }
-        const v = logit + gumbelNoise((ws.u[i] & 0xffffff) * INV_2_24);
+        const v = logit + gumbelNoise(uniform24(ws.u[i]));
         if (v > best[n]) {
           second[n] = best[n];
           best[n] = v;
@@ -263,8 +127,7 @@ export function fusedGumbelStep(
       // The mask class's row: the last K·N-th of this item's draws.
       prims.mtFill(ws.mtState, ws.u, N);
       for (let n = 0; n < N; n++) {
-        const masked = tokens[b * N + n] === K - 1;
-        const v = posteriorMaskLogit(masked, S[n], rows) + gumbelNoise((ws.u[n] & 0xffffff) * INV_2_24);
+        const v = maskLogit(tokens[b * N + n] === K - 1, S[n], rows) + gumbelNoise(uniform24(ws.u[n]));
         if (v > best[n]) {
           second[n] = best[n];
           best[n] = v;
@@ -274,60 +137,57 @@ export function fusedGumbelStep(
       }
     }
   }
-  generator.engine.loadFrom(ws.mtState);
+  generator.setState(ws.mtState.slice());
   if (stats) stats.nearTies += nearTies.length;
   if (nearTies.length > 0 && rows !== null) {
     ws.mtState.set(snapshot);
-    resolveNearTies(prims, ws, logp, tokens, B, K, N, rows, nearTies, out);
+    resolveNearTies(p, rows, ws.mtState, ws.u, nearTies, out);
   }
   return out;
 }
 
 /**
  * Recomputes the pixels whose winner the approximate S cannot decide, exactly as the plain path
- * does, from a replay of their draws.
+ * does, from a replay of their draws (the stream in `mtState`, rewound to the step's start; `chunk`
+ * at least N words of scratch).
  */
 function resolveNearTies(
-  prims: StepPrimitives,
-  ws: Workspace,
-  logp: Float32Array,
-  tokens: Int32Array,
-  B: number,
-  K: number,
-  N: number,
-  rows: PixelRows,
+  p: StepProblem,
+  rows: PosteriorRows,
+  mtState: Int32Array,
+  chunk: Uint32Array,
   pixels: number[],
   out: Int32Array,
 ): void {
+  const { prims, logp, tokens, B, K, N } = p;
   const draws = new Uint32Array(pixels.length * K);
-  const chunk = ws.u;
   const chunkRows = Math.floor(chunk.length / N);
   for (let b = 0; b < B; b++) {
     for (let r0 = 0; r0 < K; r0 += chunkRows) {
       const cr = Math.min(chunkRows, K - r0);
-      prims.mtFill(ws.mtState, chunk, cr * N);
-      pixels.forEach((p, k) => {
-        if (((p / N) | 0) !== b) return;
-        const n = p - b * N;
+      prims.mtFill(mtState, chunk, cr * N);
+      pixels.forEach((px, k) => {
+        if (((px / N) | 0) !== b) return;
+        const n = px - b * N;
         for (let r = 0; r < cr; r++) draws[k * K + r0 + r] = chunk[r * N + n];
       });
     }
   }
   const column = new Float64Array(K);
   const q = new Float64Array(K - 1);
-  pixels.forEach((p, k) => {
-    const b = (p / N) | 0;
-    const n = p - b * N;
-    posteriorColumn(logp, b * (K - 1) * N + n, N, tokens[p], K, rows, column, 0, 1, q);
+  pixels.forEach((px, k) => {
+    const b = (px / N) | 0;
+    const n = px - b * N;
+    posteriorColumn({ data: logp, offset: b * (K - 1) * N + n, stride: N }, tokens[px], K, rows, { data: column, offset: 0, stride: 1 }, q);
     let bestValue = -Infinity;
     let arg = 0;
     for (let c = 0; c < K; c++) {
-      const v = column[c] + gumbelNoise((draws[k * K + c] & 0xffffff) * INV_2_24);
+      const v = column[c] + gumbelNoise(uniform24(draws[k * K + c]));
       if (v > bestValue) {
         bestValue = v;
         arg = c;
       }
     }
-    out[p] = arg;
+    out[px] = arg;
   });
 }

@@ -6,16 +6,16 @@ import { fillFromSaved, MT_SAVED_LENGTH } from "../random/mt19937.js";
 import { gumbelBound, type StepPrimitives, type Workspace, type WorkspaceShape } from "./primitives.js";
 
 function allocate(shape: WorkspaceShape): Workspace {
-  const { N, B, rows, blocks } = shape;
+  const { N, rows, blocks } = shape;
   const chunk = rows * N;
   return {
     y: new Float32Array(chunk),
     u: new Uint32Array(Math.max(chunk, N)),
     surv: new Int32Array(chunk),
     cmax: new Float32Array(N),
-    ref: new Float32Array(B * N),
-    acc: new Float64Array(B * N),
-    skip: new Int32Array(B * N),
+    ref: new Float32Array(N),
+    acc: new Float64Array(N),
+    skip: new Int32Array(N),
     A: new Float32Array(N),
     Bb: new Float32Array(N),
     thr: new Float32Array(N),
@@ -28,7 +28,7 @@ function allocate(shape: WorkspaceShape): Workspace {
 function fits(ws: Workspace, shape: WorkspaceShape): boolean {
   return (
     ws.y.length >= shape.rows * shape.N && ws.u.length >= shape.N && ws.cmax.length >= shape.N &&
-    ws.ref.length >= shape.B * shape.N && ws.blockSum.length >= shape.blocks * shape.N
+    ws.blockSum.length >= shape.blocks * shape.N
   );
 }
 
@@ -74,7 +74,7 @@ export function createPlainPrimitives(): StepPrimitives {
         if (block) block[n] = s;
       }
     },
-    screen(y, u, rows, N, A, Bb, thr, force, rowBase, slack, surv) {
+    screen({ y, u, rows, N, A, Bb, thr, force, rowBase, slack, surv }) {
       let count = 0;
       for (let r = 0; r < rows; r++) {
         for (let n = 0; n < N; n++) {

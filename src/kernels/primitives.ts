@@ -9,7 +9,7 @@
  * needs them inside its memory.
  */
 
-/** Scratch arrays for one step; sized by {@link WorkspaceShape}, reused across calls. */
+/** Scratch arrays for one batch item of a step; sized by {@link WorkspaceShape}, reused across calls. */
 export interface Workspace {
   /** A chunk of log-probabilities, rows·N. */
   readonly y: Float32Array;
@@ -19,11 +19,11 @@ export interface Workspace {
   readonly surv: Int32Array;
   /** Per-chunk maxima, N. */
   readonly cmax: Float32Array;
-  /** Running per-pixel maxima of log p(x_0), B·N. */
+  /** Running per-pixel maxima of log p(x_0), N. */
   readonly ref: Float32Array;
-  /** Running per-pixel Σ exp(y − ref) over the summed rows, B·N. */
+  /** Running per-pixel Σ exp(y − ref) over the summed rows, N. */
   readonly acc: Float64Array;
-  /** Per-pixel row left out of the sums and forced through the screen (x_t's class), or −1; B·N. */
+  /** Per-pixel row left out of the sums and forced through the screen (x_t's class), or −1; N. */
   readonly skip: Int32Array;
   /** Screen bound terms, N each: ub = max(y + A, Bb) + slack + g-bound ≥ value; pass if ub ≥ thr. */
   readonly A: Float32Array;
@@ -40,8 +40,6 @@ export interface Workspace {
 export interface WorkspaceShape {
   /** Pixels per image. */
   N: number;
-  /** Batch size. */
-  B: number;
   /** Rows per chunk. */
   rows: number;
   /** Blocks of per-pixel sums kept (0 unless fast mode). */
@@ -70,10 +68,30 @@ export interface StepPrimitives {
    * rowBase + r = force[n]; returns their count. gBound(u) = −⌊log2(2^24 − (u & 0xFFFFFF))⌋·ln 2 +
    * 24·ln 2 ≥ g(u): see `gumbelBound`.
    */
-  screen(
-    y: Float32Array, u: Uint32Array, rows: number, N: number, A: Float32Array, Bb: Float32Array, thr: Float32Array,
-    force: Int32Array, rowBase: number, slack: number, surv: Int32Array,
-  ): number;
+  screen(chunk: ScreenChunk): number;
+}
+
+/** What {@link StepPrimitives.screen} reads (all arrays from the workspace) and where it writes. */
+export interface ScreenChunk {
+  /** The chunk's log-probabilities, rows·N. */
+  readonly y: Float32Array;
+  /** Its raw draws, rows·N. */
+  readonly u: Uint32Array;
+  readonly rows: number;
+  readonly N: number;
+  /** The bulk's affine form per pixel, rounded up: the bound is max(y + A, Bb) + slack. */
+  readonly A: Float32Array;
+  readonly Bb: Float32Array;
+  /** Per-pixel thresholds: a candidate whose bound stays below is skipped. */
+  readonly thr: Float32Array;
+  /** Per-pixel class always evaluated (x_t's own), or −1. */
+  readonly force: Int32Array;
+  /** The class of the chunk's first row. */
+  readonly rowBase: number;
+  /** ln 2 rounded up (logaddexp(u, v) ≤ max(u, v) + ln 2), or 0 at t = 0. */
+  readonly slack: number;
+  /** Receives the survivors' flat indices, rows·N. */
+  readonly surv: Int32Array;
 }
 
 /** The most rows one `expSum` call may take (its float32 partial sums are exact to rows·2^-24). */

@@ -1,12 +1,12 @@
 /**
- * The posterior in class-major order: the same numbers as `posteriorPlain` (bit for bit: every pixel's
- * normaliser is summed over the classes in the same order), computed with row-by-row, sequential
- * passes instead of one strided column per pixel, and each pixel's two transition-row values looked
- * up once. `qPosterior` uses it: it writes the float32 result directly, without the plain version's
- * float64 (B, K, N) array (at the ITHQ size 16 MB of output instead of 32 + 16; the time is the same,
- * the transcendentals dominate). The tests compare it with the plain version.
+ * The posterior in class-major order: the same numbers as the plain oracle (`oracles/posteriorPlain.ts`,
+ * bit for bit: every pixel's normaliser is summed over the classes in the same order, and every value
+ * comes from `pixelPosterior.ts`), computed with row-by-row, sequential passes instead of one strided
+ * column per pixel. `qPosterior` uses it: it writes the float32 result directly, without a float64
+ * (B, K, N) array (at the ITHQ size 16 MB of output instead of 32 + 16; the time is the same, the
+ * transcendentals dominate). The tests compare it with the plain version.
  */
-import { pixelRows, posteriorLogit, posteriorMaskLogit, type PosteriorTransitions } from "./posteriorPlain.js";
+import { classLogit, classRows, maskLogit, posteriorRows, type PosteriorTransitions } from "./pixelPosterior.js";
 
 /**
  * @param logPX0 - log p(x_0 | x_t), shape (B, K − 1, N).
@@ -15,6 +15,7 @@ import { pixelRows, posteriorLogit, posteriorMaskLogit, type PosteriorTransition
  *
  * @example
  * ```ts
+ * declare const logPX0: Float32Array, tokens: Int32Array, transitions: PosteriorTransitions;
  * posteriorStructured(logPX0, tokens, 1, 4097, 1024, transitions); // Float32Array(4097 * 1024)
  * ```
  */
@@ -26,35 +27,32 @@ export function posteriorStructured(
   N: number,
   transitions: PosteriorTransitions,
 ): Float32Array {
-  const rows = pixelRows(transitions);
+  const rows = posteriorRows(transitions);
   const out = new Float32Array(B * K * N);
   const mask = K - 1;
-  const other = new Float64Array(N);
-  const step = new Float64Array(N);
   const max = new Float64Array(N);
   const sum = new Float64Array(N);
   const S = new Float64Array(N);
+  const r = { cum: 0, step: 0 };
   for (let b = 0; b < B; b++) {
     const x = tokens.subarray(b * N, (b + 1) * N);
-    for (let n = 0; n < N; n++) {
-      const masked = x[n] === mask;
-      other[n] = masked ? rows.cumulative.masked : rows.cumulative.other;
-      step[n] = masked ? rows.oneStep.masked : rows.oneStep.other;
-    }
-    const cumRow = (c: number, n: number) => (x[n] === c ? rows.cumulative.same : other[n]);
-    // Steps 1-2: S = logsumexp_c (y_c − cumRow_c), max-shifted, summed in class order.
+    // Steps 1-2: S = logsumexp_c (y_c − cum_c), max-shifted, summed in class order.
     max.fill(-Infinity);
     for (let c = 0; c < K - 1; c++) {
       const row = (b * (K - 1) + c) * N;
       for (let n = 0; n < N; n++) {
-        const q = logPX0[row + n] - cumRow(c, n);
+        classRows(rows, x[n], c, K, r);
+        const q = logPX0[row + n] - r.cum;
         if (q > max[n]) max[n] = q;
       }
     }
     sum.fill(0);
     for (let c = 0; c < K - 1; c++) {
       const row = (b * (K - 1) + c) * N;
-      for (let n = 0; n < N; n++) sum[n] += Math.exp(logPX0[row + n] - cumRow(c, n) - max[n]);
+      for (let n = 0; n < N; n++) {
+        classRows(rows, x[n], c, K, r);
+        sum[n] += Math.exp(logPX0[row + n] - r.cum - max[n]);
+      }
     }
     for (let n = 0; n < N; n++) S[n] = max[n] === -Infinity || max[n] === Infinity ? max[n] : max[n] + Math.log(sum[n]);
     // Steps 3-4, row by row.
@@ -62,12 +60,12 @@ export function posteriorStructured(
       const row = (b * (K - 1) + c) * N;
       const outRow = (b * K + c) * N;
       for (let n = 0; n < N; n++) {
-        const same = x[n] === c;
-        out[outRow + n] = posteriorLogit(logPX0[row + n], same ? rows.cumulative.same : other[n], same ? rows.oneStep.same : step[n], S[n], rows);
+        classRows(rows, x[n], c, K, r);
+        out[outRow + n] = classLogit(logPX0[row + n], r.cum, r.step, S[n], rows);
       }
     }
     const outRow = (b * K + mask) * N;
-    for (let n = 0; n < N; n++) out[outRow + n] = posteriorMaskLogit(x[n] === mask, S[n], rows);
+    for (let n = 0; n < N; n++) out[outRow + n] = maskLogit(x[n] === mask, S[n], rows);
   }
   return out;
 }

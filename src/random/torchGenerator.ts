@@ -11,13 +11,13 @@
 import { LIMITS } from "../limits.js";
 import { argumentError, argumentErrorText, describe } from "../errors.js";
 import type { Tensor } from "../tensor/types.js";
-import { MersenneTwister19937 } from "./mt19937.js";
+import { MersenneTwister19937, MT_SAVED_LENGTH } from "./mt19937.js";
+import { uniform24 } from "./uniform24.js";
 
 /** PyTorch's default seed of a fresh generator. */
 export const DEFAULT_TORCH_SEED = 67280421310721n;
 
 const TWO_POW_64 = 1n << 64n;
-const INV_2_24 = 1 / 16777216;
 
 /**
  * @example
@@ -28,8 +28,7 @@ const INV_2_24 = 1 / 16777216;
  */
 export class TorchGenerator {
   private seedValue: bigint = DEFAULT_TORCH_SEED;
-  /** The MT19937 engine. Exposed for the kernels, which draw in bulk. */
-  readonly engine: MersenneTwister19937;
+  private readonly engine: MersenneTwister19937;
 
   constructor() {
     this.engine = new MersenneTwister19937(Number(DEFAULT_TORCH_SEED & 0xffffffffn));
@@ -84,13 +83,53 @@ export class TorchGenerator {
     return { data, dims: [...dims] };
   }
 
+  /**
+   * The stream's position: MT19937's 624 state words, then the index of the next word (625 Int32
+   * words; `torch.Generator.get_state` holds the same numbers in another byte layout). With
+   * {@link setState}, what lets a caller replay or undo draws (a rejected `step` uses it).
+   *
+   * @example
+   * ```ts
+   * const g = new TorchGenerator().manualSeed(1);
+   * const state = g.getState();
+   * const a = g.rand([3]).data;
+   * g.setState(state).rand([3]).data; // equal to a
+   * ```
+   */
+  getState(): Int32Array {
+    const out = new Int32Array(MT_SAVED_LENGTH);
+    this.engine.saveTo(out);
+    return out;
+  }
+
+  /** Restores a position from {@link getState} (625 Int32 words, the index in [0, 624]); returns the generator. */
+  setState(state: Int32Array): this {
+    if (!(state instanceof Int32Array) || state.length !== MT_SAVED_LENGTH) {
+      throw argumentError("state", `an Int32Array of ${MT_SAVED_LENGTH} words (from getState())`, state);
+    }
+    const index = state[MT_SAVED_LENGTH - 1];
+    if (index < 0 || index > MT_SAVED_LENGTH - 1) throw argumentError("state", `a last word (the position) in [0, ${MT_SAVED_LENGTH - 1}]`, index);
+    this.engine.loadFrom(state);
+    return this;
+  }
+
+  /** The next raw 32-bit draw (unsigned), as `torch.randint`'s engine gives it. */
+  nextUint32(): number {
+    return this.engine.nextUint32();
+  }
+
+  /** Writes the next `count` raw 32-bit draws into `out[offset …]`, as `count` calls of {@link nextUint32}. */
+  fillUint32(out: Uint32Array, offset = 0, count = out.length - offset): void {
+    this.engine.fillUint32(out, offset, count);
+  }
+
   /** Fills `out` with the next `out.length` uniforms (in place: the fast path behind {@link rand}). */
   fillRand(out: Float32Array): void {
     const block = new Uint32Array(Math.min(out.length, 4096));
     for (let o = 0; o < out.length; o += block.length) {
       const n = Math.min(block.length, out.length - o);
       this.engine.fillUint32(block, 0, n);
-      for (let i = 0; i < n; i++) out[o + i] = (block[i] & 0xffffff) * INV_2_24;
+      for (let i = 0; i < n; i++) out[o + i] = uniform24(block[i]);
     }
   }
 }
@@ -100,9 +139,8 @@ export function randomlySeededGenerator(): TorchGenerator {
   return new TorchGenerator().seed();
 }
 
-/** What the package calls on a generator: its methods and its engine's. */
-const GENERATOR_METHODS = ["manualSeed", "rand", "fillRand"] as const;
-const ENGINE_METHODS = ["seed", "saveTo", "loadFrom", "fillUint32", "nextUint32"] as const;
+/** What the package calls on a generator. */
+const GENERATOR_METHODS = ["manualSeed", "rand", "fillRand", "getState", "setState", "nextUint32", "fillUint32"] as const;
 
 /**
  * Checks that `value` is a TorchGenerator: this package's, or one from another copy of it (a second
@@ -116,10 +154,9 @@ const ENGINE_METHODS = ["seed", "saveTo", "loadFrom", "fillUint32", "nextUint32"
  */
 export function checkGenerator(name: string, value: unknown): TorchGenerator {
   if (value instanceof TorchGenerator) return value;
-  const expected = "a TorchGenerator (methods manualSeed, rand, fillRand and an MT19937 engine)";
+  const expected = `a TorchGenerator (methods ${GENERATOR_METHODS.join(", ")})`;
   if (typeof value !== "object" || value === null) throw argumentError(name, expected, value);
-  const g = value as Record<string, unknown> & { engine?: Record<string, unknown> };
+  const g = value as Record<string, unknown>;
   for (const m of GENERATOR_METHODS) if (typeof g[m] !== "function") throw argumentErrorText(name, expected, `${describe(value)} without ${m}()`);
-  for (const m of ENGINE_METHODS) if (typeof g.engine?.[m] !== "function") throw argumentErrorText(name, expected, `${describe(value)} without engine.${m}()`);
   return value as TorchGenerator;
 }

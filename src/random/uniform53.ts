@@ -12,7 +12,7 @@ import type { TorchGenerator } from "./torchGenerator.js";
  * ```
  */
 export function uniform53(generator: TorchGenerator): number {
-  const a = generator.engine.nextUint32() >>> 5;
-  const b = generator.engine.nextUint32() >>> 6;
+  const a = generator.nextUint32() >>> 5;
+  const b = generator.nextUint32() >>> 6;
   return (a * 67108864 + b) / 9007199254740992;
 }

@@ -19,9 +19,9 @@ import { argumentError } from "../errors.js";
 import { stepPrimitives } from "../kernels/backend.js";
 import { fastCategoricalStep } from "../kernels/fastStep.js";
 import { fusedGumbelStep } from "../kernels/fusedStep.js";
-import { pixelRows, type PosteriorTransitions } from "../posterior/posteriorPlain.js";
+import { posteriorRows, type PosteriorTransitions } from "../posterior/pixelPosterior.js";
+import type { StepProblem } from "../kernels/stepProblem.js";
 import { posteriorStructured } from "../posterior/posteriorStructured.js";
-import { MT_SAVED_LENGTH } from "../random/mt19937.js";
 import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { computeLogSchedule, type LogSchedule } from "../schedule/logSchedule.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
@@ -264,21 +264,23 @@ export class VQDiffusionScheduler {
     const s = options.prevTimestep ?? this.prevTimestep(t);
     if (!Number.isInteger(s) || s < -1 || s > t - 1) throw argumentError("options.prevTimestep", `an integer in [-1, ${t - 1}] (t - 1 at most)`, s);
     const K = this.numEmbed;
-    const rows = t === 0 ? null : pixelRows(this.posteriorTransitions(t, s));
+    const problem: StepProblem = {
+      prims: stepPrimitives(), logp: logPX0, tokens, B, K, N, generator,
+      posterior: t === 0 ? null : posteriorRows(this.posteriorTransitions(t, s)),
+    };
     const draw = mode === "fast" ? fastCategoricalStep : fusedGumbelStep;
     // A step that fails draws nothing: the stream is put back where it was (fast mode can find a bad
     // pixel after drawing for earlier ones).
-    const saved = new Int32Array(MT_SAVED_LENGTH);
-    generator.engine.saveTo(saved);
+    const saved = generator.getState();
     let prev: Int32Array | null;
     try {
-      prev = draw(stepPrimitives(), logPX0, tokens, B, K, N, rows, generator);
+      prev = draw(problem);
     } catch (e) {
-      generator.engine.loadFrom(saved);
+      generator.setState(saved);
       throw e;
     }
     if (prev === null) {
-      generator.engine.loadFrom(saved);
+      generator.setState(saved);
       checkLogProbabilities("modelOutput", logPX0, B, K - 1, N);
       throw new Error("modelOutput.data: expected finite log-probabilities, got a value the kernel rejected");
     }

@@ -39,11 +39,11 @@ export function createWasmPrimitives(module: WebAssembly.Module): StepPrimitives
   let partOffset = 0;
 
   function allocate(shape: WorkspaceShape): Workspace {
-    const { N, B, rows, blocks } = shape;
+    const { N, rows, blocks } = shape;
     const chunk = rows * N;
     const sizes = {
-      y: chunk * 4, u: Math.max(chunk, N) * 4, surv: chunk * 4, cmax: N * 4, ref: B * N * 4, acc: B * N * 8,
-      skip: B * N * 4, A: N * 4, Bb: N * 4, thr: N * 4, blockSum: blocks * N * 8, blockRef: blocks * N * 4,
+      y: chunk * 4, u: Math.max(chunk, N) * 4, surv: chunk * 4, cmax: N * 4, ref: N * 4, acc: N * 8,
+      skip: N * 4, A: N * 4, Bb: N * 4, thr: N * 4, blockSum: blocks * N * 8, blockRef: blocks * N * 4,
       mtState: MT_SAVED_LENGTH * 4, part: N * 4,
     };
     const offsets: Record<string, number> = {};
@@ -62,9 +62,9 @@ export function createWasmPrimitives(module: WebAssembly.Module): StepPrimitives
       u: new Uint32Array(buf, offsets.u, Math.max(chunk, N)),
       surv: new Int32Array(buf, offsets.surv, chunk),
       cmax: new Float32Array(buf, offsets.cmax, N),
-      ref: new Float32Array(buf, offsets.ref, B * N),
-      acc: new Float64Array(buf, offsets.acc, B * N),
-      skip: new Int32Array(buf, offsets.skip, B * N),
+      ref: new Float32Array(buf, offsets.ref, N),
+      acc: new Float64Array(buf, offsets.acc, N),
+      skip: new Int32Array(buf, offsets.skip, N),
       A: new Float32Array(buf, offsets.A, N),
       Bb: new Float32Array(buf, offsets.Bb, N),
       thr: new Float32Array(buf, offsets.thr, N),
@@ -79,7 +79,7 @@ export function createWasmPrimitives(module: WebAssembly.Module): StepPrimitives
     workspace(shape) {
       const same =
         ws !== null && wsShape !== null && wsBuffer === k.memory.buffer &&
-        wsShape.N === shape.N && wsShape.B === shape.B && wsShape.rows === shape.rows && wsShape.blocks === shape.blocks;
+        wsShape.N === shape.N && wsShape.rows === shape.rows && wsShape.blocks === shape.blocks;
       if (!same) {
         ws = allocate(shape);
         wsShape = { ...shape };
@@ -90,7 +90,6 @@ export function createWasmPrimitives(module: WebAssembly.Module): StepPrimitives
     chunkMax: (y, rows, N, out) => k.chunkMax(p(y), rows, N, p(out)),
     raiseRef: (cmax, ref, acc, N) => k.raiseRef(p(cmax), p(ref), p(acc), N),
     expSum: (y, rows, N, ref, acc, block) => k.expSum(p(y), rows, N, p(ref), p(acc), p(block), partOffset),
-    screen: (y, u, rows, N, A, Bb, thr, force, rowBase, slack, surv) =>
-      k.screen(p(y), p(u), rows, N, p(A), p(Bb), p(thr), p(force), rowBase, slack, p(surv)),
+    screen: (c) => k.screen(p(c.y), p(c.u), c.rows, c.N, p(c.A), p(c.Bb), p(c.thr), p(c.force), c.rowBase, c.slack, p(c.surv)),
   };
 }

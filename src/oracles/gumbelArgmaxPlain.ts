@@ -1,7 +1,8 @@
 /**
  * The reference's draw, plainly: Gumbel-noise every logit with one uniform of `torch.rand(logits.shape)`
  * and take the argmax over the class axis (the first index wins a tie, as `torch.argmax`). This is
- * the specification the fused kernel is compared with.
+ * the specification the fused kernel is compared with. An oracle: built for the tests and the bench,
+ * not published (package.json leaves `dist/oracles` out).
  */
 import { gumbelNoise } from "../random/gumbel.js";
 import type { TorchGenerator } from "../random/torchGenerator.js";
