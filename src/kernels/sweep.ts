@@ -8,8 +8,8 @@
  *
  * Memory. The workspace holds one batch item's sums (N entries each; fast mode also one block of
  * sums per chunk of rows, chunks·N) and one chunk of rows, never anything of size B: a step's
- * WebAssembly memory (which cannot shrink) is sized by K and N alone, at most about
- * 12·(K − 1)·N/rows + 48·N + 3·32768·4 bytes (ITHQ: 1.6 MB in fast mode).
+ * WebAssembly memory (which cannot shrink) is sized by K and N alone: 12·chunks·N (fast mode) +
+ * 36·N + 12·max(32768, N) bytes (ITHQ: 1.9 MB in fast mode, 0.4 MB in reference mode).
  */
 import { LIMITS } from "../limits.js";
 import { normaliserFromBulk } from "../posterior/pixelPosterior.js";
