@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { TorchGenerator, VQDiffusionScheduler, setKernelBackend, kernelBackend } from "../dist/index.js";
+import { TorchGenerator, VQDiffusionScheduler, setKernelBackend, kernelBackend, initKernels } from "../dist/index.js";
 import { gumbelArgmaxPlain } from "../dist/oracles/gumbelArgmaxPlain.js";
 import { posteriorPlain } from "../dist/oracles/posteriorPlain.js";
 import { ithqInputs, K, N, TOKEN_KINDS } from "./inputs.mjs";
@@ -50,6 +50,7 @@ for (const mode of ["reference", "fast"]) {
   memoryLines.push(`peak RSS growth over 20 steps (${mode}, B = 1): ${peakGrowthMB.toFixed(1)} MB (one (B, K, N) float32 tensor: 16 MB)`);
 }
 
+await initKernels();
 const scheduler = new VQDiffusionScheduler({ numVecClasses: K });
 const rows = [];
 const t = 50;

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { VQDiffusionScheduler } from "../src/node.js";
+import { readSchedulerConfig, VQDiffusionScheduler, type SchedulerConfigJSON } from "../src/node.js";
 import { VQDiffusionScheduler as CoreScheduler } from "../src/index.js";
 
 const ITHQ = {
@@ -99,6 +99,13 @@ describe("fromPretrained / saveConfig (vq-diffusion/node)", () => {
     await writeFile(join(dir, "scheduler_config.json"), "{ not json");
     await expect(VQDiffusionScheduler.fromPretrained(dir)).rejects.toThrow(/scheduler_config.json: expected JSON, got a parse error/);
     await expect(VQDiffusionScheduler.fromPretrained("")).rejects.toThrow(new Error('dir: expected a folder path, got ""'));
+    await writeFile(join(dir, "scheduler_config.json"), JSON.stringify({ num_vec_classes: 5, num_layers: 3 }));
+    await expect(readSchedulerConfig(dir)).rejects.toThrow(
+      new Error(`${join(dir, "scheduler_config.json")}: config.num_layers: expected no such key (known: num_vec_classes, num_train_timesteps, alpha_cum_start, alpha_cum_end, gamma_cum_start, gamma_cum_end), got 3`),
+    );
+    await writeFile(join(dir, "scheduler_config.json"), JSON.stringify({ ...ITHQ, _diffusers_version: "0.31.0" }));
+    const json: SchedulerConfigJSON = await readSchedulerConfig(dir);
+    expect(json.num_vec_classes).toBe(4097);
   });
   it("saveConfig settles with an Error naming the path on special file systems, files in the way and unwritable places", async () => {
     const s = new VQDiffusionScheduler({ numVecClasses: 5 });

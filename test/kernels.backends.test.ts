@@ -33,7 +33,13 @@ function inputs(kind: "masked" | "mixed" | "unmasked") {
 afterEach(() => setKernelBackend("auto"));
 
 describe("kernel backends", () => {
-  it("initKernels compiles WebAssembly here, and setKernelBackend switches what kernelBackend reports", async () => {
+  it("kernelBackend loads nothing; initKernels compiles WebAssembly here; setKernelBackend switches what kernelBackend reports", async () => {
+    expect(kernelBackend()).toBe("unloaded");
+    setKernelBackend("js");
+    expect(kernelBackend()).toBe("js");
+    expect(await initKernels()).toBe("js");
+    setKernelBackend("auto");
+    expect(kernelBackend()).toBe("wasm");
     expect(await initKernels()).toBe("wasm");
     setKernelBackend("js");
     expect(kernelBackend()).toBe("js");

@@ -12,6 +12,7 @@
  * Computed in log space (float64) per batch item: O(M·N) for the image weights, then O(M·N) sums.
  */
 import { argumentError, argumentErrorText } from "../errors.js";
+import { logSumExpParts } from "../math/logSpace.js";
 import { computeLogSchedule } from "../schedule/logSchedule.js";
 import type { Denoiser } from "../sampling/sampler.js";
 import type { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
@@ -51,6 +52,7 @@ export function createDatasetDenoiser(options: DatasetDenoiserOptions): Denoiser
   const schedule = computeLogSchedule(scheduler.config);
   const T = scheduler.config.numTrainTimesteps;
   const logWeights = new Float64Array(M);
+  const parts = { max: 0, sum: 0 };
   const mass = new Float64Array((K - 1) * N);
 
   return (sample, timestep) => {
@@ -63,7 +65,6 @@ export function createDatasetDenoiser(options: DatasetDenoiserOptions): Denoiser
     const out = new Float32Array(B * (K - 1) * N);
     for (let b = 0; b < B; b++) {
       // log p(image m | x_t) up to a constant.
-      let top = -Infinity;
       for (let m = 0; m < M; m++) {
         let lw = logPrior[m];
         for (let n = 0; n < N; n++) {
@@ -71,14 +72,12 @@ export function createDatasetDenoiser(options: DatasetDenoiserOptions): Denoiser
           lw += x === K - 1 ? row.masked : x === flat[m * N + n] ? row.same : row.other;
         }
         logWeights[m] = lw;
-        if (lw > top) top = lw;
       }
-      let z = 0;
-      for (let m = 0; m < M; m++) z += (logWeights[m] = Math.exp(logWeights[m] - top));
+      logSumExpParts(logWeights, 0, 1, M, parts);
       // p(x_0[n] = c | x_t) = Σ over images with class c at n.
       mass.fill(0);
       for (let m = 0; m < M; m++) {
-        const p = logWeights[m] / z;
+        const p = Math.exp(logWeights[m] - parts.max) / parts.sum;
         for (let n = 0; n < N; n++) mass[flat[m * N + n] * N + n] += p;
       }
       const base = b * (K - 1) * N;

@@ -5,6 +5,11 @@
  * Node.js and Web Workers compile the module synchronously on first use. A browser's main thread
  * refuses to compile modules over 4 KB synchronously: there, `await initKernels()` once before
  * sampling (until then the plain-TypeScript loops run).
+ *
+ * The choice is process-wide (as onnxruntime's `env` settings are), and deliberately so: both
+ * implementations give the same tokens and leave the generator at the same draw, so no run can see
+ * another's choice except in its speed. The compiled module is likewise shared (its workspace is
+ * used by one synchronous step at a time).
  */
 import { argumentError } from "../errors.js";
 import { createPlainPrimitives } from "./plainPrimitives.js";
@@ -58,15 +63,19 @@ export function setKernelBackend(backend: KernelBackend): void {
 }
 
 /**
- * The implementation in use: `"wasm"` or `"js"`.
+ * The implementation the next step uses, without loading anything: `"wasm"` or `"js"`, or
+ * `"unloaded"` while WebAssembly is wanted but neither a step nor {@link initKernels} has tried to
+ * compile it yet (the first step will).
  *
  * @example
  * ```ts
- * kernelBackend(); // "wasm" in Node.js 20
+ * kernelBackend(); // "unloaded" before the first step in Node.js 20, then "wasm"
  * ```
  */
-export function kernelBackend(): "wasm" | "js" {
-  return preference !== "js" && tryWasmSync() ? "wasm" : "js";
+export function kernelBackend(): "wasm" | "js" | "unloaded" {
+  if (preference === "js") return "js";
+  if (wasm) return "wasm";
+  return wasmFailed ? "js" : "unloaded";
 }
 
 /**
@@ -85,10 +94,10 @@ export async function initKernels(): Promise<"wasm" | "js"> {
       if (WebAssembly.validate(bytes)) {
         wasm = createWasmPrimitives(await WebAssembly.compile(bytes));
         wasmFailed = false;
-      }
+      } else wasmFailed = true;
     } catch {
       wasmFailed = true;
     }
-  }
-  return kernelBackend();
+  } else if (!wasm) wasmFailed = true;
+  return preference !== "js" && wasm ? "wasm" : "js";
 }

@@ -23,6 +23,7 @@
  * the block, so one uniform per pixel suffices except after a rejection.
  */
 import { bulkForm, classLogit, classRows, maskLogit, type BulkForm } from "../posterior/pixelPosterior.js";
+import { inverseCdf } from "../random/inverseCdf.js";
 import { uniform53 } from "../random/uniform53.js";
 import { EXP_SUM_RELATIVE_ERROR } from "./primitives.js";
 import type { StepProblem } from "./stepProblem.js";
@@ -58,7 +59,7 @@ interface PixelCategories {
  *   the generator, which may have drawn for earlier batch items).
  */
 export function fastCategoricalStep(p: StepProblem): Int32Array | null {
-  const { logp, tokens, B, K, N, posterior: rows } = p;
+  const { logp, tokens, B, K, N, posterior } = p;
   const rowsY = K - 1;
   const layout = stepWorkspace(p, true);
   const { ws, chunkRows, chunks } = layout;
@@ -84,16 +85,16 @@ export function fastCategoricalStep(p: StepProblem): Int32Array | null {
       cat.special = -1;
       weights[0] = 0;
       weights[chunks + 1] = 0;
-      if (rows !== null) {
+      if (posterior !== null) {
         const masked = x === K - 1;
-        bulkForm(masked, S[n], rows, form);
+        bulkForm(masked, S[n], posterior, form);
         cat.coefP = Math.exp(form.shift + my - S[n]);
         cat.coefB = Math.exp(form.floor - S[n]);
-        weights[chunks + 1] = Math.exp(maskLogit(masked, S[n], rows) - S[n]);
+        weights[chunks + 1] = Math.exp(maskLogit(masked, S[n], posterior) - S[n]);
         if (!masked) {
           cat.special = x;
-          classRows(rows, x, x, K, r);
-          weights[0] = Math.exp(classLogit(logp[(b * rowsY + x) * N + n], r.cum, r.step, S[n], rows) - S[n]);
+          classRows(posterior, x, x, K, r);
+          weights[0] = Math.exp(classLogit(logp[(b * rowsY + x) * N + n], r.cum, r.step, S[n], posterior) - S[n]);
         }
       }
       // Block sums are relative to the running maximum when they were taken; it only rises, so a
@@ -126,12 +127,10 @@ function drawCategory(p: StepProblem, cat: PixelCategories): number {
   for (let i = 0; i < chunks + 2; i++) total += weights[i];
   // Sweep A's value check leaves every pixel a positive, finite total: this guards the kernel itself.
   if (!(total > 0 && total < Infinity)) throw new Error(`fast step: expected category weights with a finite positive sum, got ${total} (a kernel fault: please report it)`);
+  const rest = { value: 0 };
   for (let attempt = 0; attempt < 1000; attempt++) {
-    let target = uniform53(generator) * total;
-    let i = 0;
-    for (; i < chunks + 1 && !(target < weights[i]); i++) target -= weights[i];
-    if (weights[i] === 0) i = lastPositive(weights);
-    const within = Math.min(target / weights[i], 1 - 2 ** -53);
+    const i = inverseCdf(weights, 0, chunks + 2, uniform53(generator) * total, rest);
+    const within = Math.min(rest.value / weights[i], 1 - 2 ** -53);
     if (i === 0) return special;
     if (i === chunks + 1) return K - 1;
     // A block: its exact weight, the acceptance test, then the class inside it.
@@ -141,20 +140,7 @@ function drawCategory(p: StepProblem, cat: PixelCategories): number {
     for (let c = r0; c < r1; c++) exact += inBlock[c - r0] = c === special ? 0 : coefP * Math.exp(logp[base + c * N] - max) + coefB;
     const accept = exact / (weights[i] * ACCEPT_BOUND);
     if (!(within < accept)) continue;
-    let rest = (within / accept) * exact;
-    let last = r0;
-    for (let c = r0; c < r1; c++) {
-      const w = inBlock[c - r0];
-      if (w > 0) last = c;
-      if (rest < w) return c;
-      rest -= w;
-    }
-    return last;
+    return r0 + inverseCdf(inBlock, 0, r1 - r0, (within / accept) * exact);
   }
   throw new Error("fast step: 1000 rejections in a row, which the acceptance bound makes impossible");
-}
-
-function lastPositive(weights: Float64Array): number {
-  for (let i = weights.length - 1; i >= 0; i--) if (weights[i] > 0) return i;
-  return 0;
 }

@@ -54,7 +54,7 @@ function f32Up(x: number): number {
  *   then drawn nothing; when a step returns tokens it has advanced by B·K·N draws (B·(K − 1)·N at t = 0).
  */
 export function fusedGumbelStep(p: StepProblem, stats?: FusedStepStats): Int32Array | null {
-  const { prims, logp, tokens, B, K, N, posterior: rows, generator } = p;
+  const { prims, logp, tokens, B, K, N, posterior, generator } = p;
   const rowsY = K - 1;
   const layout = stepWorkspace(p, false);
   const { ws, chunkRows } = layout;
@@ -65,7 +65,7 @@ export function fusedGumbelStep(p: StepProblem, stats?: FusedStepStats): Int32Ar
   const best = new Float64Array(N);
   const second = new Float64Array(N);
   const nearTies: number[] = [];
-  const slack = rows === null ? 0 : f32Up(Math.LN2);
+  const slack = posterior === null ? 0 : f32Up(Math.LN2);
   const form: BulkForm = { shift: 0, floor: 0 };
   const r = { cum: 0, step: 0 };
 
@@ -76,20 +76,20 @@ export function fusedGumbelStep(p: StepProblem, stats?: FusedStepStats): Int32Ar
     for (let n = 0; n < N; n++) {
       const my = ws.ref[n];
       let lower: number;
-      if (rows === null) {
+      if (posterior === null) {
         ws.A[n] = 0;
         ws.Bb[n] = -Infinity;
         lower = my + MIN_GUMBEL;
       } else {
         const x = tokens[b * N + n];
         const masked = x === K - 1;
-        bulkForm(masked, S[n], rows, form);
+        bulkForm(masked, S[n], posterior, form);
         ws.A[n] = f32Up(form.shift);
         ws.Bb[n] = f32Up(form.floor);
         // Masked: the bulk class at y = max; else x_t's own class.
-        classRows(rows, x, masked ? 0 : x, K, r);
-        const sure = classLogit(masked ? my : logp[(b * rowsY + x) * N + n], r.cum, r.step, S[n], rows);
-        lower = Math.max(maskLogit(masked, S[n], rows), sure) + MIN_GUMBEL;
+        classRows(posterior, x, masked ? 0 : x, K, r);
+        const sure = classLogit(masked ? my : logp[(b * rowsY + x) * N + n], r.cum, r.step, S[n], posterior);
+        lower = Math.max(maskLogit(masked, S[n], posterior), sure) + MIN_GUMBEL;
       }
       ws.thr[n] = Math.fround(lower - pruneMargin(lower));
       best[n] = -Infinity;
@@ -109,9 +109,9 @@ export function fusedGumbelStep(p: StepProblem, stats?: FusedStepStats): Int32Ar
         const n = i - rr * N;
         const c = r0 + rr;
         let logit = ws.y[i];
-        if (rows !== null) {
-          classRows(rows, tokens[b * N + n], c, K, r);
-          logit = classLogit(logit, r.cum, r.step, S[n], rows);
+        if (posterior !== null) {
+          classRows(posterior, tokens[b * N + n], c, K, r);
+          logit = classLogit(logit, r.cum, r.step, S[n], posterior);
         }
         const v = logit + gumbelNoise(uniform24(ws.u[i]));
         if (v > best[n]) {
@@ -123,11 +123,11 @@ export function fusedGumbelStep(p: StepProblem, stats?: FusedStepStats): Int32Ar
         } else if (v > second[n]) second[n] = v;
       }
     }
-    if (rows !== null) {
+    if (posterior !== null) {
       // The mask class's row: the last K·N-th of this item's draws.
       prims.mtFill(ws.mtState, ws.u, N);
       for (let n = 0; n < N; n++) {
-        const v = maskLogit(tokens[b * N + n] === K - 1, S[n], rows) + gumbelNoise(uniform24(ws.u[n]));
+        const v = maskLogit(tokens[b * N + n] === K - 1, S[n], posterior) + gumbelNoise(uniform24(ws.u[n]));
         if (v > best[n]) {
           second[n] = best[n];
           best[n] = v;
@@ -139,9 +139,9 @@ export function fusedGumbelStep(p: StepProblem, stats?: FusedStepStats): Int32Ar
   }
   generator.setState(ws.mtState.slice());
   if (stats) stats.nearTies += nearTies.length;
-  if (nearTies.length > 0 && rows !== null) {
+  if (nearTies.length > 0 && posterior !== null) {
     ws.mtState.set(snapshot);
-    resolveNearTies(p, rows, ws.mtState, ws.u, nearTies, out);
+    resolveNearTies(p, posterior, ws.mtState, ws.u, nearTies, out);
   }
   return out;
 }
@@ -153,7 +153,7 @@ export function fusedGumbelStep(p: StepProblem, stats?: FusedStepStats): Int32Ar
  */
 function resolveNearTies(
   p: StepProblem,
-  rows: PosteriorRows,
+  posterior: PosteriorRows,
   mtState: Int32Array,
   chunk: Uint32Array,
   pixels: number[],
@@ -178,7 +178,7 @@ function resolveNearTies(
   pixels.forEach((px, k) => {
     const b = (px / N) | 0;
     const n = px - b * N;
-    posteriorColumn({ data: logp, offset: b * (K - 1) * N + n, stride: N }, tokens[px], K, rows, { data: column, offset: 0, stride: 1 }, q);
+    posteriorColumn({ data: logp, offset: b * (K - 1) * N + n, stride: N }, tokens[px], K, posterior, { data: column, offset: 0, stride: 1 }, q);
     let bestValue = -Infinity;
     let arg = 0;
     for (let c = 0; c < K; c++) {

@@ -5,7 +5,7 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { argumentError } from "../errors.js";
-import type { SchedulerConfigJSON } from "../config/schedulerConfig.js";
+import { optionsFromJSON, type SchedulerConfigJSON } from "../config/schedulerConfig.js";
 
 /** The file name diffusers uses for a scheduler's config. */
 export const SCHEDULER_CONFIG_NAME = "scheduler_config.json";
@@ -17,7 +17,8 @@ export interface FromPretrainedOptions {
 }
 
 /**
- * Reads and parses `<dir>[/<subfolder>]/scheduler_config.json`.
+ * Reads, parses and checks `<dir>[/<subfolder>]/scheduler_config.json` (the keys and types
+ * `fromConfig` accepts; the values' ranges are checked when a scheduler is made from it).
  *
  * @example
  * ```ts
@@ -25,7 +26,7 @@ export interface FromPretrainedOptions {
  * json.num_vec_classes; // 4097
  * ```
  */
-export async function readSchedulerConfig(dir: string, options: FromPretrainedOptions = {}): Promise<Record<string, unknown>> {
+export async function readSchedulerConfig(dir: string, options: FromPretrainedOptions = {}): Promise<SchedulerConfigJSON> {
   if (typeof dir !== "string" || dir === "") throw argumentError("dir", "a folder path", dir);
   if (typeof options !== "object" || options === null) throw argumentError("options", "an object", options);
   if (options.subfolder !== undefined && typeof options.subfolder !== "string") {
@@ -38,11 +39,18 @@ export async function readSchedulerConfig(dir: string, options: FromPretrainedOp
   } catch (e) {
     throw new Error(`dir: expected a folder holding ${SCHEDULER_CONFIG_NAME}, got ${file}: ${(e as Error).message}`, { cause: e });
   }
+  let json: unknown;
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    json = JSON.parse(text);
   } catch (e) {
     throw new Error(`${file}: expected JSON, got a parse error: ${(e as Error).message}`);
   }
+  try {
+    optionsFromJSON(json);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return json as SchedulerConfigJSON;
 }
 
 /**

@@ -6,6 +6,7 @@
  * rules out (−inf) stays ruled out; a class only the unconditional half rules out is an error.
  */
 import { argumentError, argumentErrorText } from "../errors.js";
+import { logSumExpStrided } from "../math/logSpace.js";
 import { checkLogProbabilityTensor } from "../tensor/checkLogProbabilities.js";
 import type { Tensor } from "../tensor/types.js";
 import { formatDims } from "../tensor/validate.js";
@@ -87,12 +88,9 @@ export function renormalise(data: Float32Array, B: number, C: number, N: number)
   for (let b = 0; b < B; b++) {
     for (let n = 0; n < N; n++) {
       const base = b * C * N + n;
-      let m = -Infinity;
-      for (let c = 0; c < C; c++) if (data[base + c * N] > m) m = data[base + c * N];
-      if (m === -Infinity || m === Infinity || m !== m) continue;
-      let sum = 0;
-      for (let c = 0; c < C; c++) sum += Math.exp(data[base + c * N] - m);
-      const lse = Math.fround(m + Math.log(sum));
+      const lse64 = logSumExpStrided(data, base, N, C);
+      if (!Number.isFinite(lse64)) continue;
+      const lse = Math.fround(lse64);
       for (let c = 0; c < C; c++) data[base + c * N] = Math.fround(data[base + c * N] - lse);
     }
   }

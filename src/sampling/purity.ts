@@ -6,7 +6,9 @@
  * max_c p(x_0 = c | x_t) (without replacement: Gumbel-top-k on log purity), and each revealed pixel's
  * token is drawn from p(x_0 | x_t). Revealed tokens never change.
  */
+import { logSumExpParts } from "../math/logSpace.js";
 import { gumbelNoise } from "../random/gumbel.js";
+import { inverseCdf } from "../random/inverseCdf.js";
 import type { TorchGenerator } from "../random/torchGenerator.js";
 import { uniform53 } from "../random/uniform53.js";
 
@@ -33,6 +35,8 @@ export function puritySample(
   const out = x.slice();
   const C = K - 1;
   const keys: { n: number; key: number; max: number; sum: number }[] = [];
+  const parts = { max: 0, sum: 0 };
+  const weights = new Float64Array(C);
   for (let b = 0; b < B; b++) {
     keys.length = 0;
     let unmasked = 0;
@@ -41,32 +45,18 @@ export function puritySample(
         unmasked++;
         continue;
       }
-      // log purity = max_c log p_c − logsumexp_c log p_c.
-      let m = -Infinity;
-      for (let c = 0; c < C; c++) m = Math.max(m, logp[(b * C + c) * N + n]);
-      let z = 0;
-      for (let c = 0; c < C; c++) z += Math.exp(logp[(b * C + c) * N + n] - m);
-      keys.push({ n, key: -Math.log(z) + gumbelNoise(uniform53(generator)), max: m, sum: z });
+      // log purity = max_c log p_c − logsumexp_c log p_c = −log Σ_c exp(log p_c − max).
+      logSumExpParts(logp, b * C * N + n, N, C, parts);
+      keys.push({ n, key: -Math.log(parts.sum) + gumbelNoise(uniform53(generator)), max: parts.max, sum: parts.sum });
     }
     const reveal = Math.max(0, Math.min(keys.length, targetUnmasked - unmasked));
     keys.sort((a, c) => c.key - a.key || a.n - c.n);
     for (let j = 0; j < reveal; j++) {
       const { n, max, sum } = keys[j];
-      out[b * N + n] = drawClass(logp, b, C, N, n, max, sum, uniform53(generator));
+      // Inverse CDF of softmax(logp[b, :, n]) at a uniform.
+      for (let c = 0; c < C; c++) weights[c] = Math.exp(logp[(b * C + c) * N + n] - max);
+      out[b * N + n] = inverseCdf(weights, 0, C, uniform53(generator) * sum);
     }
   }
   return out;
-}
-
-/** Inverse CDF of softmax(logp[b, :, n]) at u, given the column's maximum m and z = Σ exp(logp − m). */
-function drawClass(logp: Float32Array, b: number, C: number, N: number, n: number, m: number, z: number, u: number): number {
-  let target = u * z;
-  let last = 0;
-  for (let c = 0; c < C; c++) {
-    const w = Math.exp(logp[(b * C + c) * N + n] - m);
-    if (w > 0) last = c;
-    if (target < w) return c;
-    target -= w;
-  }
-  return last;
 }
