@@ -25,11 +25,11 @@ describe("concurrent runs on shared objects", () => {
     const scheduler = pixelArtScheduler();
     const alone: number[][] = [];
     for (const [i, r] of runs.entries()) {
-      const sampler = new VQDiffusionSampler({ scheduler, denoiser: yielding(pixelArtDenoiser(scheduler)) });
+      const sampler = new VQDiffusionSampler({ scheduler, denoiser: yielding(pixelArtDenoiser({ scheduler })) });
       alone.push(Array.from((await sampler.sample({ ...r, generator: new TorchGenerator().manualSeed(i) })).tokens.data));
     }
     const together = await Promise.all(
-      runs.map((r, i) => new VQDiffusionSampler({ scheduler, denoiser: yielding(pixelArtDenoiser(scheduler)) }).sample({ ...r, generator: new TorchGenerator().manualSeed(i) })),
+      runs.map((r, i) => new VQDiffusionSampler({ scheduler, denoiser: yielding(pixelArtDenoiser({ scheduler })) }).sample({ ...r, generator: new TorchGenerator().manualSeed(i) })),
     );
     together.forEach((t, i) => expect(Array.from(t.tokens.data)).toEqual(alone[i]));
     // The scheduler's own timesteps were not touched by the runs.
@@ -38,7 +38,7 @@ describe("concurrent runs on shared objects", () => {
 
   it("one sampler running three chains at once gives the tokens of each alone", async () => {
     const scheduler = pixelArtScheduler();
-    const sampler = new VQDiffusionSampler({ scheduler, denoiser: yielding(pixelArtDenoiser(scheduler)) });
+    const sampler = new VQDiffusionSampler({ scheduler, denoiser: yielding(pixelArtDenoiser({ scheduler })) });
     const alone: number[][] = [];
     for (const [i, r] of runs.entries()) alone.push(Array.from((await sampler.sample({ ...r, generator: new TorchGenerator().manualSeed(10 + i) })).tokens.data));
     const together = await Promise.all(runs.map((r, i) => sampler.sample({ ...r, generator: new TorchGenerator().manualSeed(10 + i) })));

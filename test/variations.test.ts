@@ -41,7 +41,7 @@ describe("addNoise: x_t ~ q(x_t | x_0)", () => {
 
 describe("variations and inpainting", () => {
   const scheduler = pixelArtScheduler();
-  const denoiser = pixelArtDenoiser(scheduler);
+  const denoiser = pixelArtDenoiser({ scheduler });
   const heart = PIXEL_ART[0].tokens;
   const N = 256;
   const B = 16;
@@ -117,7 +117,7 @@ describe("top-k truncation", () => {
 describe("purity sampling", () => {
   it("reveals as many tokens as the schedule expects, never changes a revealed one, and ends unmasked", async () => {
     const scheduler = pixelArtScheduler();
-    const sampler = new VQDiffusionSampler({ scheduler, denoiser: pixelArtDenoiser(scheduler) });
+    const sampler = new VQDiffusionSampler({ scheduler, denoiser: pixelArtDenoiser({ scheduler }) });
     // The sampler runs its own chain; the scheduler is set to the same one only to read its jumps here.
     scheduler.setTimesteps(25, { timestepSpacing: "linspace" });
     const B = 32;

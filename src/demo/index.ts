@@ -11,6 +11,6 @@
 export { PALETTE, PIXEL_ART, PIXEL_ART_LABELS, PIXEL_ART_NUM_CLASSES, SPRITE_SIZE } from "./pixelArt.js";
 export type { LabelledImage } from "./pixelArt.js";
 export { matchLabel, pixelArtDenoiser, pixelArtScheduler, samplePixelArt } from "./pixelArtSampler.js";
-export type { PixelArtOptions, PixelArtResult } from "./pixelArtSampler.js";
+export type { PixelArtDenoiserOptions, PixelArtOptions, PixelArtResult } from "./pixelArtSampler.js";
 export { blankImage, composeSheet, drawTokens } from "./render.js";
 export type { RgbaImage, SheetLayout } from "./render.js";

@@ -49,16 +49,33 @@ export function pixelArtScheduler(): VQDiffusionScheduler {
   return new VQDiffusionScheduler({ numVecClasses: PIXEL_ART_NUM_CLASSES });
 }
 
+/** Options of {@link pixelArtDenoiser}, named as `createDatasetDenoiser`'s and the sampler's. */
+export interface PixelArtDenoiserOptions {
+  /** The scheduler the posterior is computed with (K = 21). */
+  scheduler: VQDiffusionScheduler;
+  /** Condition on this label's sprites (one of `PIXEL_ART_LABELS`); absent: all sprites. */
+  label?: string;
+  /** With a label and a scale above 1, the denoiser returns [all; label] for classifier-free guidance. */
+  guidanceScale?: number;
+}
+
 /**
  * The demo's denoiser: the exact posterior over all sprites, or over `label`'s sprites; with a label
- * and guidance > 1, [all; label] for classifier-free guidance.
+ * and guidanceScale > 1, [all; label] for classifier-free guidance.
+ *
+ * @example
+ * ```ts
+ * const denoiser = pixelArtDenoiser({ scheduler: pixelArtScheduler(), label: "heart", guidanceScale: 3 });
+ * ```
  */
-export function pixelArtDenoiser(scheduler: VQDiffusionScheduler, label?: string, guidance = 1): Denoiser {
+export function pixelArtDenoiser(options: PixelArtDenoiserOptions): Denoiser {
+  if (typeof options !== "object" || options === null) throw argumentError("options", "{ scheduler, label?, guidanceScale? }", options);
+  const { scheduler, label, guidanceScale = 1 } = options;
   const all = createDatasetDenoiser({ scheduler, images: PIXEL_ART.map((s) => s.tokens) });
   if (label === undefined) return all;
   if (!PIXEL_ART_LABELS.includes(label)) throw argumentError("label", `one of ${PIXEL_ART_LABELS.join(", ")}`, label);
   const conditional = createDatasetDenoiser({ scheduler, images: PIXEL_ART.filter((s) => s.label === label).map((s) => s.tokens) });
-  return guidance > 1 ? guidedDenoiser(all, conditional) : conditional;
+  return guidanceScale > 1 ? guidedDenoiser(all, conditional) : conditional;
 }
 
 /**
@@ -76,7 +93,7 @@ export async function samplePixelArt(options: PixelArtOptions = {}): Promise<Pix
   const guidance = options.guidance ?? 1;
   const frameCount = options.frames ?? 8;
   const N = SPRITE_SIZE * SPRITE_SIZE;
-  const denoiser = pixelArtDenoiser(scheduler, options.label, guidance);
+  const denoiser = pixelArtDenoiser({ scheduler, label: options.label, guidanceScale: guidance });
   const keep = new Set<number>();
   for (let k = 1; k <= frameCount; k++) keep.add(Math.max(0, Math.round((steps * k) / frameCount) - 1));
   const frames: Int32Array[][] = Array.from({ length: batch }, () => []);
