@@ -11,10 +11,8 @@ import { gumbelArgmaxPlain } from "../src/oracles/gumbelArgmaxPlain.js";
 import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
 import type { StepPrimitives } from "../src/kernels/primitives.js";
 import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
-import { cumulativeLogs } from "../src/transitions/transitionRows.js";
-import { jumpLogs } from "../src/transitions/jump.js";
 import { posteriorPlain } from "../src/oracles/posteriorPlain.js";
-import type { PosteriorTransitions } from "../src/posterior/pixelPosterior.js";
+import { posteriorTransitions, type PosteriorTransitions } from "../src/posterior/pixelPosterior.js";
 import { stepProblem } from "./helpers/stepProblem.js";
 import { computeLogSchedule } from "../src/schedule/logSchedule.js";
 
@@ -25,9 +23,7 @@ const backends: [string, StepPrimitives][] = [
 
 /** The posterior's transitions at t (to prev = t − 1 unless given: the exact jump otherwise). */
 function transitionsAt(s: VQDiffusionScheduler, t: number, prev = t - 1): PosteriorTransitions {
-  const schedule = computeLogSchedule(s.config);
-  const T = s.config.numTrainTimesteps;
-  return { cumulativeAtT: cumulativeLogs(schedule, t), cumulativeAtS: cumulativeLogs(schedule, prev < 0 ? T : prev), stepSToT: jumpLogs(schedule, prev, t, s.numEmbed) };
+  return posteriorTransitions(computeLogSchedule(s.config), t, prev, s.numEmbed);
 }
 
 /** The plain reference draw, and the generator's next output after it. */

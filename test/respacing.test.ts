@@ -10,13 +10,14 @@ import { gumbelArgmaxPlain } from "../src/oracles/gumbelArgmaxPlain.js";
 import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
 import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
 import { posteriorPlain } from "../src/oracles/posteriorPlain.js";
-import type { PosteriorTransitions } from "../src/posterior/pixelPosterior.js";
+import { posteriorTransitions, type PosteriorTransitions } from "../src/posterior/pixelPosterior.js";
+import { computeLogSchedule } from "../src/schedule/logSchedule.js";
 import { stepProblem } from "./helpers/stepProblem.js";
 import { chiSquareTest } from "./helpers/chiSquare.mjs";
 
 type Options = ConstructorParameters<typeof VQDiffusionScheduler>[0];
 const transitionsOf = (s: VQDiffusionScheduler, t: number, prev: number): PosteriorTransitions =>
-  (s as unknown as { posteriorTransitions(t: number, s: number): PosteriorTransitions }).posteriorTransitions(t, prev);
+  posteriorTransitions(computeLogSchedule(s.config), t, prev, s.numEmbed);
 
 describe("setTimesteps spacings", () => {
   const s = new VQDiffusionScheduler({ numVecClasses: 5 });

@@ -6,15 +6,15 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TorchGenerator } from "../random/torchGenerator.js";
-import { composeImageSheet } from "../pipeline/images.js";
+import { composeImageSheet, type RGBAImage } from "../pipeline/images.js";
 import { VQDiffusionPipeline } from "../node/nodePipeline.js";
 import pngjs from "pngjs";
-import { composeSheet, type RgbaImage } from "../demo/render.js";
+import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
 import { BUNDLED_MODELS, HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
 
 /** Encodes an RGBA image as PNG bytes (deterministic: the same pixels give the same bytes). */
-export function encodePng(image: RgbaImage): Buffer {
+export function encodePng(image: RGBAImage): Buffer {
   const png = new pngjs.PNG({ width: image.width, height: image.height });
   png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   return pngjs.PNG.sync.write(png);

@@ -14,3 +14,4 @@ export { matchLabel, pixelArtDenoiser, pixelArtScheduler, samplePixelArt } from 
 export type { PixelArtDenoiserOptions, PixelArtOptions, PixelArtResult } from "./pixelArtSampler.js";
 export { blankImage, composeSheet, drawTokens } from "./render.js";
 export type { RgbaImage, SheetLayout } from "./render.js";
+export type { RGBAImage } from "../pipeline/images.js";

@@ -2,14 +2,11 @@
  * Drawing token images as RGBA pixels (no file format here: the CLI encodes PNG, the web page draws
  * on a canvas). Masked tokens are drawn as a neutral grey checker.
  */
+import type { RGBAImage } from "../pipeline/images.js";
 import { PALETTE, SPRITE_SIZE } from "./pixelArt.js";
 
-/** An RGBA image, 4 bytes per pixel, row-major. */
-export interface RgbaImage {
-  readonly width: number;
-  readonly height: number;
-  readonly data: Uint8ClampedArray;
-}
+/** The package's one image type (`RGBAImage`, shared with the pipeline); this older name is kept as an alias. */
+export type RgbaImage = RGBAImage;
 
 /**
  * Creates an image filled with one colour.
@@ -19,7 +16,7 @@ export interface RgbaImage {
  * blankImage(2, 1, [0, 0, 0]).data; // [0, 0, 0, 255, 0, 0, 0, 255]
  * ```
  */
-export function blankImage(width: number, height: number, rgb: readonly [number, number, number]): RgbaImage {
+export function blankImage(width: number, height: number, rgb: readonly [number, number, number]): RGBAImage {
   const data = new Uint8ClampedArray(width * height * 4);
   for (let i = 0; i < width * height; i++) data.set([rgb[0], rgb[1], rgb[2], 255], i * 4);
   return { width, height, data };
@@ -35,7 +32,7 @@ export function blankImage(width: number, height: number, rgb: readonly [number,
  * drawTokens(image, PIXEL_ART[0].tokens, 0, 0, 8); // the first sprite, 8× magnified
  * ```
  */
-export function drawTokens(image: RgbaImage, tokens: ArrayLike<number | bigint>, x0: number, y0: number, scale: number): void {
+export function drawTokens(image: RGBAImage, tokens: ArrayLike<number | bigint>, x0: number, y0: number, scale: number): void {
   for (let ty = 0; ty < SPRITE_SIZE; ty++) {
     for (let tx = 0; tx < SPRITE_SIZE; tx++) {
       const token = Number(tokens[ty * SPRITE_SIZE + tx]);
@@ -75,7 +72,7 @@ export interface SheetLayout {
  * const sheet = composeSheet(frames); // RGBA, ready for a PNG encoder or a canvas
  * ```
  */
-export function composeSheet(rows: readonly (readonly ArrayLike<number | bigint>[])[], layout: SheetLayout = { scale: 6, gap: 6 }): RgbaImage {
+export function composeSheet(rows: readonly (readonly ArrayLike<number | bigint>[])[], layout: SheetLayout = { scale: 6, gap: 6 }): RGBAImage {
   const frames = Math.max(...rows.map((r) => r.length));
   const side = SPRITE_SIZE * layout.scale;
   const width = layout.gap + frames * (side + layout.gap) + layout.gap * 2;

@@ -30,7 +30,9 @@
  * with it. And S itself splits into the bulk's sum and x_t's own term ({@link normaliserFromBulk}).
  */
 import { logAddExp, logSumExpStrided, LOG_ONEHOT_FLOOR } from "../math/logSpace.js";
-import { rowValues, type TransitionLogs } from "../transitions/transitionRows.js";
+import type { LogSchedule } from "../schedule/logSchedule.js";
+import { jumpLogs } from "../transitions/jump.js";
+import { cumulativeLogs, rowValues, type TransitionLogs } from "../transitions/transitionRows.js";
 
 /** The three transitions a posterior needs. */
 export interface PosteriorTransitions {
@@ -40,6 +42,25 @@ export interface PosteriorTransitions {
   readonly cumulativeAtS: TransitionLogs;
   /** s → t: q(x_t | x_s). */
   readonly stepSToT: TransitionLogs;
+}
+
+/**
+ * The transitions of the posterior p(x_s | x_t) from a schedule's log tables: 0 → t, 0 → s (table
+ * index T, the identity, for s = −1) and s → t (one step when s = t − 1, else the exact jump).
+ *
+ * @example
+ * ```ts
+ * declare const schedule: LogSchedule;
+ * const transitions = posteriorTransitions(schedule, 50, 49, 4097);
+ * ```
+ */
+export function posteriorTransitions(schedule: LogSchedule, t: number, s: number, K: number): PosteriorTransitions {
+  const T = schedule.logAt.length;
+  return {
+    cumulativeAtT: cumulativeLogs(schedule, t),
+    cumulativeAtS: cumulativeLogs(schedule, s < 0 ? T : s),
+    stepSToT: jumpLogs(schedule, s, t, K),
+  };
 }
 
 /** A transition row's values by kind of source class (see the file comment). */

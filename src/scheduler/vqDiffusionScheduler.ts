@@ -19,7 +19,7 @@ import { argumentError } from "../errors.js";
 import { stepPrimitives } from "../kernels/backend.js";
 import { fastCategoricalStep } from "../kernels/fastStep.js";
 import { fusedGumbelStep } from "../kernels/fusedStep.js";
-import { posteriorRows, type PosteriorTransitions } from "../posterior/pixelPosterior.js";
+import { posteriorRows, posteriorTransitions } from "../posterior/pixelPosterior.js";
 import type { StepProblem } from "../kernels/stepProblem.js";
 import { posteriorStructured } from "../posterior/posteriorStructured.js";
 import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
@@ -28,7 +28,6 @@ import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, tokensLike } from "../tensor/validate.js";
 import { cumulativeLogs, oneStepLogs, transitionRowsFromOnehot } from "../transitions/transitionRows.js";
-import { jumpLogs } from "../transitions/jump.js";
 import { spacedTimesteps, type TimestepSpacing } from "../schedule/timestepSpacing.js";
 import { addNoiseTokens } from "../schedule/forwardProcess.js";
 
@@ -266,7 +265,7 @@ export class VQDiffusionScheduler {
     const K = this.numEmbed;
     const problem: StepProblem = {
       prims: stepPrimitives(), logp: logPX0, tokens, B, K, N, generator,
-      posterior: t === 0 ? null : posteriorRows(this.posteriorTransitions(t, s)),
+      posterior: t === 0 ? null : posteriorRows(posteriorTransitions(this.schedule, t, s, K)),
     };
     const draw = mode === "fast" ? fastCategoricalStep : fusedGumbelStep;
     // A step that fails draws nothing: the stream is put back where it was (fast mode can find a bad
@@ -305,7 +304,7 @@ export class VQDiffusionScheduler {
     const s = options.prevTimestep ?? step - 1;
     if (!Number.isInteger(s) || s < -1 || s > step - 1) throw argumentError("prevTimestep", `an integer in [-1, ${step - 1}] (t - 1 at most)`, s);
     checkLogProbabilities("logPX0", data, B, this.numEmbed - 1, N);
-    const out = posteriorStructured(data, tokens, B, this.numEmbed, N, this.posteriorTransitions(step, s));
+    const out = posteriorStructured(data, tokens, B, this.numEmbed, N, posteriorTransitions(this.schedule, step, s, this.numEmbed));
     return { data: out, dims: [B, this.numEmbed, N] };
   }
 
@@ -348,15 +347,6 @@ export class VQDiffusionScheduler {
     return { data: tokensLike(source as T, noised), dims: [...dims] };
   }
 
-  /** The transitions of the posterior p(x_s | x_t): 0 → t, 0 → s (index T for s = −1), s → t. */
-  protected posteriorTransitions(t: number, s: number): PosteriorTransitions {
-    const T = this.config.numTrainTimesteps;
-    return {
-      cumulativeAtT: cumulativeLogs(this.schedule, t),
-      cumulativeAtS: cumulativeLogs(this.schedule, s < 0 ? T : s),
-      stepSToT: jumpLogs(this.schedule, s, t, this.numEmbed),
-    };
-  }
 
   private checkTimestep(name: string, t: unknown): number {
     const T = this.config.numTrainTimesteps;
