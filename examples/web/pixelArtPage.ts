@@ -42,16 +42,16 @@ function run(worker: Worker, form: HTMLFormElement, canvas: HTMLCanvasElement, s
   const label = value("label");
   const options: SampleRequest["options"] = {
     seed: Number(value("seed")),
-    steps: Number(value("steps")),
-    batch: Number(value("batch")),
+    numInferenceSteps: Number(value("steps")),
+    batchSize: Number(value("batch")),
     label: label === "" ? undefined : label,
-    guidance: Number(value("guidance")),
-    truncation: Number(value("truncation")),
+    guidanceScale: Number(value("guidance")),
+    truncationRate: Number(value("truncation")),
     mode: value("mode") === "fast" ? "fast" : "reference",
     timestepSpacing: value("spacing") === "reference" ? undefined : (value("spacing") as "linspace" | "leading" | "trailing"),
     strategy: value("strategy") === "purity" ? "purity" : "posterior",
   };
-  const batch = options.batch ?? 4;
+  const batch = options.batchSize ?? 4;
   document.body.dataset.state = "running";
   status.textContent = "starting…";
   worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
@@ -62,7 +62,7 @@ function run(worker: Worker, form: HTMLFormElement, canvas: HTMLCanvasElement, s
     } else if (m.type === "done") {
       draw(canvas, m.tokens, batch);
       const hits = m.matches.filter((x) => x !== null);
-      status.textContent = `done: ${options.steps} steps, ${m.msPerStep.toFixed(2)} ms per step (${m.backend} kernels) · ${hits.length}/${batch} equal to a data-set sprite${hits.length ? ` (${hits.join(", ")})` : ""}`;
+      status.textContent = `done: ${options.numInferenceSteps} steps, ${m.msPerStep.toFixed(2)} ms per step (${m.backend} kernels) · ${hits.length}/${batch} equal to a data-set sprite${hits.length ? ` (${hits.join(", ")})` : ""}`;
       (window as unknown as { vqdResult: unknown }).vqdResult = { tokens: Array.from(m.tokens), matches: m.matches, options };
       document.body.dataset.state = "done";
     } else {

@@ -12,7 +12,7 @@ const post = (message: WorkerMessage) => (self as unknown as { postMessage(m: Wo
 self.onmessage = async (event: MessageEvent<SampleRequest>) => {
   const { options } = event.data;
   const backend = await initKernels();
-  const total = options.steps ?? 100;
+  const total = options.numInferenceSteps ?? 100;
   const started = performance.now();
   try {
     const result = await samplePixelArt({

@@ -45,11 +45,11 @@ async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
   const tty = io.stderrIsTTY;
   const result = await samplePixelArt({
     seed: args.seed,
-    steps: args.steps,
-    batch: args.batch,
+    numInferenceSteps: args.steps,
+    batchSize: args.batch,
     label: args.label,
-    guidance: args.guidance,
-    truncation: args.truncation,
+    guidanceScale: args.guidance,
+    truncationRate: args.truncation,
     mode: args.mode,
     timestepSpacing: args.spacing,
     strategy: args.strategy,

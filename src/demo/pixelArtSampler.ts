@@ -14,14 +14,18 @@ import { PIXEL_ART, PIXEL_ART_LABELS, PIXEL_ART_NUM_CLASSES, SPRITE_SIZE } from 
 
 /** Options of {@link samplePixelArt}. */
 export interface PixelArtOptions {
+  /** The generator's seed (default 0). */
   seed?: number;
-  steps?: number;
-  batch?: number;
+  /** Reverse steps (default 100). */
+  numInferenceSteps?: number;
+  /** Images (default 4). */
+  batchSize?: number;
   /** Condition on this label's sprites (one of PIXEL_ART_LABELS). */
   label?: string;
   /** Classifier-free guidance scale (used with a label), default 1. */
-  guidance?: number;
-  truncation?: number;
+  guidanceScale?: number;
+  /** Keep the smallest set of classes whose probability reaches this rate (default 1: all). */
+  truncationRate?: number;
   mode?: StepMode;
   /** Spread the steps over the schedule with the exact jump (default: the reference's n − 1 … 0). */
   timestepSpacing?: TimestepSpacing;
@@ -83,14 +87,14 @@ export function pixelArtDenoiser(options: PixelArtDenoiserOptions): Denoiser {
  *
  * @example
  * ```ts
- * const { tokens, matches } = await samplePixelArt({ seed: 7, batch: 4, label: "heart" });
+ * const { tokens, matches } = await samplePixelArt({ seed: 7, batchSize: 4, label: "heart" });
  * ```
  */
 export async function samplePixelArt(options: PixelArtOptions = {}): Promise<PixelArtResult> {
   const scheduler = pixelArtScheduler();
-  const steps = options.steps ?? 100;
-  const batch = options.batch ?? 4;
-  const guidance = options.guidance ?? 1;
+  const steps = options.numInferenceSteps ?? 100;
+  const batch = options.batchSize ?? 4;
+  const guidance = options.guidanceScale ?? 1;
   const frameCount = options.frames ?? 8;
   const N = SPRITE_SIZE * SPRITE_SIZE;
   const denoiser = pixelArtDenoiser({ scheduler, label: options.label, guidanceScale: guidance });
@@ -102,7 +106,7 @@ export async function samplePixelArt(options: PixelArtOptions = {}): Promise<Pix
     numLatentPixels: N,
     numInferenceSteps: steps,
     guidanceScale: options.label !== undefined ? guidance : 1,
-    truncationRate: options.truncation ?? 1,
+    truncationRate: options.truncationRate ?? 1,
     generator: new TorchGenerator().manualSeed(options.seed ?? 0),
     mode: options.mode,
     timestepSpacing: options.timestepSpacing,

@@ -120,7 +120,11 @@ try {
       const statusText = await page.textContent("#status");
       assert.equal(state, "done", `page state: ${statusText}; errors: ${errors.join("; ")}`);
       const inPage = await page.evaluate(() => window.vqdResult);
-      const inNode = await samplePixelArt({ ...c, timestepSpacing: c.spacing });
+      // The page's URL names (steps, batch, …) in the library's names.
+      const inNode = await samplePixelArt({
+        seed: c.seed, numInferenceSteps: c.steps, batchSize: c.batch, label: c.label, guidanceScale: c.guidance,
+        truncationRate: c.truncation, mode: c.mode, timestepSpacing: c.spacing, strategy: c.strategy,
+      });
       assert.deepEqual(inPage.tokens, Array.from(inNode.tokens), `${name}: page tokens differ from Node.js`);
       assert.deepEqual(inPage.matches, inNode.matches);
       if (i === 0) {
