@@ -70,6 +70,7 @@ export function fastCategoricalStep(p: StepProblem): Int32Array | null {
     inBlock: new Float64Array(chunkRows),
   };
   const { weights } = cat;
+  const { blockRef, blockSum } = ws;
   const form: BulkForm = { shift: 0, floor: 0 };
   const r = { cum: 0, step: 0 };
   for (let b = 0; b < B; b++) {
@@ -101,16 +102,17 @@ export function fastCategoricalStep(p: StepProblem): Int32Array | null {
       // few distinct values per pixel: one exp each rescales its blocks to the final maximum.
       let lastRef = NaN;
       let factor = 0;
-      for (let j = 0; j < chunks; j++) {
-        const at = j * N + n;
+      const { coefP, coefB, special } = cat;
+      for (let j = 0, at = n; j < chunks; j++, at += N) {
         const r0 = j * chunkRows;
-        const count = Math.min(chunkRows, rowsY - r0) - (cat.special >= r0 && cat.special < r0 + chunkRows ? 1 : 0);
-        if (ws.blockRef[at] !== lastRef) {
-          lastRef = ws.blockRef[at];
-          factor = Math.exp(lastRef - my);
+        const count = Math.min(chunkRows, rowsY - r0) - (special >= r0 && special < r0 + chunkRows ? 1 : 0);
+        const ref = blockRef[at];
+        if (ref !== lastRef) {
+          lastRef = ref;
+          factor = Math.exp(ref - my);
         }
-        const sum = ws.blockSum[at] === 0 ? 0 : ws.blockSum[at] * factor;
-        weights[j + 1] = cat.coefP * sum + cat.coefB * count;
+        const sum = blockSum[at];
+        weights[j + 1] = coefP * (sum === 0 ? 0 : sum * factor) + coefB * count;
       }
       out[b * N + n] = drawCategory(p, cat);
     }
