@@ -6,9 +6,10 @@
  * tokens (the browser test reads them).
  */
 import { composeImageSheet } from "vq-diffusion";
+import { FASHION_MNIST_PROMPTS } from "vq-diffusion/demo";
 import type { GenerateMessage, GenerateRequest, ImageLike } from "./protocol.ts";
 
-export const KNOWN_PROMPTS = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"];
+export const KNOWN_PROMPTS = FASHION_MNIST_PROMPTS;
 
 const SCALE = 4;
 

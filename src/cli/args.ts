@@ -2,6 +2,7 @@
  * Command-line parsing for `vq-diffusion`: a small, strict parser (no dependency) whose errors name
  * the option, what was expected and what came.
  */
+import { FASHION_MNIST_PROMPTS } from "../demo/fashionMnist.js";
 import { PIXEL_ART_LABELS } from "../demo/pixelArt.js";
 
 /** The options both commands take, with the same meaning. */
@@ -41,7 +42,7 @@ export type ParsedArgs = SampleArgs | GenerateArgs | { command: "help" } | { com
 export const BUNDLED_MODELS: Readonly<Record<string, { folder: string; prompts: readonly string[] }>> = {
   "fashion-mnist": {
     folder: "models/fashion-mnist",
-    prompts: ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"],
+    prompts: FASHION_MNIST_PROMPTS,
   },
 };
 

@@ -13,5 +13,6 @@ export type { LabelledImage } from "./pixelArt.js";
 export { matchLabel, pixelArtDenoiser, pixelArtScheduler, samplePixelArt } from "./pixelArtSampler.js";
 export type { PixelArtDenoiserOptions, PixelArtOptions, PixelArtResult } from "./pixelArtSampler.js";
 export { blankImage, composeSheet, drawTokens } from "./render.js";
+export { FASHION_MNIST_PROMPTS } from "./fashionMnist.js";
 export type { RgbaImage, SheetLayout } from "./render.js";
 export type { RGBAImage } from "../pipeline/images.js";

@@ -3,7 +3,7 @@
  * it with onnxruntime-node (loaded on first use, so importing `vq-diffusion/node` for the scheduler
  * alone does not load the native binding).
  */
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { argumentError } from "../errors.js";
 import type { ModelFileSource } from "../pipeline/modelFolder.js";
@@ -62,8 +62,9 @@ export class VQDiffusionPipeline extends CorePipeline {
   static override async fromPretrained(dir: string, options: NodePipelineLoadOptions = {}): Promise<VQDiffusionPipeline> {
     if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions? }", options);
     const source = directorySource(dir);
-    const index = await source.read("model_index.json");
-    if (index === null) throw new Error(`dir: expected a model folder holding model_index.json, got ${source.location}`);
+    // Named here as `dir` (fromSource reads the index itself and would name the file).
+    const present = await access(join(source.location, "model_index.json")).then(() => true, () => false);
+    if (!present) throw new Error(`dir: expected a model folder holding model_index.json, got ${source.location}`);
     const ort: OrtModule = options.ort ?? ((await import("onnxruntime-node")) as unknown as OrtModule);
     return this.fromSource(source, ort, options.sessionOptions);
   }

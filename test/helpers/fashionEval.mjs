@@ -2,9 +2,11 @@
 // training split): images in [0, 1] → predicted class and the 128 penultimate features. Used by the
 // statistical test and by the quality table.
 import { readFileSync } from "node:fs";
+import { FASHION_MNIST_PROMPTS } from "../../dist/demo/index.js";
 
 export const EVAL_DIR = new URL("../../models/fashion-mnist-eval/", import.meta.url);
-export const CLASS_NAMES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"];
+/** Class names in label order: the bundled model's prompts (src/demo/fashionMnist.ts). */
+export const CLASS_NAMES = FASHION_MNIST_PROMPTS;
 export const FEATURES = 128;
 
 /** Grey pixels in [0, 1], [n, 784], from RGBA images (the R channel). */
