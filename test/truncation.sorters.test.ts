@@ -53,4 +53,56 @@ describe("truncation sorters", () => {
       { seed: 6, numRuns: 300 },
     );
   });
+
+  it("the fast loop gives the plain loop's tensors on normalised pixels, where rate 1 cuts (or not) within rounding of the total", () => {
+    // log-softmax columns in float32, as guidance leaves them: Σ p is 1 within rounding, so at rate 1
+    // whether and where the float32 running sum reaches 1 is decided by the last few ulps.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 9, max: 300 }),
+        fc.constantFrom(1, Math.fround(1 - 2 ** -24), 0.99999, 0.999, 0.9),
+        fc.double({ min: 0.1, max: 30, noNaN: true }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (C, r, scale, seed) => {
+          let x = seed;
+          const next = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+          const N = 3;
+          const src = new Float32Array(C * N);
+          for (let n = 0; n < N; n++) {
+            const col = Array.from({ length: C }, () => Math.round(scale * next() * 64) / 64);
+            const m = Math.max(...col);
+            const lse = m + Math.log(col.reduce((a, v) => a + Math.exp(v - m), 0));
+            col.forEach((v, c) => (src[c * N + n] = Math.fround(v - lse)));
+          }
+          const a = src.slice();
+          const b = src.slice();
+          truncatePlain(src, a, 1, C, N, Math.fround(r), Infinity);
+          truncateFast(src, b, 1, C, N, Math.fround(r), Infinity);
+          expect(Array.from(b)).toEqual(Array.from(a));
+        },
+      ),
+      { seed: 7, numRuns: 1000 },
+    );
+  });
+
+  it("the tail decision: slack near 0, a light set that just fits, ties across the cut, −inf classes", () => {
+    const cases: number[][] = [
+      // Σ p = 1 exactly in float64 (powers of two): at rate 1 the running sum reaches 1 only at the end.
+      [-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -10].map((v) => v * Math.LN2),
+      // Ties at the cut, and −inf at the end.
+      [...Array(12).fill(Math.log(1 / 12)), -Infinity, -Infinity],
+      // Many equal light classes after a heavy head.
+      [Math.log(0.999), ...Array(40).fill(Math.log(0.001 / 40))],
+    ];
+    for (const col of cases) {
+      const src = Float32Array.from(col);
+      for (const r of [1, 0.999, 0.5]) {
+        const a = src.slice();
+        const b = src.slice();
+        truncatePlain(src, a, 1, col.length, 1, Math.fround(r), Infinity);
+        truncateFast(src, b, 1, col.length, 1, Math.fround(r), Infinity);
+        expect(Array.from(b)).toEqual(Array.from(a));
+      }
+    }
+  });
 });

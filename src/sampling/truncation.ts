@@ -74,34 +74,51 @@ const SELECTED = 8;
  * The fast truncation loop, the same result as {@link truncatePlain}. Once a rank is cut, every
  * later one is (the cumulative sum and the rank only grow), so only the classes before the cut need
  * their order: the first {@link SELECTED} are found by selection (the largest value left, the
- * lowest class on ties: the sort's order), and only a pixel that keeps more is sorted whole, with
- * one native sort of packed keys ({@link sortedBySortKey}). No exp is computed past the cut.
+ * lowest class on ties: the sort's order), in one pass. A pixel that keeps more (a flat one, or any pixel at rate
+ * 1) is decided from its tail instead ({@link cutTail}), and sorted whole, with one native sort of
+ * packed keys ({@link sortedBySortKey}), only where the tail cannot decide it.
  */
 export function truncateFast(src: Float32Array, out: Float32Array, B: number, C: number, N: number, r: number, k: number): void {
   const order = new Int32Array(C);
   const values = new Float32Array(C);
   const keys = new Float64Array(C);
   const taken = new Uint8Array(C);
+  const mass = new Float64Array(C);
+  const cand = new Int32Array(C);
+  const top = new Int32Array(SELECTED);
+  const mid = roundingBoundary(r);
   for (let b = 0; b < B; b++) {
     for (let n = 0; n < N; n++) {
       const base = b * C * N + n;
       for (let c = 0; c < C; c++) values[c] = src[base + c * N];
       taken.fill(0);
+      // The first SELECTED classes of the order, in one pass: a short list kept sorted by insertion
+      // (classes arrive in ascending order, so a tie never displaces an earlier class).
+      const heads = Math.min(SELECTED, C);
+      for (let c = 0; c < C; c++) {
+        const v = values[c];
+        if (c >= heads && !(v > values[top[heads - 1]])) continue;
+        let at = Math.min(c, heads - 1);
+        while (at > 0 && v > values[top[at - 1]]) {
+          top[at] = top[at - 1];
+          at--;
+        }
+        top[at] = c;
+      }
       let cum = 0;
       let rank = 0;
       let cut = false;
-      for (; rank < Math.min(SELECTED, C); rank++) {
+      for (; rank < heads; rank++) {
         if (rank > 0 && !(Math.fround(cum) < r && rank < k)) {
           cut = true;
           break;
         }
-        let best = -1;
-        for (let c = 0; c < C; c++) if (taken[c] === 0 && (best < 0 || values[c] > values[best])) best = c;
-        taken[best] = 1;
-        cum += Math.fround(Math.exp(values[best]));
+        taken[top[rank]] = 1;
+        cum += Math.fround(Math.exp(values[top[rank]]));
       }
-      if (!cut && rank < C) {
-        // More than SELECTED kept: the rest in sorted order (its first `rank` entries are the taken ones).
+      if (!cut && rank < C && !(k >= C && cutTail(values, taken, cum, mid, mass, keys, cand))) {
+        // More than SELECTED kept and the tail undecided: the rest in sorted order (its first `rank`
+        // entries are the taken ones).
         sortedBySortKey(values, order, keys);
         for (; rank < C; rank++) {
           if (!(Math.fround(cum) < r && rank < k)) break;
@@ -115,6 +132,98 @@ export function truncateFast(src: Float32Array, out: Float32Array, B: number, C:
   }
 }
 
+/** The float64 boundary b of `fround(x) < r` for a float32 r > 0: x < b keeps, x > b cuts (b itself is a tie). */
+function roundingBoundary(r: number): number {
+  f32[0] = r;
+  u32[0] -= 1;
+  return (f32[0] + r) / 2;
+}
+
+/** How near the boundary a sum must come for {@link cutTail} to leave the pixel to the exact sort. */
+const TAIL_MARGIN = 1e-12;
+/** Log-probabilities below this count as mass 0 in {@link cutTail}'s sums. */
+const NEGLIGIBLE_LOG = -46;
+
+/**
+ * Decides the classes not yet taken without sorting them, when no top-k applies. With the remaining
+ * classes in sorted order and p their float32 probabilities, rank j is cut when the sum of everything
+ * before it reaches the boundary: cum + prefix(j) ≥ mid, that is suffix(j) ≤ slack with
+ * slack = cum + Σ p − mid. So the cut classes are the longest tail of the order whose mass stays
+ * within slack: none when slack < 0, and only classes with p ≤ slack can be in it. That tail is found
+ * by a weighted quickselect over those light classes (expected linear time): a pivot's later classes
+ * either all fit (cut; go on before the pivot) or not (look among them). The sums here are in another
+ * order than the plain loop's running sum (float64: within C·2^-52 of each other; classes below e^-46,
+ * under 1.1e-20 each, are counted as 0), so a decision
+ * closer than TAIL_MARGIN to its boundary returns false and the caller sorts the pixel whole.
+ * Marks kept classes in `taken`; returns whether it decided. `keyOf` and `cand` are C-long scratch.
+ */
+function cutTail(
+  values: Float32Array,
+  taken: Uint8Array,
+  cum: number,
+  mid: number,
+  mass: Float64Array,
+  keyOf: Float64Array,
+  cand: Int32Array,
+): boolean {
+  const C = values.length;
+  let total = cum;
+  for (let c = 0; c < C; c++) {
+    // Below e^-46 a class weighs under 1.1e-20: taken as 0 (C of them stay far inside TAIL_MARGIN).
+    if (taken[c] === 0) total += mass[c] = values[c] < NEGLIGIBLE_LOG ? 0 : Math.fround(Math.exp(values[c]));
+  }
+  const slack = total - mid;
+  if (Math.abs(slack) <= TAIL_MARGIN) return false;
+  let count = 0;
+  if (slack > 0) {
+    for (let c = 0; c < C; c++) {
+      if (taken[c] === 0 && mass[c] <= slack + TAIL_MARGIN) {
+        keyOf[c] = sortKey(values[c], c);
+        cand[count++] = c;
+      }
+    }
+  }
+  // cand[0, lo) is kept, cand[lo, hi) undecided, cand[hi, count) cut. Keys ascending = the sort's order.
+  let lo = 0;
+  let hi = count;
+  let budget = slack;
+  while (lo < hi) {
+    const pivot = cand[lo + ((hi - lo) >> 1)];
+    const pk = keyOf[pivot];
+    // Partition [lo, hi): earlier classes (key ≤ the pivot's) to the front, later ones to the back.
+    let i = lo;
+    let j = hi - 1;
+    let later = 0;
+    while (i <= j) {
+      const c = cand[i];
+      if (keyOf[c] > pk) {
+        later += mass[c];
+        cand[i] = cand[j];
+        cand[j--] = c;
+      } else i++;
+    }
+    if (Math.abs(later - budget) <= TAIL_MARGIN) return false;
+    if (later > budget) {
+      // The tail ends among the later classes: the pivot and everything before it stay.
+      lo = i;
+      continue;
+    }
+    // Every later class is cut; the pivot is now the last undecided one in the order.
+    budget -= later;
+    hi = i;
+    const at = cand.indexOf(pivot, lo);
+    cand[at] = cand[hi - 1];
+    cand[hi - 1] = pivot;
+    if (Math.abs(mass[pivot] - budget) <= TAIL_MARGIN) return false;
+    if (mass[pivot] > budget) break; // kept, and so is everything before it
+    budget -= mass[pivot];
+    hi -= 1;
+  }
+  for (let c = 0; c < C; c++) taken[c] = 1;
+  for (let t = hi; t < count; t++) taken[cand[t]] = 0;
+  return true;
+}
+
 /** The plain sorter: a comparator sort of class indices (the oracle the fast one is tested against). */
 export const sortedByComparator: PixelSorter = (values, order) => {
   for (let c = 0; c < order.length; c++) order[c] = c;
@@ -125,6 +234,14 @@ const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 const CLASS_BITS = 2 ** 17; // > the largest K (LIMITS.maxNumVecClasses)
 
+/** Class c's key in {@link sortedBySortKey}'s order (ascending keys = value descending, class ascending). */
+function sortKey(value: number, c: number): number {
+  f32[0] = value + 0; // -0 as +0: the comparator holds them equal
+  const bits = u32[0];
+  const monotone = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+  return (0xffffffff - monotone) * CLASS_BITS + c;
+}
+
 /**
  * The fast sorter: one native sort of float64 keys. A float32's bits, made monotone in its value
  * (negative: all bits flipped; positive: the sign bit set), then reversed (descending values first),
@@ -132,12 +249,7 @@ const CLASS_BITS = 2 ** 17; // > the largest K (LIMITS.maxNumVecClasses)
  * (value descending, class ascending), the comparator's order.
  */
 export const sortedBySortKey: PixelSorter = (values, order, keys) => {
-  for (let c = 0; c < values.length; c++) {
-    f32[0] = values[c] + 0; // -0 as +0: the comparator holds them equal
-    const bits = u32[0];
-    const monotone = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
-    keys[c] = (0xffffffff - monotone) * CLASS_BITS + c;
-  }
+  for (let c = 0; c < values.length; c++) keys[c] = sortKey(values[c], c);
   keys.sort();
   for (let rank = 0; rank < values.length; rank++) order[rank] = keys[rank] % CLASS_BITS;
 };
