@@ -1,8 +1,9 @@
 /**
- * Truncation's fast loop (selection of the kept classes, a native sort of packed float64 keys when
- * many are kept, no exp past the cut) against the plain loop it replaces (a comparator sort of every
- * pixel): the same order for any values (ties, −0 and +0, −inf, huge and tiny magnitudes), and the
- * same truncated tensors at every rate and top-k.
+ * Truncation's fast loop (one selection pass for the first kept classes, then the tail decided by a
+ * weighted quickselect, or, with top-k or within 1e-12 of a boundary, a native sort of packed float64
+ * keys) against the plain loop it replaces (a comparator sort of every pixel): the same order for any
+ * values (ties, −0 and +0, −inf, huge and tiny magnitudes), and the same truncated tensors at every
+ * rate and top-k, on coarse and on normalised pixels.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
