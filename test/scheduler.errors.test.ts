@@ -184,6 +184,20 @@ describe("qPosterior and logQtTransitioningToKnownClass", () => {
     expect(() =>
       s.logQtTransitioningToKnownClass({ t: 1, xT, logOnehotXT: indexToLogOnehot(xT, K), cumulative: 1 as never }),
     ).toThrow(new Error("cumulative: expected a boolean, got 1"));
+    for (const bad of [NaN, Infinity]) {
+      const onehot = indexToLogOnehot(xT, K);
+      onehot.data[7] = bad;
+      expect(() => s.logQtTransitioningToKnownClass({ t: 1, xT, logOnehotXT: onehot, cumulative: true })).toThrow(
+        new Error(`logOnehotXT.data: expected log-probabilities (finite or -inf, never NaN or +inf), got ${bad} at index [0, 3, 1]`),
+      );
+    }
+  });
+  it("prevTimestep takes a timestep of the schedule, as step does", () => {
+    for (const t of [NaN, 2.5, 10, -1, "3"]) {
+      expect(() => s.prevTimestep(t as number)).toThrow(new Error(`t: expected an integer timestep in [0, 9], got ${typeof t === "string" ? `"${t}"` : t}`));
+    }
+    expect(s.prevTimestep(0)).toBe(-1);
+    expect(s.prevTimestep(9)).toBe(8);
   });
   it("indexToLogOnehot checks its token range", () => {
     expect(() => indexToLogOnehot(tokens(1, 2, 3), 3)).toThrow(new Error("x.data: expected tokens in [0, 2] (K = 3 classes), got 3 at index [0, 0]"));

@@ -24,7 +24,7 @@ import type { StepProblem } from "../kernels/stepProblem.js";
 import { posteriorStructured } from "../posterior/posteriorStructured.js";
 import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { computeLogSchedule, type LogSchedule } from "../schedule/logSchedule.js";
-import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
+import { badValue, checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, tokensLike } from "../tensor/validate.js";
 import { cumulativeLogs, oneStepLogs, transitionRowsFromOnehot } from "../transitions/transitionRows.js";
@@ -227,8 +227,11 @@ export class VQDiffusionScheduler {
   /**
    * The timestep `step(…, t, …)` moves to: the one after t in {@link timesteps}, −1 (the clean
    * sample) after the last, and t − 1 for a t not in the chain (the reference's step).
+   *
+   * @param t - an integer timestep in [0, T − 1].
    */
   prevTimestep(t: number): number {
+    this.checkTimestep("t", t);
     const i = this.timestepsValue.indexOf(t);
     if (i < 0) return t - 1;
     return i + 1 < this.timestepsValue.length ? this.timestepsValue[i + 1] : -1;
@@ -321,6 +324,8 @@ export class VQDiffusionScheduler {
     const { tokens, dims } = checkTokens("xT", args.xT, [null, null], "[B, N]", K);
     const [B, N] = dims;
     const onehot = checkFloatTensor("logOnehotXT", args.logOnehotXT, [B, K, N], "[B, K, N]");
+    // Log-probabilities: NaN and +inf refused (−inf, log 0, is what a one-hot holds off its class).
+    for (let i = 0; i < onehot.data.length; i++) if (!(onehot.data[i] < Infinity)) throw badValue("logOnehotXT", onehot.data[i], i, [B, K, N]);
     const t = this.checkTimestep("t", args.t);
     if (typeof args.cumulative !== "boolean") throw argumentError("cumulative", "a boolean", args.cumulative);
     const logs = args.cumulative ? cumulativeLogs(this.schedule, t) : oneStepLogs(this.schedule, t);
