@@ -151,4 +151,13 @@ describe("guidance, truncation and clamp: the error contract", () => {
       "denoiser output at step 0 (timestep 4): expected a tensor { data: Float32Array, dims }, got a tensor whose data is a Float64Array of length 2",
     );
   });
+  it("a guidance scale that overflows float32 is reported by the sampler's name for it, not as the model's output", async () => {
+    const scheduler = new VQDiffusionScheduler({ numVecClasses: 3 });
+    // [unconditional; conditional] with different halves, so that scale·(c − u) overflows.
+    const denoiser = () => ({ data: Float32Array.of(Math.log(0.25), Math.log(0.75), Math.log(0.75), Math.log(0.25)), dims: [2, 2, 1] });
+    const sampler = new VQDiffusionSampler({ scheduler, denoiser });
+    await expect(sampler.sample({ numLatentPixels: 1, numInferenceSteps: 5, guidanceScale: 3.4e38, generator: new TorchGenerator().manualSeed(0) })).rejects.toThrow(
+      /^guidanceScale: expected a scale at which u \+ scale·\(c − u\) stays finite in float32, got 3\.4e\+38, which gives -?Infinity/,
+    );
+  });
 });

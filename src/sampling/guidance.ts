@@ -34,9 +34,10 @@ export function classifierFreeGuidance(output: Tensor<Float32Array>, scale: numb
 /**
  * Guidance on data already checked (the sampler checks its denoiser's output once): `src` is
  * (2B, C, N) log-probabilities, finite or −inf, a finite class at every pixel; `scale` ≥ 0.
- * Returns the (B, C, N) guided, renormalised log-probabilities; throws where they would not be finite.
+ * Returns the (B, C, N) guided, renormalised log-probabilities; throws where they would not be finite,
+ * naming the scale `scaleName` (the caller's name for it).
  */
-export function guide(src: Float32Array, B: number, C: number, N: number, scale: number): Float32Array {
+export function guide(src: Float32Array, B: number, C: number, N: number, scale: number, scaleName = "scale"): Float32Array {
   const s = Math.fround(scale);
   const out = new Float32Array(B * C * N);
   const half = B * C * N;
@@ -65,7 +66,7 @@ export function guide(src: Float32Array, B: number, C: number, N: number, scale:
     } else {
       const v = Math.fround(u + Math.fround(s * Math.fround(c - u)));
       if (!(v < Infinity && v > -Infinity)) {
-        throw argumentErrorText("scale", "a scale at which u + scale·(c − u) stays finite in float32", `${scale}, which gives ${v} from u = ${u}, c = ${c}`);
+        throw argumentErrorText(scaleName, "a scale at which u + scale·(c − u) stays finite in float32", `${scale}, which gives ${v} from u = ${u}, c = ${c}`);
       }
       out[i] = v;
     }

@@ -192,7 +192,7 @@ export class VQDiffusionSampler {
       const raw = await this.callDenoiser(tokenType === "int64" ? toInt64(input) : input, t, i, guided ? 2 * B : B, K, N);
       if (timings) clock = lap(timings, "denoiserMs", clock);
       // callDenoiser checked the output's values once; the steps below take checked data.
-      const kept = truncated(guided ? guide(raw.data, B, K - 1, N, guidance) : raw.data, B, K - 1, N, rate, options.truncationTopK);
+      const kept = truncated(guided ? guide(raw.data, B, K - 1, N, guidance, "guidanceScale") : raw.data, B, K - 1, N, rate, options.truncationTopK);
       clampInPlace(kept, -70);
       const output = { data: kept, dims: [B, K - 1, N] };
       if (timings) clock = lap(timings, "guidanceMs", clock);
