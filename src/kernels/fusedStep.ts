@@ -5,9 +5,9 @@
  * Why it can skip work. Draw i is the Gumbel-max race "argmax_c logit_c + g(u_c)". For every class c
  * other than x_t's own class and the mask (the "bulk" of the K classes), the posterior logit is one
  * increasing function of y_c = log p(x_0 = c):
- *   logit_c = logaddexp(y_c + A', Bb') + const ≤ max(y_c + A, Bb) + ln 2,
- * with per-pixel constants (the bulk's affine form, `pixelPosterior.ts`). And g(u) ≤ gumbelBound(u), which
- * needs no logarithm. So a candidate whose bound stays below the best noised logit found so far can
+ *   logit_c = logaddexp(y_c + shift, floor) ≤ max(y_c + A, Bb) + ln 2,
+ * with A = shift and Bb = floor per pixel, rounded up to float32 (the bulk's affine form,
+ * `pixelPosterior.ts`). And g(u) ≤ gumbelBound(u), which needs no logarithm. So a candidate whose bound stays below the best noised logit found so far can
  * be skipped after reading its y and its draw; the rest ("survivors", a few per pixel) are evaluated
  * exactly, by the same formula as the plain path.
  *
@@ -17,7 +17,8 @@
  *   B. draws for the chunk (MT19937, in stream order), the screen, exact evaluation of survivors.
  * S enters the survivors' values, so they may differ from the plain ones by S_ERROR: a pixel whose
  * best two candidates are closer than 2·S_ERROR is recomputed exactly from a replay of the stream
- * (rare: about 1e-4 of pixels), from the generator state at the step's start. At t = 0 the logits are y itself and nothing is approximate.
+ * (rare: about 1e-4 of pixels), from the generator state at the step's start. At t = 0 the logits
+ * are y itself and nothing is approximate.
  */
 import { bulkForm, classLogit, classRows, maskLogit, posteriorColumn, type BulkForm, type PosteriorRows } from "../posterior/pixelPosterior.js";
 import { gumbelNoise } from "../random/gumbel.js";
