@@ -52,20 +52,37 @@ const pipe = await VQDiffusionPipeline.fromPretrained(fileURLToPath(new URL("../
 const timesTable = [];
 let passed = 0;
 let failed = 0;
+
+/** One named check: counted as passed with the line `body` returns, or printed with why it failed. */
+async function check(name, body) {
+  try {
+    console.log(`ok ${name}: ${await body()}`);
+    passed++;
+  } catch (e) {
+    console.log(`FAIL ${name}: ${e.message}`);
+    failed++;
+  }
+}
+
+/** Opens the page with `params` and autorun=1, waits for it to finish, asserts it is done; returns its status and result. */
+async function runPage(params, viewport, timeout) {
+  const page = await browser.newPage({ viewport });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const query = new URLSearchParams({ ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])), autorun: "1" });
+  await page.goto(`http://127.0.0.1:${port}/?${query}`);
+  await page.waitForSelector("body[data-state=done], body[data-state=error]", { timeout });
+  const state = await page.evaluate(() => document.body.dataset.state);
+  const statusText = await page.textContent("#status");
+  assert.equal(state, "done", `page state: ${statusText}; errors: ${errors.join("; ")}`);
+  return { page, statusText, inPage: await page.evaluate(() => window.vqdResult) };
+}
+
 try {
   for (const [i, c] of textCases.entries()) {
     const name = `text case ${i + 1} ${JSON.stringify(c)}`;
-    try {
-      const page = await browser.newPage({ viewport: { width: 900, height: 760 } });
-      const errors = [];
-      page.on("pageerror", (e) => errors.push(e.message));
-      const query = new URLSearchParams({ page: "text", ...Object.fromEntries(Object.entries(c).map(([k, v]) => [k, String(v)])), autorun: "1" });
-      await page.goto(`http://127.0.0.1:${port}/?${query}`);
-      await page.waitForSelector("body[data-state=done], body[data-state=error]", { timeout: 300_000 });
-      const state = await page.evaluate(() => document.body.dataset.state);
-      const statusText = await page.textContent("#status");
-      assert.equal(state, "done", `page state: ${statusText}; errors: ${errors.join("; ")}`);
-      const inPage = await page.evaluate(() => window.vqdResult);
+    await check(name, async () => {
+      const { page, statusText, inPage } = await runPage({ page: "text", ...c }, { width: 900, height: 760 }, 300_000);
       const inNode = await pipe.generate({
         prompt: c.prompt, numImagesPerPrompt: c.images, numInferenceSteps: c.steps, guidanceScale: c.guidance, truncationRate: c.truncation,
         generator: new TorchGenerator().manualSeed(c.seed), timestepSpacing: c.spacing === "reference" ? undefined : c.spacing, strategy: c.strategy,
@@ -77,31 +94,20 @@ try {
         mkdirSync(results, { recursive: true });
         await page.screenshot({ path: join(results, "web-text-to-image.png"), fullPage: true });
       }
-      console.log(`ok ${name}: ${inNode.tokens.data.length} tokens equal to Node.js; page says "${statusText}"`);
-      passed++;
       await page.close();
-    } catch (e) {
-      console.log(`FAIL ${name}: ${e.message}`);
-      failed++;
-    }
+      return `${inNode.tokens.data.length} tokens equal to Node.js; page says "${statusText}"`;
+    });
   }
-  {
-    // A URL parameter the controls cannot take is reported and nothing runs.
-    const name = "bad URL parameters";
-    try {
-      const page = await browser.newPage();
-      await page.goto(`http://127.0.0.1:${port}/?page=text&seed=abc&colour=red&autorun=1`);
-      await page.waitForSelector("body[data-state=error]", { timeout: 30_000 });
-      const statusText = await page.textContent("#status");
-      assert.equal(statusText, 'URL parameters: seed: "abc" is not a valid value; colour: not a control of this page');
-      console.log(`ok ${name}: page says "${statusText}"`);
-      passed++;
-      await page.close();
-    } catch (e) {
-      console.log(`FAIL ${name}: ${e.message}`);
-      failed++;
-    }
-  }
+  // A URL parameter the controls cannot take is reported and nothing runs.
+  await check("bad URL parameters", async () => {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/?page=text&seed=abc&colour=red&autorun=1`);
+    await page.waitForSelector("body[data-state=error]", { timeout: 30_000 });
+    const statusText = await page.textContent("#status");
+    assert.equal(statusText, 'URL parameters: seed: "abc" is not a valid value; colour: not a control of this page');
+    await page.close();
+    return `page says "${statusText}"`;
+  });
   console.log("per-step milliseconds, Chromium (onnxruntime-web, WASM, 1 thread) vs Node.js (onnxruntime-node):");
   for (const r of timesTable) {
     const f = (t) => `transformer ${t.transformerMs.toFixed(2)}, scheduler ${t.schedulerMs.toFixed(2)}, guidance ${t.guidanceMs.toFixed(2)}`;
@@ -109,17 +115,8 @@ try {
   }
   for (const [i, c] of cases.entries()) {
     const name = `case ${i + 1} ${JSON.stringify(c)}`;
-    try {
-      const page = await browser.newPage({ viewport: { width: 900, height: 560 } });
-      const errors = [];
-      page.on("pageerror", (e) => errors.push(e.message));
-      const query = new URLSearchParams({ page: "pixel-art", ...Object.fromEntries(Object.entries(c).map(([k, v]) => [k, String(v)])), autorun: "1" });
-      await page.goto(`http://127.0.0.1:${port}/?${query}`);
-      await page.waitForSelector("body[data-state=done], body[data-state=error]", { timeout: 120_000 });
-      const state = await page.evaluate(() => document.body.dataset.state);
-      const statusText = await page.textContent("#status");
-      assert.equal(state, "done", `page state: ${statusText}; errors: ${errors.join("; ")}`);
-      const inPage = await page.evaluate(() => window.vqdResult);
+    await check(name, async () => {
+      const { page, statusText, inPage } = await runPage({ page: "pixel-art", ...c }, { width: 900, height: 560 }, 120_000);
       // The page's URL names (steps, batch, …) in the library's names.
       const inNode = await samplePixelArt({
         seed: c.seed, numInferenceSteps: c.steps, batchSize: c.batch, label: c.label, guidanceScale: c.guidance,
@@ -131,13 +128,9 @@ try {
         mkdirSync(results, { recursive: true });
         await page.screenshot({ path: join(results, "web-demo.png"), fullPage: true });
       }
-      console.log(`ok ${name}: ${inNode.tokens.length} tokens equal to Node.js; page says "${statusText}"`);
-      passed++;
       await page.close();
-    } catch (e) {
-      console.log(`FAIL ${name}: ${e.message}`);
-      failed++;
-    }
+      return `${inNode.tokens.length} tokens equal to Node.js; page says "${statusText}"`;
+    });
   }
 } finally {
   await pipe.release();
