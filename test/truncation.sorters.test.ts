@@ -14,6 +14,21 @@ const value = fc.oneof(
   fc.constantFrom(-Infinity, -0, 0, -1, -1e-45, 1e-45, -3.4e38, Math.fround(Math.log(0.5))),
 );
 
+/** A small deterministic stream of numbers in [0, 1) (a linear congruential generator) for building inputs. */
+function lcg(seed: number): () => number {
+  let x = seed;
+  return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+/** Truncates `src` (B, C, N) with the fast loop and with the plain one, and expects the same tensor. */
+function expectFastEqualsPlain(src: Float32Array, B: number, C: number, N: number, r: number, k: number): void {
+  const plain = src.slice();
+  const fast = src.slice();
+  truncatePlain(src, plain, B, C, N, Math.fround(r), k);
+  truncateFast(src, fast, B, C, N, Math.fround(r), k);
+  expect(Array.from(fast)).toEqual(Array.from(plain));
+}
+
 describe("truncation sorters", () => {
   it("the key sort orders classes as the comparator sort: value descending, then class ascending", () => {
     fc.assert(
@@ -39,16 +54,11 @@ describe("truncation sorters", () => {
         fc.constantFrom(Infinity, 1, 3, 8, 9, 20),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (C, N, r, k, seed) => {
-          let x = seed;
-          const next = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+          const next = lcg(seed);
           // Coarse values (many ties), some −inf, and pixels from flat to confident (scale up to 40).
           const scale = 1 + 40 * next();
           const src = Float32Array.from({ length: 2 * C * N }, () => (next() < 0.1 ? -Infinity : Math.round(-scale * next() * 4) / 4));
-          const a = src.slice();
-          const b = src.slice();
-          truncatePlain(src, a, 2, C, N, Math.fround(r), k);
-          truncateFast(src, b, 2, C, N, Math.fround(r), k);
-          expect(Array.from(b)).toEqual(Array.from(a));
+          expectFastEqualsPlain(src, 2, C, N, r, k);
         },
       ),
       { seed: 6, numRuns: 300 },
@@ -65,8 +75,7 @@ describe("truncation sorters", () => {
         fc.double({ min: 0.1, max: 30, noNaN: true }),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (C, r, scale, seed) => {
-          let x = seed;
-          const next = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+          const next = lcg(seed);
           const N = 3;
           const src = new Float32Array(C * N);
           for (let n = 0; n < N; n++) {
@@ -75,11 +84,7 @@ describe("truncation sorters", () => {
             const lse = m + Math.log(col.reduce((a, v) => a + Math.exp(v - m), 0));
             col.forEach((v, c) => (src[c * N + n] = Math.fround(v - lse)));
           }
-          const a = src.slice();
-          const b = src.slice();
-          truncatePlain(src, a, 1, C, N, Math.fround(r), Infinity);
-          truncateFast(src, b, 1, C, N, Math.fround(r), Infinity);
-          expect(Array.from(b)).toEqual(Array.from(a));
+          expectFastEqualsPlain(src, 1, C, N, r, Infinity);
         },
       ),
       { seed: 7, numRuns: 1000 },
@@ -96,14 +101,7 @@ describe("truncation sorters", () => {
       [Math.log(0.999), ...Array(40).fill(Math.log(0.001 / 40))],
     ];
     for (const col of cases) {
-      const src = Float32Array.from(col);
-      for (const r of [1, 0.999, 0.5]) {
-        const a = src.slice();
-        const b = src.slice();
-        truncatePlain(src, a, 1, col.length, 1, Math.fround(r), Infinity);
-        truncateFast(src, b, 1, col.length, 1, Math.fround(r), Infinity);
-        expect(Array.from(b)).toEqual(Array.from(a));
-      }
+      for (const r of [1, 0.999, 0.5]) expectFastEqualsPlain(Float32Array.from(col), 1, col.length, 1, r, Infinity);
     }
   });
 });
