@@ -4,7 +4,7 @@
  * pixel instead of one float32 uniform per class. It gives up the reference's random stream, never
  * the distribution.
  *
- * Structure. Sweep A of `fusedStep.ts` leaves, per pixel and per chunk of class rows ("block"), the
+ * Structure. Sweep A (`sweep.ts`) leaves, per pixel and per chunk of class rows ("block"), the
  * sum of exp(y − max) over the block's bulk classes (float32 terms: within EXP_SUM_RELATIVE_ERROR).
  * A bulk class's posterior weight is affine in exp(y) (`pixelPosterior.ts`, the bulk's affine form):
  *   w_c = exp(logit_c − S) = coefP·exp(y_c − max) + coefB,  coefP = e^{shift + max − S}, coefB = e^{floor − S},

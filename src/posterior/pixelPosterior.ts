@@ -106,8 +106,9 @@ export function posteriorRows(transitions: PosteriorTransitions): PosteriorRows 
 
 /**
  * Which row values apply to class c < K − 1 of a pixel whose token is x: writes `cum`
- * (log q(x_t | x_0 = c)) and `step` (log q(x_t | x_s = c)) into `out`. The one place a class is
- * sorted into same / other / masked.
+ * (log q(x_t | x_0 = c)) and `step` (log q(x_t | x_s = c)) into `out`. The one place a single class
+ * is sorted into same / other / masked; `bulkForm` and `normaliserFromBulk` below take the bulk's
+ * values (other, or masked) by definition of the bulk.
  */
 export function classRows(rows: PosteriorRows, x: number, c: number, K: number, out: { cum: number; step: number }): void {
   const { cumulative, oneStep } = rows;

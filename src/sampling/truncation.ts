@@ -67,16 +67,17 @@ export function truncatePlain(src: Float32Array, out: Float32Array, B: number, C
   }
 }
 
-/** Classes taken by selection before falling back to a full sort of the pixel. */
+/** Classes taken by selection before the rest of the pixel is decided from its tail (or sorted). */
 const SELECTED = 8;
 
 /**
  * The fast truncation loop, the same result as {@link truncatePlain}. Once a rank is cut, every
  * later one is (the cumulative sum and the rank only grow), so only the classes before the cut need
  * their order: the first {@link SELECTED} are found by selection (the largest value left, the
- * lowest class on ties: the sort's order), in one pass. A pixel that keeps more (a flat one, or any pixel at rate
- * 1) is decided from its tail instead ({@link cutTail}), and sorted whole, with one native sort of
- * packed keys ({@link sortedBySortKey}), only where the tail cannot decide it.
+ * lowest class on ties: the sort's order), in one pass. A pixel that keeps more (a flat one, or
+ * any pixel at rate 1) is decided from its tail instead ({@link cutTail}), and sorted whole, with
+ * one native sort of packed keys ({@link sortedBySortKey}), only with top-k or where the tail
+ * cannot decide it.
  */
 export function truncateFast(src: Float32Array, out: Float32Array, B: number, C: number, N: number, r: number, k: number): void {
   const order = new Int32Array(C);
