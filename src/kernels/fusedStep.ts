@@ -138,7 +138,7 @@ export function fusedGumbelStep(p: StepProblem, stats?: FusedStepStats): Int32Ar
       }
     }
   }
-  generator.setState(ws.mtState.slice());
+  generator.setState(ws.mtState);
   if (stats) stats.nearTies += nearTies.length;
   if (nearTies.length > 0 && posterior !== null) {
     ws.mtState.set(snapshot);

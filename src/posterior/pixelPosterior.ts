@@ -105,16 +105,24 @@ export function posteriorRows(transitions: PosteriorTransitions): PosteriorRows 
 }
 
 /**
- * Which row values apply to class c < K − 1 of a pixel whose token is x: writes `cum`
- * (log q(x_t | x_0 = c)) and `step` (log q(x_t | x_s = c)) into `out`. The one place a single class
- * is sorted into same / other / masked; `bulkForm` and `normaliserFromBulk` below take the bulk's
- * values (other, or masked) by definition of the bulk.
+ * The bulk's row values for a pixel (every class but x_t's own; all of them when x_t is the mask):
+ * writes `cum` (log q(x_t | x_0 = c)) and `step` (log q(x_t | x_s = c)) into `out`.
+ */
+export function bulkRows(rows: PosteriorRows, masked: boolean, out: { cum: number; step: number }): void {
+  out.cum = masked ? rows.cumulative.masked : rows.cumulative.other;
+  out.step = masked ? rows.oneStep.masked : rows.oneStep.other;
+}
+
+/**
+ * Which row values apply to class c < K − 1 of a pixel whose token is x: x_t's own class has the
+ * "same" values, every other class the bulk's ({@link bulkRows}). With `bulkRows`, the one place a
+ * class is sorted into same / other / masked.
  */
 export function classRows(rows: PosteriorRows, x: number, c: number, K: number, out: { cum: number; step: number }): void {
-  const { cumulative, oneStep } = rows;
-  const masked = x === K - 1;
-  out.cum = masked ? cumulative.masked : c === x ? cumulative.same : cumulative.other;
-  out.step = masked ? oneStep.masked : c === x ? oneStep.same : oneStep.other;
+  if (c === x) {
+    out.cum = rows.cumulative.same;
+    out.step = rows.oneStep.same;
+  } else bulkRows(rows, x === K - 1, out);
 }
 
 /** Steps 3-4 for a class c' < K − 1 with y = log p(x_0 = c') and its row values `cum`, `step`. */
@@ -135,11 +143,13 @@ export interface BulkForm {
 
 /** Writes the bulk's `shift` and `floor` for a pixel (masked or not) with normaliser S into `out`. */
 export function bulkForm(masked: boolean, S: number, rows: PosteriorRows, out: BulkForm): void {
-  const cum = masked ? rows.cumulative.masked : rows.cumulative.other;
-  const step = masked ? rows.oneStep.masked : rows.oneStep.other;
-  out.shift = rows.logAlphaS - cum + step;
-  out.floor = rows.logBetaS + step + S;
+  bulkRows(rows, masked, bulkScratch);
+  out.shift = rows.logAlphaS - bulkScratch.cum + bulkScratch.step;
+  out.floor = rows.logBetaS + bulkScratch.step + S;
 }
+
+/** bulkForm's scratch (every call is synchronous and overwrites it first). */
+const bulkScratch = { cum: 0, step: 0 };
 
 /**
  * S of step 2 from the bulk's sum, as the kernels get it: with m the largest y and Z = Σ_bulk e^{y_c − m},

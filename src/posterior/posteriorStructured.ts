@@ -2,11 +2,12 @@
  * The posterior in class-major order: the same numbers as the plain oracle (`oracles/posteriorPlain.ts`,
  * bit for bit: every pixel's normaliser is summed over the classes in the same order, and every value
  * comes from `pixelPosterior.ts`), computed with row-by-row, sequential passes instead of one strided
- * column per pixel. `qPosterior` uses it: it writes the float32 result directly, without a float64
+ * column per pixel, each pixel's bulk row values looked up once (`bulkRows`; x_t's own class takes the
+ * "same" values, as `classRows` sorts it). `qPosterior` uses it: it writes the float32 result directly, without a float64
  * (B, K, N) array (at the ITHQ size 16 MB of output instead of 32 + 16; the time is the same, the
  * transcendentals dominate). The tests compare it with the plain version.
  */
-import { classLogit, classRows, maskLogit, posteriorRows, type PosteriorTransitions } from "./pixelPosterior.js";
+import { bulkRows, classLogit, maskLogit, posteriorRows, type PosteriorTransitions } from "./pixelPosterior.js";
 
 /**
  * @param logPX0 - log p(x_0 | x_t), shape (B, K − 1, N).
@@ -33,26 +34,31 @@ export function posteriorStructured(
   const max = new Float64Array(N);
   const sum = new Float64Array(N);
   const S = new Float64Array(N);
+  const bulkCum = new Float64Array(N);
+  const bulkStep = new Float64Array(N);
   const r = { cum: 0, step: 0 };
+  const { same } = rows.cumulative;
+  const sameStep = rows.oneStep.same;
   for (let b = 0; b < B; b++) {
     const x = tokens.subarray(b * N, (b + 1) * N);
+    for (let n = 0; n < N; n++) {
+      bulkRows(rows, x[n] === mask, r);
+      bulkCum[n] = r.cum;
+      bulkStep[n] = r.step;
+    }
     // Steps 1-2: S = logsumexp_c (y_c − cum_c), max-shifted, summed in class order.
     max.fill(-Infinity);
     for (let c = 0; c < K - 1; c++) {
       const row = (b * (K - 1) + c) * N;
       for (let n = 0; n < N; n++) {
-        classRows(rows, x[n], c, K, r);
-        const q = logPX0[row + n] - r.cum;
+        const q = logPX0[row + n] - (x[n] === c ? same : bulkCum[n]);
         if (q > max[n]) max[n] = q;
       }
     }
     sum.fill(0);
     for (let c = 0; c < K - 1; c++) {
       const row = (b * (K - 1) + c) * N;
-      for (let n = 0; n < N; n++) {
-        classRows(rows, x[n], c, K, r);
-        sum[n] += Math.exp(logPX0[row + n] - r.cum - max[n]);
-      }
+      for (let n = 0; n < N; n++) sum[n] += Math.exp(logPX0[row + n] - (x[n] === c ? same : bulkCum[n]) - max[n]);
     }
     for (let n = 0; n < N; n++) S[n] = max[n] === -Infinity || max[n] === Infinity ? max[n] : max[n] + Math.log(sum[n]);
     // Steps 3-4, row by row.
@@ -60,8 +66,8 @@ export function posteriorStructured(
       const row = (b * (K - 1) + c) * N;
       const outRow = (b * K + c) * N;
       for (let n = 0; n < N; n++) {
-        classRows(rows, x[n], c, K, r);
-        out[outRow + n] = classLogit(logPX0[row + n], r.cum, r.step, S[n], rows);
+        const own = x[n] === c;
+        out[outRow + n] = classLogit(logPX0[row + n], own ? same : bulkCum[n], own ? sameStep : bulkStep[n], S[n], rows);
       }
     }
     const outRow = (b * K + mask) * N;
