@@ -110,6 +110,13 @@ function real(name: string, text: string, ok: (v: number) => boolean, what: stri
   return v;
 }
 
+/** `value` if it is one of `allowed`; else a usage error listing them ("a, b or c"). */
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  const list = allowed.length > 1 ? `${allowed.slice(0, -1).join(", ")} or ${allowed[allowed.length - 1]}` : allowed[0];
+  throw new UsageError(`${name}: expected ${list}, got ${JSON.stringify(value)}`);
+}
+
 /** Sets a common option (all but --steps, whose range differs); returns false for a name that is not one. */
 function commonOption(args: CommonArgs, name: string, value: string): boolean {
   switch (name) {
@@ -123,16 +130,13 @@ function commonOption(args: CommonArgs, name: string, value: string): boolean {
       args.truncation = real(name, value, (v) => v > 0 && v <= 1, "a number in (0, 1]");
       return true;
     case "--mode":
-      if (value !== "reference" && value !== "fast") throw new UsageError(`--mode: expected reference or fast, got ${JSON.stringify(value)}`);
-      args.mode = value;
+      args.mode = oneOf(name, value, ["reference", "fast"] as const);
       return true;
     case "--spacing":
-      if (value !== "linspace" && value !== "leading" && value !== "trailing") throw new UsageError(`--spacing: expected linspace, leading or trailing, got ${JSON.stringify(value)}`);
-      args.spacing = value;
+      args.spacing = oneOf(name, value, ["linspace", "leading", "trailing"] as const);
       return true;
     case "--strategy":
-      if (value !== "posterior" && value !== "purity") throw new UsageError(`--strategy: expected posterior or purity, got ${JSON.stringify(value)}`);
-      args.strategy = value;
+      args.strategy = oneOf(name, value, ["posterior", "purity"] as const);
       return true;
     case "--out":
       if (value === "") throw new UsageError(`--out: expected a file name, got ""`);
