@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Makes tools/export/.venv: the one Python environment of this repo's tools (export, training,
+# benches), from tools/export/requirements.txt. Idempotent: a venv whose requirements are already
+# installed is left as it is (seconds).
+#
+#   bash tools/export/setup.sh            # then: tools/export/.venv/bin/python tools/export/export.py --help
+#
+# Where PyPI is reachable nothing else is needed. Two local conveniences:
+# - a folder of wheels beside the checkout (../shared/wheels, or $VQD_WHEELS) is passed to pip as
+#   --find-links: diffusers 0.40 is not on PyPI yet, and such a folder can hold a wheel built from
+#   its source;
+# - where pip's configuration names local mirrors (extra-index-url) and the default index cannot be
+#   reached, the first mirror becomes the index and retries are off, so a missing package fails at
+#   once instead of waiting.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+venv="$here/.venv"
+req="$here/requirements.txt"
+python="${PYTHON:-python3}"
+
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+fi
+stamp="$venv/.requirements.sha256"
+want="$(cat "$req" "$here/constraints.txt" | sha256sum | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "tools/export/.venv is up to date"
+  exit 0
+fi
+
+args=()
+wheels="${VQD_WHEELS:-$here/../../../shared/wheels}"
+if [ -d "$wheels" ]; then args+=(--find-links "$wheels"); fi
+extra="$("$venv/bin/python" -m pip config get global.extra-index-url 2>/dev/null || true)"
+if [ -n "$extra" ] && [ -z "${PIP_INDEX_URL:-}" ]; then
+  export PIP_INDEX_URL="${extra%% *}" PIP_RETRIES=0
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}" -r "$req" -c "$here/constraints.txt" 2>&1 | { grep -v "^WARNING: Location" || true; }
+echo "$want" > "$stamp"
+echo "tools/export/.venv ready: $("$venv/bin/python" -c 'import torch, transformers, diffusers, onnxruntime; print("torch", torch.__version__, "transformers", transformers.__version__, "diffusers", diffusers.__version__, "onnxruntime", onnxruntime.__version__)')"
