@@ -1,0 +1,84 @@
+"""Reading a diffusers VQDiffusionPipeline checkpoint, one component at a time.
+
+At diffusers 0.40.0.dev0, `VQDiffusionPipeline.from_pretrained` fails on a folder that diffusers
+itself saved (`module diffusers has no attribute LearnedClassifierFreeSamplingEmbeddings`, for both
+spellings of that entry in model_index.json), so each component is loaded with its own class's
+`from_pretrained(folder, subfolder=…)`. Those read safetensors or pickled `.bin` weights, and a
+tokenizer as `tokenizer.json` or CLIP's slow `vocab.json` + `merges.txt`.
+"""
+import json
+import os
+
+
+class CheckpointError(Exception):
+    """The folder is not a checkpoint this exporter reads; the message names the file and the expectation."""
+
+
+# component → the [library, class] spellings model_index.json may give it
+KNOWN_CLASSES = {
+    "tokenizer": {("transformers", "CLIPTokenizer"), ("transformers", "CLIPTokenizerFast")},
+    "text_encoder": {("transformers", "CLIPTextModel")},
+    "transformer": {("diffusers", "Transformer2DModel")},
+    "vqvae": {("diffusers", "VQModel")},
+    "scheduler": {("diffusers", "VQDiffusionScheduler")},
+    "learned_classifier_free_sampling_embeddings": {("diffusers", "LearnedClassifierFreeSamplingEmbeddings"),
+                                                     ("vq_diffusion", "LearnedClassifierFreeSamplingEmbeddings")},
+}
+
+
+def read_index(folder: str) -> dict:
+    """model_index.json, checked: a VQDiffusionPipeline naming every component with a known class,
+    each component's folder present."""
+    if not os.path.isdir(folder):
+        raise CheckpointError(f"--model: expected a diffusers checkpoint folder, got {folder!r}, which is not a folder")
+    path = os.path.join(folder, "model_index.json")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"--model: expected a diffusers VQDiffusionPipeline checkpoint holding model_index.json, got {folder} without it")
+    try:
+        with open(path, encoding="utf-8") as f:
+            index = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path}: expected JSON, got a parse error: {e}") from None
+    if not isinstance(index, dict) or index.get("_class_name") != "VQDiffusionPipeline":
+        got = index.get("_class_name") if isinstance(index, dict) else type(index).__name__
+        raise CheckpointError(f"{path}: expected _class_name VQDiffusionPipeline, got {got!r}")
+    for name, known in KNOWN_CLASSES.items():
+        entry = index.get(name)
+        if entry is None:
+            raise CheckpointError(f"{path}: expected a {name} component, got none")
+        if not (isinstance(entry, list) and len(entry) == 2 and tuple(entry) in known):
+            spellings = " or ".join(json.dumps(list(k)) for k in sorted(known))
+            raise CheckpointError(f"{path}: expected {name} to be {spellings}, got {json.dumps(entry)}")
+        if not os.path.isdir(os.path.join(folder, name)):
+            raise CheckpointError(f"{os.path.join(folder, name)}: expected the {name} component's folder, got no such folder")
+    return index
+
+
+def load_components(folder: str) -> dict:
+    """Every component, loaded with its class's from_pretrained (float32, eval mode). A folder that
+    lacks a weight or config file gives a CheckpointError naming the component."""
+    import torch
+    from diffusers import Transformer2DModel, VQDiffusionScheduler, VQModel
+    from diffusers.pipelines.deprecated.vq_diffusion import LearnedClassifierFreeSamplingEmbeddings
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    read_index(folder)
+    loaders = {
+        "tokenizer": lambda: CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer"),
+        "text_encoder": lambda: CLIPTextModel.from_pretrained(folder, subfolder="text_encoder", torch_dtype=torch.float32),
+        "transformer": lambda: Transformer2DModel.from_pretrained(folder, subfolder="transformer", torch_dtype=torch.float32),
+        "vqvae": lambda: VQModel.from_pretrained(folder, subfolder="vqvae", torch_dtype=torch.float32),
+        "scheduler": lambda: VQDiffusionScheduler.from_pretrained(folder, subfolder="scheduler"),
+        "learned_classifier_free_sampling_embeddings": lambda: LearnedClassifierFreeSamplingEmbeddings.from_pretrained(
+            folder, subfolder="learned_classifier_free_sampling_embeddings", torch_dtype=torch.float32),
+    }
+    components = {}
+    for name, load in loaders.items():
+        try:
+            components[name] = load()
+        except (OSError, ValueError, EnvironmentError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise CheckpointError(f"{os.path.join(folder, name)}: expected a loadable {name} component, got: {first}") from e
+        if isinstance(components[name], torch.nn.Module):
+            components[name].eval()
+    return components
