@@ -11,11 +11,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vqd_export.check import CheckError  # noqa: E402
-from vqd_export.checkpoint import CheckpointError  # noqa: E402
-from vqd_export.files import OutputFolderError  # noqa: E402
-from vqd_export.pipeline_export import DEFAULT_OPSET, export_checkpoint  # noqa: E402
-from vqd_export.quiet import quiet  # noqa: E402
+from vqd_export.checkpoint import CheckpointError, read_index  # noqa: E402
+from vqd_export.files import OutputFolderError, check_output_folder  # noqa: E402
+
+from vqd_export import DEFAULT_OPSET  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -31,6 +30,17 @@ def main(argv=None) -> int:
                    help="model.onnx.data beside a model.onnx: only past protobuf's 2 GB limit (auto, default), always, or never")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     args = p.parse_args(argv)
+
+    try:  # the checks that need no torch first, so that bad input is refused in a moment
+        read_index(args.model)
+        check_output_folder(args.out, args.overwrite)
+    except (CheckpointError, OutputFolderError) as e:
+        print(f"export.py: {e}", file=sys.stderr)
+        return 2
+
+    from vqd_export.check import CheckError
+    from vqd_export.pipeline_export import export_checkpoint
+    from vqd_export.quiet import quiet
 
     quiet()
     try:

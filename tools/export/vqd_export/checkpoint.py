@@ -63,14 +63,23 @@ def load_components(folder: str) -> dict:
     from transformers import CLIPTextModel, CLIPTokenizer
 
     read_index(folder)
+
+    def safetensors(name: str) -> bool:
+        """Whether the component has safetensors weights (else diffusers is told to read the `.bin`,
+        instead of logging an error while it looks for safetensors first)."""
+        return any(f.endswith(".safetensors") for f in os.listdir(os.path.join(folder, name)))
+
     loaders = {
         "tokenizer": lambda: CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer"),
         "text_encoder": lambda: CLIPTextModel.from_pretrained(folder, subfolder="text_encoder", torch_dtype=torch.float32),
-        "transformer": lambda: Transformer2DModel.from_pretrained(folder, subfolder="transformer", torch_dtype=torch.float32),
-        "vqvae": lambda: VQModel.from_pretrained(folder, subfolder="vqvae", torch_dtype=torch.float32),
+        "transformer": lambda: Transformer2DModel.from_pretrained(folder, subfolder="transformer", torch_dtype=torch.float32,
+                                                                  use_safetensors=safetensors("transformer")),
+        "vqvae": lambda: VQModel.from_pretrained(folder, subfolder="vqvae", torch_dtype=torch.float32,
+                                                  use_safetensors=safetensors("vqvae")),
         "scheduler": lambda: VQDiffusionScheduler.from_pretrained(folder, subfolder="scheduler"),
         "learned_classifier_free_sampling_embeddings": lambda: LearnedClassifierFreeSamplingEmbeddings.from_pretrained(
-            folder, subfolder="learned_classifier_free_sampling_embeddings", torch_dtype=torch.float32),
+            folder, subfolder="learned_classifier_free_sampling_embeddings", torch_dtype=torch.float32,
+            use_safetensors=safetensors("learned_classifier_free_sampling_embeddings")),
     }
     components = {}
     for name, load in loaders.items():

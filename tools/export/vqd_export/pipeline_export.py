@@ -20,6 +20,7 @@ import time
 
 import torch
 
+from . import DEFAULT_OPSET
 from .check import CheckError, check_component, describe, draw_inputs, float64_log_softmax, round_weights_to_fp16, torch_outputs
 from .checkpoint import CheckpointError, load_components, read_index
 from .files import staged_folder, write_json, write_safetensors
@@ -28,7 +29,7 @@ from .text_encoder import text_encoder_component
 from .transformer import transformer_component
 from .vqvae_decoder import vqvae_decoder_component
 
-DEFAULT_OPSET = 17
+
 TRACE_BATCH = 2
 
 
