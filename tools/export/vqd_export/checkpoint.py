@@ -26,9 +26,28 @@ KNOWN_CLASSES = {
 }
 
 
+# component → the files it needs: each entry is a list of alternatives (one of them must exist)
+WEIGHTS = ["*.safetensors", "*.bin"]
+REQUIRED_FILES = {
+    "tokenizer": [["tokenizer.json", "vocab.json"], ["tokenizer.json", "merges.txt"], ["tokenizer_config.json"]],
+    "text_encoder": [["config.json"], WEIGHTS],
+    "transformer": [["config.json"], WEIGHTS],
+    "vqvae": [["config.json"], WEIGHTS],
+    "scheduler": [["scheduler_config.json"]],
+    "learned_classifier_free_sampling_embeddings": [["config.json"], WEIGHTS],
+}
+
+
+def _present(names: list[str], pattern: str) -> bool:
+    if pattern.startswith("*"):
+        return any(n.endswith(pattern[1:]) for n in names)
+    return pattern in names
+
+
 def read_index(folder: str) -> dict:
     """model_index.json, checked: a VQDiffusionPipeline naming every component with a known class,
-    each component's folder present."""
+    each component's folder present with its config and weight files (the tokenizer: tokenizer.json,
+    or CLIP's vocab.json + merges.txt; and tokenizer_config.json)."""
     if not os.path.isdir(folder):
         raise CheckpointError(f"--model: expected a diffusers checkpoint folder, got {folder!r}, which is not a folder")
     path = os.path.join(folder, "model_index.json")
@@ -49,8 +68,13 @@ def read_index(folder: str) -> dict:
         if not (isinstance(entry, list) and len(entry) == 2 and tuple(entry) in known):
             spellings = " or ".join(json.dumps(list(k)) for k in sorted(known))
             raise CheckpointError(f"{path}: expected {name} to be {spellings}, got {json.dumps(entry)}")
-        if not os.path.isdir(os.path.join(folder, name)):
-            raise CheckpointError(f"{os.path.join(folder, name)}: expected the {name} component's folder, got no such folder")
+        sub = os.path.join(folder, name)
+        if not os.path.isdir(sub):
+            raise CheckpointError(f"{sub}: expected the {name} component's folder, got no such folder")
+        names = os.listdir(sub)
+        for alternatives in REQUIRED_FILES[name]:
+            if not any(_present(names, a) for a in alternatives):
+                raise CheckpointError(f"{sub}: expected {' or '.join(alternatives)} in the {name} component's folder, got {', '.join(sorted(names)) or 'an empty folder'}")
     return index
 
 
