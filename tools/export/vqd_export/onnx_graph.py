@@ -87,22 +87,22 @@ def rewrite(src: str, dst: str, *, fp16: bool = False, external: str = "auto") -
                 casts.append(helper.make_node("Cast", [t.name + "__fp16"], [t.name], to=onnx.TensorProto.FLOAT,
                                               name=t.name + "__cast"))
                 t.name, t.data_type = t.name + "__fp16", onnx.TensorProto.FLOAT16
-            raw = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-            del a
-            total += len(raw)
+            a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+            total += a.nbytes
             del t.external_data[:]
             t.ClearField("raw_data")
             t.data_location = onnx.TensorProto.DEFAULT
-            if out is not None and len(raw) >= 1024:
+            if out is not None and a.nbytes >= 1024:
                 out.write(b"\0" * ((-out.tell()) % ALIGN))
                 offset = out.tell()
-                out.write(raw)
+                out.write(a.data)                                             # no copy of the tensor
                 t.data_location = onnx.TensorProto.EXTERNAL
-                for key, value in (("location", data_name), ("offset", str(offset)), ("length", str(len(raw)))):
+                for key, value in (("location", data_name), ("offset", str(offset)), ("length", str(a.nbytes))):
                     entry = t.external_data.add()
                     entry.key, entry.value = key, value
             else:
-                t.raw_data = raw
+                t.raw_data = a.tobytes()
+            del a
     finally:
         if out is not None:
             out.close()
