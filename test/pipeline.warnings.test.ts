@@ -9,9 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main, type CliIO } from "../src/cli/main.js";
-import { TorchGenerator } from "../src/index.js";
-import { VQDiffusionPipeline } from "../src/node.js";
+import * as ort from "onnxruntime-node";
+import { TorchGenerator, type OrtModule } from "../src/index.js";
+import { directorySource, VQDiffusionPipeline } from "../src/node.js";
 import type { OnnxComponent } from "../src/pipeline/onnxComponent.js";
+import type { PromptEncodeOptions } from "../src/pipeline/promptTokenizer.js";
 
 const MODEL = new URL("../models/fashion-mnist", import.meta.url).pathname;
 const RED_CAR = 'prompt "red car": the tokenizer does not know the words "red", "car" (read as the unknown token "[UNK]")';
@@ -72,6 +74,29 @@ describe("generation warnings (Fashion-MNIST)", async () => {
   it("an onWarning that is not a function is refused before anything runs", async () => {
     await expect(pipe.generate({ ...options, prompt: "bag", onWarning: "console" as unknown as () => void })).rejects.toThrow('onWarning: expected a function (message: string) => void, got "console"');
     await expect(VQDiffusionPipeline.fromPretrained(MODEL, { onWarning: 1 as unknown as () => void })).rejects.toThrow("onWarning: expected a function (message: string) => void, got 1");
+  });
+});
+
+describe("the unconditional prompt of a folder without learned null embeddings", () => {
+  it('is "" encoded with truncation (one row, repeated for every image); the prompt without, as in diffusers\' _encode_prompt', async () => {
+    const disk = directorySource(MODEL);
+    const config = new TextEncoder().encode(JSON.stringify({ learnable: false, hidden_size: 64, length: 8 }));
+    const source = { location: "memory", read: async (path: string) => (path === "learned_classifier_free_sampling_embeddings/config.json" ? config : disk.read(path)) };
+    const pipe = await VQDiffusionPipeline.fromSource(source, ort as unknown as OrtModule);
+    expect(pipe.components.nullEmbeddings).toBe(null);
+    const tokenizer = pipe.tokenizer!;
+    const calls: { prompts: readonly string[]; truncation: boolean | undefined }[] = [];
+    const encode = tokenizer.encode.bind(tokenizer);
+    tokenizer.encode = (prompts: readonly string[], options?: PromptEncodeOptions) => {
+      calls.push({ prompts: [...prompts], truncation: options?.truncation });
+      return encode(prompts, options);
+    };
+    await pipe.generate({ prompt: ["bag", "coat"], guidanceScale: 3, numInferenceSteps: 2, generator: new TorchGenerator().manualSeed(0) });
+    expect(calls).toEqual([
+      { prompts: ["bag", "coat"], truncation: undefined },
+      { prompts: [""], truncation: true },
+    ]);
+    await pipe.release();
   });
 });
 

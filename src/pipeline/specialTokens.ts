@@ -18,7 +18,7 @@ import type { JsonObject } from "./modelFolder.js";
 const FILE = "tokenizer/tokenizer_config.json";
 
 /** transformers' `SPECIAL_TOKENS_ATTRIBUTES`: the keys that name one special token each. */
-export const SPECIAL_TOKEN_KEYS = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] as const;
+const SPECIAL_TOKEN_KEYS = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] as const;
 const SPECIAL_TOKEN_LISTS = ["additional_special_tokens", "extra_special_tokens"] as const;
 
 /**
@@ -77,6 +77,12 @@ export function plainSpecialTokens(config: JsonObject): JsonObject {
  * tokenizer.json's `padding` names another), else tokenizer.json's `padding.pad_token`.
  *
  * @returns the text, or null when neither file names one (an explicit `"pad_token": null` included).
+ * @throws Error naming tokenizer/tokenizer_config.json when `pad_token` is neither a string nor an AddedToken object.
+ * @example
+ * ```ts
+ * padTokenText({ padding: { pad_id: 0, pad_token: "!" } }, { pad_token: "<|endoftext|>" }); // "<|endoftext|>"
+ * padTokenText({ padding: { pad_id: 0, pad_token: "!" } }, {}); // "!"
+ * ```
  */
 export function padTokenText(tokenizerJson: JsonObject, config: JsonObject): string | null {
   if ("pad_token" in config) return specialTokenText(config.pad_token, "pad_token");
