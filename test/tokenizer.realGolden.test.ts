@@ -63,6 +63,13 @@ describe("the real-golden CLIP tokenizer against diffusers' recorded ids", () =>
     expect(wrong.map((probe) => probe.prompt)).toEqual([]);
   });
 
+  it("gives tokenizer_versions.json's 31 reference rows (every case prompt and probe, as _encode_prompt passes them)", () => {
+    const versions = read("./fixtures/real-golden/D/tokenizer_versions.json") as unknown as { strings: { prompt: string; reference: number[] }[] };
+    expect(versions.strings.length).toBe(31);
+    const wrong = versions.strings.filter((s) => encode(t, [s.prompt]).ids[0].some((id, i) => id !== s.reference[i]));
+    expect(wrong.map((s) => s.prompt)).toEqual([]);
+  });
+
   it("lower-cases per code point: Σ gives σ at the end of a word too (not the final-sigma ς)", () => {
     const sigma = t.ids("σ");
     expect(t.ids("Σ")).toEqual(sigma);
