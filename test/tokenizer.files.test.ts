@@ -144,6 +144,14 @@ describe("warnings of the Fashion-MNIST word-level tokenizer (L = 8)", () => {
     expect(encode(t, ["[UNK] bag"]).warnings).toEqual([]);
   });
 
+  it("a word-level tokenizer without an unknown token refuses a word it does not know, naming it", () => {
+    const model = { ...(FASHION_JSON.model as Json), unk_token: null };
+    const { unk_token: _, ...config } = FASHION_CONFIG;
+    const bare = new PromptTokenizer({ ...FASHION_JSON, model }, config, 8);
+    expect(bare.ids("bag coat")).toEqual([10, 6]);
+    expect(error(() => bare.encode(["bag red"]))).toBe('prompt: expected words the tokenizer knows (it has no unknown token), got "red" in "bag red"');
+  });
+
   it("a 500-character prompt is cut to its first 8 words, with a warning naming the cut words", () => {
     const words = ["sneaker", "bag", "coat", "dress", "shirt"];
     const prompt = Array.from({ length: 50 }, (_, i) => words[i % 5].padEnd(10)).join("");
