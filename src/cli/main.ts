@@ -100,7 +100,8 @@ function readEmbeds(file: string): { data: Float32Array; dims: number[] } {
 async function runGenerate(args: GenerateArgs, io: CliIO): Promise<string> {
   checkOutFolder(args.out);
   const started = performance.now();
-  const pipe = await VQDiffusionPipeline.fromPretrained(resolveModel(args.model));
+  // Warnings (unknown words, a prompt cut to L tokens) go to stderr; the run goes on and exits 0.
+  const pipe = await VQDiffusionPipeline.fromPretrained(resolveModel(args.model), { onWarning: (message) => io.stderr(`warning: ${message}\n`) });
   const tty = io.stderrIsTTY;
   const { images } = await pipe.generate({
     ...(args.promptEmbeds === undefined ? { prompt: args.prompts } : { promptEmbeds: readEmbeds(args.promptEmbeds) }),

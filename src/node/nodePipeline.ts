@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { argumentError } from "../errors.js";
 import type { ModelFileSource } from "../pipeline/modelFolder.js";
 import type { OrtModule, OrtSessionOptions } from "../pipeline/onnxComponent.js";
+import type { WarningHandler } from "../pipeline/promptTokenizer.js";
 import { VQDiffusionPipeline as CorePipeline } from "../pipeline/vqDiffusionPipeline.js";
 
 /** Options of {@link VQDiffusionPipeline.fromPretrained} in `vq-diffusion/node`. */
@@ -16,6 +17,8 @@ export interface NodePipelineLoadOptions {
   ort?: OrtModule;
   /** Passed to every `InferenceSession.create`. */
   sessionOptions?: OrtSessionOptions;
+  /** Receives warnings (loading, and the default of every `generate`'s: unknown words, cut prompts); see the core's load options. */
+  onWarning?: WarningHandler;
 }
 
 /**
@@ -60,12 +63,12 @@ export class VQDiffusionPipeline extends CorePipeline {
    * @param dir - the folder (PIPELINE.md §1 layout).
    */
   static override async fromPretrained(dir: string, options: NodePipelineLoadOptions = {}): Promise<VQDiffusionPipeline> {
-    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions? }", options);
+    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, onWarning? }", options);
     const source = directorySource(dir);
     // Named here as `dir` (fromSource reads the index itself and would name the file).
     const present = await access(join(source.location, "model_index.json")).then(() => true, () => false);
     if (!present) throw new Error(`dir: expected a model folder holding model_index.json, got ${source.location}`);
     const ort: OrtModule = options.ort ?? ((await import("onnxruntime-node")) as unknown as OrtModule);
-    return this.fromSource(source, ort, options.sessionOptions);
+    return this.fromSource(source, ort, options.sessionOptions, options.onWarning);
   }
 }
