@@ -178,6 +178,15 @@ describe("messages name the flag the user typed", () => {
     expect(inFlagTerms("numInferenceSteps: expected x, got 1")).toBe("--steps: expected x, got 1");
     expect(inFlagTerms("transformer/config.json: expected x, got 1")).toBe("transformer/config.json: expected x, got 1");
     expect(inFlagTerms("constructor: expected x, got 1")).toBe("constructor: expected x, got 1");
+    expect(inFlagTerms("promptEmbeds.data: expected x, got 1")).toBe("--prompt-embeds data: expected x, got 1");
+  });
+
+  it("a --prompt-embeds file of the wrong shape names --prompt-embeds", async () => {
+    writeFileSync(join(dir, "bad.json"), JSON.stringify({ dims: [1, 12, 24], data: new Array(12 * 24).fill(0.1) }));
+    expect(await run(["generate", "--model", tiny, "--prompt-embeds", join(dir, "bad.json"), "--out", join(dir, "b.png")])).toEqual([
+      1,
+      "vq-diffusion: --prompt-embeds dims: expected [P, L, D] with L = 8, D = 32 = [*, 8, 32], got [1, 12, 24]\n",
+    ]);
   });
 });
 

@@ -32,10 +32,14 @@ const FLAGS: Readonly<Record<string, string>> = {
   prompt: "--prompt",
 };
 
-/** `message` with a leading API argument name (`guidanceScale: expected …`) replaced by its flag. */
+/**
+ * `message` with a leading API argument name replaced by its flag: `guidanceScale: expected …` →
+ * `--guidance: expected …`, `promptEmbeds.dims: expected …` → `--prompt-embeds dims: expected …`.
+ */
 export function inFlagTerms(message: string): string {
-  const m = /^([A-Za-z]+): /.exec(message);
-  return m && Object.hasOwn(FLAGS, m[1]) ? FLAGS[m[1]] + message.slice(m[1].length) : message;
+  const m = /^([A-Za-z]+)((?:\.[A-Za-z]+)*): /.exec(message);
+  if (m === null || !Object.hasOwn(FLAGS, m[1])) return message;
+  return `${FLAGS[m[1]]}${m[2] ? ` ${m[2].slice(1)}` : ""}${message.slice(m[1].length + m[2].length)}`;
 }
 
 /** Encodes an RGBA image as PNG bytes (deterministic: the same pixels give the same bytes). */
