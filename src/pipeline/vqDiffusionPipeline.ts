@@ -1,5 +1,5 @@
 /**
- * `VQDiffusionPipeline`: text to images with a VQ-Diffusion model exported to ONNX (PIPELINE.md),
+ * `VQDiffusionPipeline`: text to images with a VQ-Diffusion model exported to ONNX (docs/model-folder.md),
  * giving diffusers' `VQDiffusionPipeline.__call__` tokens for the same model and seed:
  *   1. E ← normalise(text_encoder(tokenize(prompt, pad to L)))   or the caller's promptEmbeds   [P, L, D]
  *      repeated I times per prompt → [B, L, D], B = P · I
@@ -45,7 +45,7 @@ export interface GenerateStepInfo extends StepInfo {
   timings: GenerationTimings;
 }
 
-/** Options of {@link VQDiffusionPipeline.generate} (PIPELINE.md §2–3). */
+/** Options of {@link VQDiffusionPipeline.generate} (docs/generation.md, "Inputs"). */
 export interface GenerateOptions
   extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "signal" | "initTokens" | "strength" | "keepMask"> {
   /** Called after every step with the tokens (a copy) and the timings so far (awaited when it returns a promise). */
@@ -226,7 +226,7 @@ export class VQDiffusionPipeline {
   }
 
   /**
-   * Text to images (PIPELINE.md §2). Every option is checked before anything runs.
+   * Text to images (docs/generation.md). Every option is checked before anything runs.
    *
    * @example
    * ```ts
