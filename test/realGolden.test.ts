@@ -53,15 +53,6 @@ const readCases = (path: string) => JSON.parse(readFileSync(path, "utf8")) as Ca
 const D = readCases(D_CASES_FILE);
 const TINY = readCases(EXPORTS + "tiny-learnable/cases.json");
 
-/**
- * Cases and probes whose ids need Python's lower-casing (issue 18, item 3, being fixed in
- * src/pipeline/promptTokenizer.ts): JavaScript's toLowerCase turns a word-final "Σ" into "ς" where
- * Python's str.lower gives "σ". Each runs as `it.fails` (it must fail today); once the fix lands it
- * passes, so `it.fails` reports it, and it leaves this list.
- */
-const AWAITING_PYTHON_LOWERCASE = new Set(["l06_greek_capitals", "ΟΔΟΣ σοφία"]);
-const itFor = (key: string) => (AWAITING_PYTHON_LOWERCASE.has(key) ? it.fails : it);
-
 const prompts = (c: Case) => (typeof c.prompt === "string" ? [c.prompt] : c.prompt);
 
 function ids(pipe: CorePipeline, texts: readonly string[]): number[][] {
@@ -118,7 +109,7 @@ function parityCases(folder: string, file: CaseFile, config: object) {
     });
 
     for (const c of file.cases) {
-      itFor(c.name)(`${c.name}: ids, tokens after every step, pixels within 1 level`, async () => {
+      it(`${c.name}: ids, tokens after every step, pixels within 1 level`, async () => {
         expect(ids(pipe, prompts(c))).toEqual(c.input_ids);
         if (c.negative_input_ids) expect(ids(pipe, prompts(c).map(() => ""))).toEqual(c.negative_input_ids);
         const { out, after, timesteps } = await run(pipe, c);
@@ -154,7 +145,7 @@ describe("D-fp32: the text encoder and the tokenizer alone", async () => {
 
   it("the 20 tokenizer probes are there", () => expect(D.tokenizer_probes!.length).toBe(20));
   for (const probe of D.tokenizer_probes!) {
-    itFor(probe.prompt)(`probe ${JSON.stringify(probe.prompt)}: diffusers' ids`, () => {
+    it(`probe ${JSON.stringify(probe.prompt)}: diffusers' ids`, () => {
       expect(ids(pipe, [probe.prompt])).toEqual([probe.input_ids]);
     });
   }
@@ -162,14 +153,13 @@ describe("D-fp32: the text encoder and the tokenizer alone", async () => {
 
 /** Per case: steps whose tokens all equal diffusers', and the share of equal final tokens. */
 describe("fp16 exports: token agreement with diffusers' float32 run (reported)", () => {
-  const report: Record<string, { case: string; idsEqual: boolean; stepsEqual: string; finalTokensEqual: string; maxPixelDiff: number }[]> = {};
+  const report: Record<string, { case: string; stepsEqual: string; finalTokensEqual: string; maxPixelDiff: number }[]> = {};
   for (const [folder, file] of [["D-fp16", D], ["tiny-learnable/fp16", TINY]] as const) {
     it(`${folder}: ids exactly; every case runs; agreement written to test/exports/fp16-agreement.json`, async () => {
       const pipe = await VQDiffusionPipeline.fromPretrained(EXPORTS + folder);
       report[folder] = [];
       for (const c of file.cases) {
-        const idsEqual = JSON.stringify(ids(pipe, prompts(c))) === JSON.stringify(c.input_ids);
-        if (!AWAITING_PYTHON_LOWERCASE.has(c.name)) expect(idsEqual).toBe(true);
+        expect(ids(pipe, prompts(c))).toEqual(c.input_ids);
         const { out, after } = await run(pipe, c);
         expect(after.length).toBe(c.tokens_after_each_step.length);
         const stepsEqual = after.filter((s, i) => JSON.stringify(s) === JSON.stringify(c.tokens_after_each_step[i])).length;
@@ -177,7 +167,6 @@ describe("fp16 exports: token agreement with diffusers' float32 run (reported)",
         const equal = final.filter((t, i) => out.tokens.data[i] === t).length;
         report[folder].push({
           case: c.name,
-          idsEqual,
           stepsEqual: `${stepsEqual}/${after.length}`,
           finalTokensEqual: `${equal}/${final.length}`,
           maxPixelDiff: maxPixelDiff(out.images, c.images_uint8),

@@ -1,5 +1,5 @@
 """One ONNX component of the model folder: a torch module with the contract's inputs and outputs
-(PIPELINE.md §1), how to draw random inputs for it, and the tolerance its export is checked to."""
+(docs/model-folder.md), how to draw random inputs for it, and the tolerance its export is checked to."""
 from dataclasses import dataclass
 from typing import Callable
 

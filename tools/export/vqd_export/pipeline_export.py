@@ -1,4 +1,4 @@
-"""A diffusers VQ-Diffusion checkpoint → the model folder the TypeScript pipeline reads (PIPELINE.md §1):
+"""A diffusers VQ-Diffusion checkpoint → the model folder the TypeScript pipeline reads (docs/model-folder.md):
 
     model_index.json                         the checkpoint's own
     scheduler/scheduler_config.json          VQDiffusionScheduler's config
