@@ -123,3 +123,71 @@ describe("tools/export/export.py refuses bad input", () => {
     rmSync(dir, { recursive: true });
   }, 120_000);
 });
+
+/** Runs Python in the export venv with tools/export on the path; returns status, stdout, stderr. */
+function python(code: string) {
+  const r = spawnSync(PYTHON, ["-c", `import sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, "tools/export"))})\n${code}`], { encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
+describe("the output folder is replaced whole or not at all (vqd_export/files.py staged_folder)", () => {
+  it("--overwrite replaces a non-empty folder; a failure inside leaves the old one as it was", () => {
+    const out = join(work, "replace");
+    mkdirSync(out);
+    writeFileSync(join(out, "old.txt"), "old");
+    const failed = python(`from vqd_export.files import staged_folder
+import os
+try:
+    with staged_folder(${JSON.stringify(out)}, True) as stage:
+        open(os.path.join(stage, "new.txt"), "w").write("new")
+        raise RuntimeError("export failed")
+except RuntimeError as e:
+    print(e)`);
+    expect(failed).toEqual({ status: 0, stdout: "export failed", stderr: "" });
+    expect(readdirSync(out)).toEqual(["old.txt"]);
+    expectOnly("replace");
+    const done = python(`from vqd_export.files import staged_folder
+import os
+with staged_folder(${JSON.stringify(out)}, True) as stage:
+    open(os.path.join(stage, "new.txt"), "w").write("new")`);
+    expect(done.status).toBe(0);
+    expect(readdirSync(out)).toEqual(["new.txt"]);
+    expectOnly("replace");
+    rmSync(out, { recursive: true });
+  });
+
+  it("an --out that is a file", () => {
+    const file = join(work, "a-file");
+    writeFileSync(file, "");
+    const r = exportPy(D, file);
+    expect(r).toEqual({ status: 2, stderr: `export.py: --out: expected a folder to write, got a file: ${file}` });
+    rmSync(file);
+  });
+});
+
+describe("tools/export/random_checkpoint.py refuses bad input", () => {
+  const randomCheckpoint = (...args: string[]) => {
+    const r = spawnSync(PYTHON, [join(ROOT, "tools/export/random_checkpoint.py"), ...args], { encoding: "utf8" });
+    return { status: r.status, stderr: r.stderr.trim().split("\n").pop() };
+  };
+
+  it("an unknown preset", () => {
+    expect(randomCheckpoint("--preset", "ithq-xl", join(work, "rc"))).toEqual({
+      status: 2,
+      stderr: "random_checkpoint.py: error: argument --preset: invalid choice: 'ithq-xl' (choose from 'ithq', 'tiny', 'tiny-learnable')",
+    });
+    expectOnly();
+  });
+
+  it("an OUT that exists and is not empty, without --overwrite", () => {
+    const out = join(work, "rc-taken");
+    mkdirSync(out);
+    writeFileSync(join(out, "keep.txt"), "mine");
+    expect(randomCheckpoint("--preset", "tiny", out)).toEqual({
+      status: 2,
+      stderr: `random_checkpoint.py: OUT: expected a new or empty folder, got ${out} holding 1 entries (pass --overwrite to replace it)`,
+    });
+    expect(readdirSync(out)).toEqual(["keep.txt"]);
+    rmSync(out, { recursive: true });
+  });
+});

@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vqd_export.files import OutputFolderError, staged_folder  # noqa: E402
+from vqd_export.files import OutputFolderError, check_output_folder, staged_folder  # noqa: E402
 from vqd_export.presets import PRESETS, preset  # noqa: E402
 
 
@@ -30,6 +30,11 @@ def main(argv=None) -> int:
     p.add_argument("--tokenizer-json", action="store_true", help="also write tokenizer/tokenizer.json")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT")
     args = p.parse_args(argv)
+    try:  # before torch is imported, so that a taken OUT is refused in a moment
+        check_output_folder(args.out, args.overwrite, option="OUT")
+    except OutputFolderError as e:
+        print(f"random_checkpoint.py: {e}", file=sys.stderr)
+        return 2
 
     import torch
 
