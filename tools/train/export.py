@@ -1,51 +1,29 @@
 """Export: the model folder of docs/model-folder.md (ONNX components, configs, tokenizer, null embeddings
 as safetensors), the evaluation files, and recorded input/output pairs that the TypeScript tests
 replay through the pipeline's own loading code (test/fixtures/fashion-mnist-export.json).
-"""
-import json
-import os
-import struct
 
-import numpy as np
+The files are written by the repo's one exporter (tools/export/vqd_export): JSON, safetensors, and
+the torch → ONNX export with a dynamic batch that also exports diffusers checkpoints.
+"""
+import os
+import sys
+
 import torch
 
 import data
 from text_encoder import encode, tokenizer_config, tokenizer_json
 from vqvae import DecoderExport
 
-OPSET = 17
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "export"))
+from vqd_export import DEFAULT_OPSET  # noqa: E402
+from vqd_export.files import write_json, write_safetensors  # noqa: E402
+from vqd_export.onnx_graph import export_component  # noqa: E402
+
 CHECKS = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "fashion-mnist-export.json")
 
 
-def write_json(path, obj):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-
-
-def write_safetensors(path, tensors):
-    """The safetensors format: u64 little-endian header length, JSON header, raw little-endian data."""
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        arr = np.ascontiguousarray(t.detach().cpu().numpy().astype("<f4"))
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + arr.nbytes]}
-        blobs.append(arr.tobytes())
-        offset += arr.nbytes
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)                               # pad to 8 bytes, as the format allows
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-
-
 def onnx(module, args, path, inputs, outputs, dynamic):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs,
-                      dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
+    export_component(module, args, path, inputs, outputs, dynamic, DEFAULT_OPSET)
 
 
 def tensor_json(t):
@@ -56,7 +34,7 @@ def tensor_json(t):
 
 
 @torch.no_grad()
-def export_all(args, vocab, vqvae, text, transformer, null, classifier, test_codes, log):
+def export_all(args, vocab, vqvae, text, transformer, null, classifier, test_codes, log, checks=CHECKS):
     out = args.out
     K, L, D, N = args.codes + 1, args.length, args.text_dim, test_codes.shape[1]
     grid = vqvae.grid
@@ -129,7 +107,7 @@ def export_all(args, vocab, vqvae, text, transformer, null, classifier, test_cod
                                    "classifier": {"file": "classifier.onnx", "input": "images [B,1,28,28] in [0,1]",
                                                   "outputs": ["logits [B,10]", "features [B,128]"]},
                                    "class_names": data.CLASS_NAMES})
-    write_json(CHECKS, {
+    write_json(checks, {
         "about": "inputs and PyTorch outputs recorded at export (tools/train/export.py)",
         "text_encoder": {"prompts": ["sneaker", "ankle boot"], "input_ids": tensor_json(ids), "last_hidden_state": tensor_json(hidden)},
         "transformer": {"hidden_states": tensor_json(tokens), "encoder_hidden_states": tensor_json(ctx),
