@@ -1,14 +1,15 @@
 // npm run bench:pipeline: whole generations with the Fashion-MNIST model (models/fashion-mnist),
 // 100 steps, guidance 5, at B = 1 and 16 images, for our pipeline (onnxruntime-node) and for PyTorch
 // running the same trained weights with diffusers' loop (tools/bench/torch_pipeline.py, same thread
-// count), in the same run: images per second, milliseconds per step split into transformer,
+// count; torch 2.x from tools/export/.venv, or --torch-python PATH), in the same run: images per second, milliseconds per step split into transformer,
 // guidance/truncation and scheduler, text encoding and decoding, and each process's peak memory.
 // Each measurement runs in its own child process, so that peak memory is its own.
 //
-//   node bench/pipeline.mjs [--steps 100] [--threads 2] [--json]
+//   node bench/pipeline.mjs [--steps 100] [--threads 2] [--torch-python PATH] [--json]
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
+import { NO_TORCH, torchPython } from "./torchPython.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const flag = (name, fallback) => {
@@ -45,7 +46,8 @@ for (const images of [1, 16]) {
   const ours = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", String(images), "--steps", String(steps), "--threads", String(threads)], { cwd: root, encoding: "utf8" }));
   let torch = null;
   try {
-    torch = JSON.parse(execFileSync("/usr/bin/python3", ["tools/bench/torch_pipeline.py", "--images", String(images), "--steps", String(steps), "--threads", String(threads), "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+    const python = torchPython();
+    if (python !== null) torch = JSON.parse(execFileSync(python, ["tools/bench/torch_pipeline.py", "--images", String(images), "--steps", String(steps), "--threads", String(threads), "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
   } catch {
     torch = null;
   }
@@ -66,5 +68,5 @@ if (asJson) {
     if (r.torch) line(r.images, `PyTorch ${r.torch.torch}`, r.torch);
   }
   for (const r of rows) if (r.torch) console.log(`B = ${r.images}: ours ÷ PyTorch images per second = ${(r.ours.images_per_second / r.torch.images_per_second).toFixed(2)}×`);
-  if (rows.some((r) => !r.torch)) console.log("(PyTorch rows need /usr/bin/python3 with torch: apt-get install -y python3-torch libopenblas0-pthread)");
+  if (rows.some((r) => !r.torch)) console.log(NO_TORCH);
 }
