@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { guideTruncateClamp, guideTruncateClampPlain } from "../src/sampling/fusedGuidance.js";
+import { float32Exp, guideTruncateClamp, guideTruncateClampPlain } from "../src/sampling/fusedGuidance.js";
 
 /** A small deterministic stream of numbers in [0, 1) (a linear congruential generator) for building inputs. */
 function lcg(seed: number): () => number {
@@ -89,6 +89,35 @@ describe("fused guidance and truncation", () => {
       ),
       { seed: 22, numRuns: 600 },
     );
+  });
+
+  it("at rate 1, where the float32 running sum reaches 1 (or not) within rounding: every way a pixel is decided", () => {
+    // Many normalised pixels at rate 1: kept whole, a light tail cut from two sums, and the tails
+    // left to the per-pixel selection all occur (tailDecision's three answers).
+    for (const seed of [1, 2, 3, 4]) {
+      const C = [256, 17, 4096, 9][seed - 1];
+      const N = Math.floor(4096 / C) + 3;
+      const next = lcg(seed);
+      expectAgreement(normalised(next, 2, C, N), 1, C, N, true, 5, 1, undefined);
+      expectAgreement(normalised(next, 2, C, N), 2, C, N, false, 1, 1, undefined);
+    }
+  });
+
+  it("float32Exp: Math.exp decides where an estimate's float32 rounding is in doubt", () => {
+    // Exponents whose float64 value lies within 1e-13 of a float32 rounding boundary: an estimate a
+    // relative 1e-13 off then rounds the other way, and must not be taken.
+    let found = 0;
+    for (let i = 1; found < 20 && i < 2e7; i++) {
+      const x = -i * 2 ** -20; // exact in float32
+      const e = Math.exp(x);
+      for (const estimate of [e * (1 + 1e-13), e * (1 - 1e-13)]) {
+        if (Math.fround(estimate) === Math.fround(e)) continue;
+        found++;
+        expect(float32Exp(estimate, x)).toBe(Math.fround(e));
+      }
+    }
+    expect(found).toBe(20);
+    expect(float32Exp(Math.exp(-1), -1)).toBe(Math.fround(Math.exp(-1)));
   });
 
   it("the special cases: −inf in the conditional half, in the unconditional half (an error at scale > 1)", () => {

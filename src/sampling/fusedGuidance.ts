@@ -132,6 +132,16 @@ function probabilityRows(out: Float32Array, at: number, C: number, N: number, to
 const ROUNDING_GUARD = 1e-12;
 
 /**
+ * fround(Math.exp(x)), given `estimate`, a value within a relative 1e-13 of Math.exp(x): the
+ * estimate's float32 rounding where every value within ±{@link ROUNDING_GUARD} of it rounds alike,
+ * else Math.exp's.
+ */
+export function float32Exp(estimate: number, x: number): number {
+  const p = Math.fround(estimate * (1 - ROUNDING_GUARD));
+  return p === Math.fround(estimate * (1 + ROUNDING_GUARD)) ? p : Math.fround(Math.exp(x));
+}
+
+/**
  * x ← fround(x − lse) over the (C, N) block of finite values at `at`, lse = fround(max + log Σ exp(x −
  * max)) per pixel, the sum in class order (as `renormalise`, bit for bit); then, as
  * {@link probabilityRows}, p = fround(exp(x)) and the totals, without a second exponential per value:
@@ -162,8 +172,6 @@ function renormaliseRows(out: Float32Array, at: number, C: number, N: number, ma
     total[n] = Math.exp(max[n] - lse);
     max[n] = lse;
   }
-  const lo = 1 - ROUNDING_GUARD;
-  const hi = 1 + ROUNDING_GUARD;
   for (let c = 0; c < C; c++) {
     const row = at + c * N;
     for (let n = 0; n < N; n++) {
@@ -171,10 +179,7 @@ function renormaliseRows(out: Float32Array, at: number, C: number, N: number, ma
       const x = Math.fround(wide);
       out[row + n] = x;
       const d = x - wide;
-      const estimate = scaled[c * N + n] * total[n] * (1 + d + 0.5 * d * d);
-      let p = Math.fround(estimate * lo);
-      if (p !== Math.fround(estimate * hi)) p = Math.fround(Math.exp(x));
-      prob[c * N + n] = p;
+      prob[c * N + n] = float32Exp(scaled[c * N + n] * total[n] * (1 + d + 0.5 * d * d), x);
     }
   }
   total.fill(0);
