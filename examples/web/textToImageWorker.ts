@@ -40,7 +40,11 @@ function perStep(t: GenerationTimings): StepTimes {
   return { transformerMs: t.transformerMs / n, schedulerMs: t.schedulerMs / n, guidanceMs: t.guidanceMs / n };
 }
 
-self.onmessage = async (event: MessageEvent<GenerateRequest>) => {
+// In a cross-origin isolated page onnxruntime-web starts its WASM threads from this same script
+// (named "em-pthread"); those threads take their messages from onnxruntime, not from the page.
+const isOrtThread = (self as unknown as { name?: string }).name?.startsWith("em-pthread") ?? false;
+
+if (!isOrtThread) self.onmessage = async (event: MessageEvent<GenerateRequest>) => {
   const request = event.data;
   const { options } = request;
   try {
