@@ -1,14 +1,18 @@
 // npm run bench:pipeline: whole generations with the Fashion-MNIST model (models/fashion-mnist),
 // 100 steps, guidance 5, at B = 1 and 16 images, for our pipeline (onnxruntime-node) and for PyTorch
 // running the same trained weights with diffusers' loop (tools/bench/torch_pipeline.py, same thread
-// count), in the same run: images per second, milliseconds per step split into transformer,
+// count; torch 2.x from tools/export/.venv, or --torch-python PATH), in the same run: images per second, milliseconds per step split into transformer,
 // guidance/truncation and scheduler, text encoding and decoding, and each process's peak memory.
 // Each measurement runs in its own child process, so that peak memory is its own.
 //
-//   node bench/pipeline.mjs [--steps 100] [--threads 2] [--json]
+//   node bench/pipeline.mjs [--steps 100] [--threads 2] [--images 1,16] [--guidance 5] [--spacing linspace]
+//                           [--torch-steps n] [--torch-python PATH] [--json]
+// --spacing sets our timestep spacing (default: the reference's, as PyTorch's loop); --torch-steps
+// gives PyTorch another step count (equal quality: each at its own fewest steps, bench/qualityFashion.mjs).
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
+import { NO_TORCH, torchPython } from "./torchPython.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const flag = (name, fallback) => {
@@ -17,17 +21,22 @@ const flag = (name, fallback) => {
 };
 const steps = Number(flag("steps", "100"));
 const threads = Number(flag("threads", "2"));
+const guidance = Number(flag("guidance", "5"));
+const spacing = flag("spacing", undefined);
+const torchSteps = Number(flag("torch-steps", String(steps)));
+const imageCounts = flag("images", "1,16").split(",").map(Number);
 const asJson = process.argv.includes("--json");
 
 if (process.argv[2] === "--child") {
   // One generation in this process: warm-up run (1 step), then the measured run.
   const images = Number(process.argv[3]);
+  const childFlag = (name) => process.argv[process.argv.indexOf(`--${name}`) + 1];
   const { TorchGenerator } = await import("../dist/index.js");
   const { VQDiffusionPipeline } = await import("../dist/node.js");
   const pipe = await VQDiffusionPipeline.fromPretrained(`${root}/models/fashion-mnist`, {
     sessionOptions: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" },
   });
-  const options = { prompt: "ankle boot", numImagesPerPrompt: images, guidanceScale: 5 };
+  const options = { prompt: "ankle boot", numImagesPerPrompt: images, guidanceScale: Number(childFlag("guidance")), timestepSpacing: childFlag("spacing") || undefined };
   await pipe.generate({ ...options, numInferenceSteps: 1, generator: new TorchGenerator().manualSeed(1) });
   const started = performance.now();
   const { timings } = await pipe.generate({ ...options, numInferenceSteps: steps, generator: new TorchGenerator().manualSeed(0) });
@@ -41,12 +50,15 @@ if (process.argv[2] === "--child") {
 }
 
 const rows = [];
-for (const images of [1, 16]) {
-  const ours = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", String(images), "--steps", String(steps), "--threads", String(threads)], { cwd: root, encoding: "utf8" }));
+for (const images of imageCounts) {
+  const childArgs = ["--child", String(images), "--steps", String(steps), "--threads", String(threads), "--guidance", String(guidance), "--spacing", spacing ?? ""];
+  const ours = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...childArgs], { cwd: root, encoding: "utf8" }));
   let torch = null;
   try {
-    torch = JSON.parse(execFileSync("/usr/bin/python3", ["tools/bench/torch_pipeline.py", "--images", String(images), "--steps", String(steps), "--threads", String(threads), "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
-  } catch {
+    const python = torchPython();
+    if (python !== null) torch = JSON.parse(execFileSync(python, ["tools/bench/torch_pipeline.py", "--images", String(images), "--steps", String(torchSteps), "--guidance", String(guidance), "--threads", String(threads), "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+  } catch (e) {
+    console.error(`PyTorch side failed: ${String(e.stderr ?? e.message).trim().split("\n").pop()}`);
     torch = null;
   }
   rows.push({ images, ours, torch });
@@ -56,7 +68,8 @@ const cpu = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores`;
 if (asJson) {
   for (const r of rows) console.log(JSON.stringify({ ...r, cpu, date: new Date().toISOString() }));
 } else {
-  console.log(`whole generations, Fashion-MNIST model, ${steps} steps, guidance 5, ${threads} threads; ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
+  const stepsText = torchSteps === steps ? `${steps} steps` : `ours ${steps} steps, PyTorch ${torchSteps}`;
+  console.log(`whole generations, Fashion-MNIST model, ${stepsText}, guidance ${guidance}, our spacing ${spacing ?? "the reference's"}, ${threads} threads; ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
   console.log("| B | implementation | images/s | transformer ms/step | guidance+truncation ms/step | scheduler ms/step | text encoder ms | decode ms | peak RSS MB |");
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   const line = (B, name, r) =>
@@ -66,5 +79,5 @@ if (asJson) {
     if (r.torch) line(r.images, `PyTorch ${r.torch.torch}`, r.torch);
   }
   for (const r of rows) if (r.torch) console.log(`B = ${r.images}: ours ÷ PyTorch images per second = ${(r.ours.images_per_second / r.torch.images_per_second).toFixed(2)}×`);
-  if (rows.some((r) => !r.torch)) console.log("(PyTorch rows need /usr/bin/python3 with torch: apt-get install -y python3-torch libopenblas0-pthread)");
+  if (rows.some((r) => !r.torch)) console.log(NO_TORCH);
 }

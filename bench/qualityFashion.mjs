@@ -5,7 +5,8 @@
 // prompted class. Reference rows: the classifier's test accuracy, the distance of as many training
 // images as samples per cell, and of the VQ-VAE's reconstructions of the test images.
 //
-//   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5] [--json]
+//   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5]
+//                                 [--methods reference,linspace,purity] [--json]
 // Needs Debian's dataset-fashion-mnist (the test images) and a build (npm run build).
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
@@ -26,10 +27,10 @@ const asJson = process.argv.includes("--json");
 const CHUNK = 20; // images per prompt per generate call (B = 200)
 
 const methods = [
-  { name: "reference spacing", options: {} },
-  { name: "linspace, exact jump", options: { timestepSpacing: "linspace" } },
-  { name: "linspace, purity", options: { timestepSpacing: "linspace", strategy: "purity" } },
-];
+  { key: "reference", name: "reference spacing", options: {} },
+  { key: "linspace", name: "linspace, exact jump", options: { timestepSpacing: "linspace" } },
+  { key: "purity", name: "linspace, purity", options: { timestepSpacing: "linspace", strategy: "purity" } },
+].filter((m) => flag("methods", "reference,linspace,purity").split(",").includes(m.key));
 
 const pipe = await VQDiffusionPipeline.fromPretrained(new URL("../models/fashion-mnist", import.meta.url).pathname);
 const classifier = await loadClassifier(ort);

@@ -1,23 +1,28 @@
 // npm run bench: one reverse step at the ITHQ size (K = 4097, N = 1024), t = 50, for the three token
 // kinds of a chain (all masked: its start; two thirds masked; all unmasked: its end) at B = 1 and 4,
 // reference and fast modes, WASM SIMD and plain-TypeScript kernels, and the plain unfused
-// implementation; median of several runs after a warm-up. When /usr/bin/python3 has PyTorch, the
-// PyTorch baseline (tools/bench/torch_step.py, given the same tokens with --tokens) runs in the
-// same session and the ratio is printed. `--json` prints one JSON object per row instead.
+// implementation; median of several runs after a warm-up. The PyTorch baseline
+// (tools/bench/torch_step.py, given the same tokens with --tokens) runs in the same session with the
+// repo's torch 2.x (tools/export/.venv; see bench/torchPython.mjs for --torch-python) and the ratio
+// is printed. `--json` prints one JSON object per row instead.
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { TorchGenerator, VQDiffusionScheduler, setKernelBackend, kernelBackend, initKernels } from "../dist/index.js";
 import { gumbelArgmaxPlain } from "../dist/oracles/gumbelArgmaxPlain.js";
 import { posteriorPlain } from "../dist/oracles/posteriorPlain.js";
+import { posteriorTransitions } from "../dist/posterior/pixelPosterior.js";
+import { computeLogSchedule } from "../dist/schedule/logSchedule.js";
 import { ithqInputs, K, N, TOKEN_KINDS } from "./inputs.mjs";
+import { NO_TORCH, torchPython } from "./torchPython.mjs";
 
 const asJson = process.argv.includes("--json");
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const torchScript = fileURLToPath(new URL("../tools/bench/torch_step.py", import.meta.url));
+const python = torchPython();
+let torchVersion = null;
 
 function median(f, runs = RUNS) {
   f();
@@ -32,10 +37,12 @@ function median(f, runs = RUNS) {
 }
 
 function torchMs(B, t, tokens) {
-  if (!existsSync("/usr/bin/python3") || !existsSync(torchScript)) return null;
+  if (python === null) return null;
   try {
     const args = [torchScript, "--batch", String(B), "--t", String(t), "--tokens", tokens, "--runs", String(RUNS), "--json"];
-    return JSON.parse(execFileSync("/usr/bin/python3", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })).median_ms;
+    const res = JSON.parse(execFileSync(python, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+    torchVersion = res.torch;
+    return res.median_ms;
   } catch {
     return null;
   }
@@ -69,7 +76,7 @@ for (const B of [1, 4]) {
     setKernelBackend("auto");
     const g = new TorchGenerator().manualSeed(0);
     // The plain, unfused path (posterior materialised in float64, then the draw): the tests' reference.
-    const transitions = scheduler["posteriorTransitions"](t, t - 1);
+    const transitions = posteriorTransitions(computeLogSchedule(scheduler.config), t, t - 1, K);
     row["plain (unfused)"] = median(() => {
       const logits = t === 0 ? modelOutput.data : posteriorPlain(modelOutput.data, sample.data, B, K, N, transitions);
       gumbelArgmaxPlain(logits, B, t === 0 ? K - 1 : K, N, g);
@@ -84,16 +91,16 @@ const cpu = cpus()[0]?.model ?? "unknown CPU";
 if (asJson) {
   for (const r of rows) {
     const ratio = (k) => (r.torch == null || r[k] == null ? null : r.torch / r[k]);
-    console.log(JSON.stringify({ ...r, ratioReference: ratio("wasm reference"), ratioFast: ratio("wasm fast"), K, N, runs: RUNS, cpu, date: new Date().toISOString() }));
+    console.log(JSON.stringify({ ...r, torchVersion, ratioReference: ratio("wasm reference"), ratioFast: ratio("wasm fast"), K, N, runs: RUNS, cpu, date: new Date().toISOString() }));
   }
 } else {
-  console.log(`one step, K = ${K}, N = ${N}, t = ${t}, median of ${RUNS} runs (ms); ratio = PyTorch ÷ ours, same session; ${cpu}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`one step, K = ${K}, N = ${N}, t = ${t}, median of ${RUNS} runs (ms); PyTorch ${torchVersion ?? "-"}; ratio = PyTorch ÷ ours, same session; ${cpu}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
   console.log(`| B | tokens | PyTorch | ${columns.join(" | ")} | ratio reference | ratio fast |`);
   console.log(`| --- | --- | --- | ${columns.map(() => "---").join(" | ")} | --- | --- |`);
   for (const r of rows) {
     const ratio = (k) => (r.torch == null || r[k] == null ? "-" : `${(r.torch / r[k]).toFixed(1)}×`);
     console.log(`| ${r.B} | ${r.tokens} | ${fmt(r.torch)} | ${columns.map((c) => fmt(r[c])).join(" | ")} | ${ratio("wasm reference")} | ${ratio("wasm fast")} |`);
   }
-  if (rows[0].torch == null) console.log("(no PyTorch column: apt-get install -y python3-torch, with tools/bench/torch_step.py present)");
+  if (rows[0].torch == null) console.log(NO_TORCH);
   console.log(memoryLines.join("\n"));
 }

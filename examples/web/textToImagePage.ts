@@ -29,6 +29,7 @@ export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElemen
     if (webgpu) webgpu.disabled = true;
   }
   let worker: Worker | null = null;
+  let loadedAs = "";
 
   return function run(): void {
     const value = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value;
@@ -58,6 +59,7 @@ export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElemen
     worker.onmessage = (event: MessageEvent<GenerateMessage>) => {
       const m = event.data;
       if (m.type === "loaded") {
+        loadedAs = m.backend;
         status.textContent = `model loaded in ${m.ms.toFixed(0)} ms (${m.backend}); generating…`;
       } else if (m.type === "step") {
         if (m.images) draw(canvas, m.images, columns);
@@ -69,7 +71,7 @@ export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElemen
           `done: "${request.options.prompt}", ${images} image${images === 1 ? "" : "s"}, ${n} steps in ${m.totalMs.toFixed(0)} ms · per step: ` +
           `transformer ${m.times.transformerMs.toFixed(2)} ms, scheduler ${m.times.schedulerMs.toFixed(2)} ms, guidance ${m.times.guidanceMs.toFixed(2)} ms · ` +
           `text encoder ${m.textEncoderMs.toFixed(1)} ms, decoder ${m.decodeMs.toFixed(1)} ms`;
-        (window as unknown as { vqdResult: unknown }).vqdResult = { tokens: Array.from(m.tokens), times: m.times, request };
+        (window as unknown as { vqdResult: unknown }).vqdResult = { tokens: Array.from(m.tokens), times: m.times, totalMs: m.totalMs, backend: loadedAs, request };
         document.body.dataset.state = "done";
       } else {
         status.textContent = `error: ${m.message}`;

@@ -20,7 +20,16 @@ function pipeline(request: GenerateRequest): Promise<VQDiffusionPipeline> {
       ort: ort as unknown as OrtModule,
       sessionOptions: { executionProviders: request.backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"], graphOptimizationLevel: "all" },
     });
-    pipe.then(() => post({ type: "loaded", ms: performance.now() - started, backend: request.backend })).catch(() => undefined);
+    // What runs the model, for the status line and the page test: WASM threads, or WebGPU's adapter.
+    const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { architecture?: string; vendor?: string } } | null> } }).gpu;
+    const adapter = request.backend === "webgpu" && gpu ? gpu.requestAdapter() : Promise.resolve(null);
+    Promise.all([pipe, adapter])
+      .then(([, a]) => {
+        const wasm = `wasm, ${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads === 1 ? "" : "s"}`;
+        const backend = request.backend !== "webgpu" ? wasm : a ? `webgpu (${a.info?.architecture || a.info?.vendor || "adapter"}), ${wasm} for the rest` : `${wasm} (no WebGPU adapter)`;
+        post({ type: "loaded", ms: performance.now() - started, backend });
+      })
+      .catch(() => undefined);
     loaded = { key, pipe };
   }
   return loaded.pipe;
@@ -31,7 +40,11 @@ function perStep(t: GenerationTimings): StepTimes {
   return { transformerMs: t.transformerMs / n, schedulerMs: t.schedulerMs / n, guidanceMs: t.guidanceMs / n };
 }
 
-self.onmessage = async (event: MessageEvent<GenerateRequest>) => {
+// In a cross-origin isolated page onnxruntime-web starts its WASM threads from this same script
+// (named "em-pthread"); those threads take their messages from onnxruntime, not from the page.
+const isOrtThread = (self as unknown as { name?: string }).name?.startsWith("em-pthread") ?? false;
+
+if (!isOrtThread) self.onmessage = async (event: MessageEvent<GenerateRequest>) => {
   const request = event.data;
   const { options } = request;
   try {

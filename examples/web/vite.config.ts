@@ -1,7 +1,10 @@
 // The demo page: `npm run web` serves it, `npm run web:build` builds it into examples/web/dist.
 // Nothing is loaded from a CDN: Vite emits onnxruntime-web's .wasm file as an asset of the build (the
 // library finds it with `new URL(file, import.meta.url)`, which Vite follows), and this config serves
-// the Fashion-MNIST model folder under models/fashion-mnist/ (copied into the build).
+// the Fashion-MNIST model folder under models/fashion-mnist/ (copied into the build). The dev server
+// and `vite preview` send CROSS_ORIGIN_ISOLATION's headers, so that the page is cross-origin isolated
+// and onnxruntime-web runs its multi-threaded WASM (SharedArrayBuffer); a deployment sends the same
+// two headers with the page (README: In the browser).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +15,8 @@ const repo = fileURLToPath(new URL("../../", import.meta.url));
 const STATIC: Record<string, { dir: string }> = {
   "models/fashion-mnist/": { dir: join(repo, "models/fashion-mnist") },
 };
+/** The headers that make a page cross-origin isolated (`self.crossOriginIsolated`). */
+export const CROSS_ORIGIN_ISOLATION = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
 const TYPES: Record<string, string> = { ".json": "application/json", ".onnx": "application/octet-stream" };
 
 function files(dir: string): string[] {
@@ -33,6 +38,7 @@ function staticFiles(): Plugin {
           const file = join(dir, rel);
           if (rel.includes("..") || !statSync(file, { throwIfNoEntry: false })?.isFile()) break;
           res.setHeader("content-type", TYPES[extname(file)] ?? "application/octet-stream");
+          for (const [name, value] of Object.entries(CROSS_ORIGIN_ISOLATION)) res.setHeader(name, value);
           res.end(readFileSync(file));
           return;
         }
@@ -62,5 +68,7 @@ export default defineConfig({
   },
   optimizeDeps: { exclude: ["onnxruntime-web"] },
   worker: { format: "es" },
+  server: { headers: CROSS_ORIGIN_ISOLATION },
+  preview: { headers: CROSS_ORIGIN_ISOLATION },
   build: { outDir: "dist", emptyOutDir: true, target: "es2022", chunkSizeWarningLimit: 2000 },
 });

@@ -22,8 +22,7 @@ import { puritySample } from "./purity.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
 import { checkTokens, formatDims } from "../tensor/validate.js";
-import { guide } from "./guidance.js";
-import { clampInPlace, truncated } from "./truncation.js";
+import { guideTruncateClamp } from "./fusedGuidance.js";
 
 /**
  * A model of log p(x_0 | x_t): given tokens x_t, shape (B', N), and the timestep t, returns
@@ -192,8 +191,7 @@ export class VQDiffusionSampler {
       const raw = await this.callDenoiser(tokenType === "int64" ? toInt64(input) : input, t, i, guided ? 2 * B : B, K, N);
       if (timings) clock = lap(timings, "denoiserMs", clock);
       // callDenoiser checked the output's values once; the steps below take checked data.
-      const kept = truncated(guided ? guide(raw.data, B, K - 1, N, guidance, "guidanceScale") : raw.data, B, K - 1, N, rate, options.truncationTopK);
-      clampInPlace(kept, -70);
+      const kept = guideTruncateClamp(raw.data, B, K - 1, N, guided, guidance, rate, options.truncationTopK, "guidanceScale");
       const output = { data: kept, dims: [B, K - 1, N] };
       if (timings) clock = lap(timings, "guidanceMs", clock);
       let next: Int32Array;

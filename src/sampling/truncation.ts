@@ -80,64 +80,105 @@ const SELECTED = 8;
  * cannot decide it.
  */
 export function truncateFast(src: Float32Array, out: Float32Array, B: number, C: number, N: number, r: number, k: number): void {
-  const order = new Int32Array(C);
+  const pixel = pixelTruncator(C, r, k);
   const values = new Float32Array(C);
+  for (let b = 0; b < B; b++) {
+    for (let n = 0; n < N; n++) {
+      const base = b * C * N + n;
+      for (let c = 0; c < C; c++) values[c] = src[base + c * N];
+      const taken = pixel(values, null);
+      for (let c = 0; c < C; c++) if (taken[c] === 0) out[base + c * N] = -Infinity;
+    }
+  }
+}
+
+/**
+ * One pixel of {@link truncateFast}: `(values, prob)` marks the kept classes of `values` (C log-
+ * probabilities) in the returned array (1 kept, 0 cut; the truncator's own scratch, valid until its
+ * next call). `prob`, when given, holds fround(exp(values[c])) for every class, as the loop would
+ * compute them (a caller that has them saves the exponentials); null: computed where needed.
+ */
+export type PixelTruncator = (values: Float32Array, prob: Float32Array | null) => Uint8Array;
+
+/**
+ * Makes the {@link PixelTruncator} for C classes at rate `r` (a float32 in (0, 1]) and top-k `k`
+ * (Infinity for none), with its scratch arrays (one per caller: not shared between threads or runs).
+ */
+export function pixelTruncator(C: number, r: number, k: number): PixelTruncator {
+  const order = new Int32Array(C);
   const keys = new Float64Array(C);
   const taken = new Uint8Array(C);
   const mass = new Float64Array(C);
   const cand = new Int32Array(C);
   const top = new Int32Array(SELECTED);
   const mid = roundingBoundary(r);
-  for (let b = 0; b < B; b++) {
-    for (let n = 0; n < N; n++) {
-      const base = b * C * N + n;
-      for (let c = 0; c < C; c++) values[c] = src[base + c * N];
-      taken.fill(0);
-      // The first SELECTED classes of the order, in one pass: a short list kept sorted by insertion
-      // (classes arrive in ascending order, so a tie never displaces an earlier class).
-      const heads = Math.min(SELECTED, C);
-      for (let c = 0; c < C; c++) {
-        const v = values[c];
-        if (c >= heads && !(v > values[top[heads - 1]])) continue;
-        let at = Math.min(c, heads - 1);
-        while (at > 0 && v > values[top[at - 1]]) {
-          top[at] = top[at - 1];
-          at--;
-        }
-        top[at] = c;
+  const heads = Math.min(SELECTED, C);
+  return (values, prob) => {
+    taken.fill(0);
+    // The first SELECTED classes of the order, in one pass: a short list kept sorted by insertion
+    // (classes arrive in ascending order, so a tie never displaces an earlier class).
+    for (let c = 0; c < C; c++) {
+      const v = values[c];
+      if (c >= heads && !(v > values[top[heads - 1]])) continue;
+      let at = Math.min(c, heads - 1);
+      while (at > 0 && v > values[top[at - 1]]) {
+        top[at] = top[at - 1];
+        at--;
       }
-      let cum = 0;
-      let rank = 0;
-      let cut = false;
-      for (; rank < heads; rank++) {
-        if (rank > 0 && !(Math.fround(cum) < r && rank < k)) {
-          cut = true;
-          break;
-        }
-        taken[top[rank]] = 1;
-        cum += Math.fround(Math.exp(values[top[rank]]));
-      }
-      if (!cut && rank < C && !(k >= C && cutTail(values, taken, cum, mid, mass, keys, cand))) {
-        // More than SELECTED kept and the tail undecided: the rest in sorted order (its first `rank`
-        // entries are the taken ones).
-        sortedBySortKey(values, order, keys);
-        for (; rank < C; rank++) {
-          if (!(Math.fround(cum) < r && rank < k)) break;
-          const c = order[rank];
-          taken[c] = 1;
-          cum += Math.fround(Math.exp(values[c]));
-        }
-      }
-      for (let c = 0; c < C; c++) if (taken[c] === 0) out[base + c * N] = -Infinity;
+      top[at] = c;
     }
-  }
+    let cum = 0;
+    let rank = 0;
+    let cut = false;
+    for (; rank < heads; rank++) {
+      if (rank > 0 && !(Math.fround(cum) < r && rank < k)) {
+        cut = true;
+        break;
+      }
+      taken[top[rank]] = 1;
+      cum += prob ? prob[top[rank]] : Math.fround(Math.exp(values[top[rank]]));
+    }
+    if (!cut && rank < C && !(k >= C && cutTail(values, prob, taken, cum, mid, mass, keys, cand))) {
+      // More than SELECTED kept and the tail undecided: the rest in sorted order (its first `rank`
+      // entries are the taken ones).
+      sortedBySortKey(values, order, keys);
+      for (; rank < C; rank++) {
+        if (!(Math.fround(cum) < r && rank < k)) break;
+        const c = order[rank];
+        taken[c] = 1;
+        cum += prob ? prob[c] : Math.fround(Math.exp(values[c]));
+      }
+    }
+    return taken;
+  };
 }
 
 /** The float64 boundary b of `fround(x) < r` for a float32 r > 0: x < b keeps, x > b cuts (b itself is a tie). */
-function roundingBoundary(r: number): number {
+export function roundingBoundary(r: number): number {
   f32[0] = r;
   u32[0] -= 1;
   return (f32[0] + r) / 2;
+}
+
+/**
+ * How far apart, in float64, two sums of a pixel's float32 probabilities may be and still decide the
+ * same way: sums of the same C terms in other orders differ by under C·2^-52 ≤ 3e-11 (C ≤ 2^17);
+ * {@link cutTail} also drops classes under e^-46, together under 1.5e-15.
+ */
+export const ORDER_MARGIN = 1e-10;
+
+/**
+ * A pixel's truncation from two sums, without sorting (no top-k): with `slack` = total − mid (total:
+ * the float64 sum of its float32 probabilities p, in any order; mid = {@link roundingBoundary}(r)) and
+ * T = the classes with p ≤ slack + {@link ORDER_MARGIN}, of mass `tailMass`: when slack is below
+ * −margin, every class stays (no running sum reaches mid); when tailMass ≤ slack − margin, exactly T
+ * goes (every class outside T weighs more than any in T, so T is the end of the order; the sum before
+ * T is ≥ mid + margin, before T's last outsider < mid − margin). Returns 0 (keep all), 1 (cut T) or
+ * −1 (undecided: sort or select as {@link pixelTruncator} does).
+ */
+export function tailDecision(slack: number, tailMass: number): -1 | 0 | 1 {
+  if (slack < -ORDER_MARGIN) return 0;
+  return tailMass <= slack - ORDER_MARGIN ? 1 : -1;
 }
 
 /** How near the boundary a sum must come for {@link cutTail} to leave the pixel to the exact sort. */
@@ -156,10 +197,12 @@ const NEGLIGIBLE_LOG = -46;
  * order than the plain loop's running sum (float64: within C·2^-52 of each other; classes below e^-46,
  * under 1.1e-20 each, are counted as 0), so a decision
  * closer than TAIL_MARGIN to its boundary returns false and the caller sorts the pixel whole.
- * Marks kept classes in `taken`; returns whether it decided. `keyOf` and `cand` are C-long scratch.
+ * Marks kept classes in `taken`; returns whether it decided. `prob`: the classes' float32
+ * probabilities when the caller has them (else computed). `keyOf` and `cand` are C-long scratch.
  */
 function cutTail(
   values: Float32Array,
+  prob: Float32Array | null,
   taken: Uint8Array,
   cum: number,
   mid: number,
@@ -171,7 +214,7 @@ function cutTail(
   let total = cum;
   for (let c = 0; c < C; c++) {
     // Below e^-46 a class weighs under 1.1e-20: taken as 0 (C of them stay far inside TAIL_MARGIN).
-    if (taken[c] === 0) total += mass[c] = values[c] < NEGLIGIBLE_LOG ? 0 : Math.fround(Math.exp(values[c]));
+    if (taken[c] === 0) total += mass[c] = values[c] < NEGLIGIBLE_LOG ? 0 : prob ? prob[c] : Math.fround(Math.exp(values[c]));
   }
   const slack = total - mid;
   if (Math.abs(slack) <= TAIL_MARGIN) return false;

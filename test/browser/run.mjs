@@ -1,7 +1,9 @@
 // npm run test:browser: the built demo page (examples/web/dist) in headless Chromium (Debian's
 // /usr/bin/chromium, driven by playwright-core): fixed seeds generated in the page, text to image with
 // the Fashion-MNIST model on onnxruntime-web (WASM) and pixel-art sampling, must give the same tokens
-// as the same runs in Node.js (onnxruntime-node); screenshots are saved to test-results/.
+// as the same runs in Node.js (onnxruntime-node); screenshots are saved to test-results/. The page is
+// served cross-origin isolated (multi-threaded WASM), and once more without (one thread) and with
+// WebGPU (threadsAndWebGPU).
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { createServer } from "node:http";
@@ -20,16 +22,24 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/ja
 if (!existsSync(join(root, "index.html"))) throw new Error(`${root}index.html: expected the built page (vite build examples/web), got nothing`);
 if (!existsSync(executablePath)) throw new Error(`${executablePath}: expected Chromium (apt-get install -y chromium), got nothing`);
 
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
-  const file = join(root, path.endsWith("/") ? path + "index.html" : path);
-  if (!file.startsWith(root) || !existsSync(file)) {
-    res.writeHead(404).end("not found");
-    return;
-  }
-  res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+/** Serves the built page; `isolated`: with the headers that make it cross-origin isolated (multi-threaded WASM). */
+async function serve(isolated) {
+  const headers = isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+    const file = join(root, path.endsWith("/") ? path + "index.html" : path);
+    if (!file.startsWith(root) || !existsSync(file)) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", ...headers }).end(readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
+}
+// The page as a deployment should serve it (isolated), and as a plain static host would (one thread).
+const server = await serve(true);
+const plainServer = await serve(false);
 const { port } = server.address();
 
 const browser = await chromium.launch({
@@ -65,13 +75,13 @@ async function check(name, body) {
 }
 
 /** Opens the page with `params` and autorun=1, waits for it to finish, asserts it is done; returns its status and result. */
-async function runPage(params, viewport, timeout) {
-  const page = await browser.newPage({ viewport });
+async function runPage(params, viewport, timeout, on = { browser, port }) {
+  const page = await on.browser.newPage({ viewport });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("response", (r) => r.status() >= 400 && errors.push(`HTTP ${r.status()} for ${r.url()}`)); // the favicon included
   const query = new URLSearchParams({ ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])), autorun: "1" });
-  await page.goto(`http://127.0.0.1:${port}/?${query}`);
+  await page.goto(`http://127.0.0.1:${on.port}/?${query}`);
   await page.waitForSelector("body[data-state=done], body[data-state=error]", { timeout });
   const state = await page.evaluate(() => document.body.dataset.state);
   const statusText = await page.textContent("#status");
@@ -80,6 +90,46 @@ async function runPage(params, viewport, timeout) {
   return { page, statusText, inPage: await page.evaluate(() => window.vqdResult) };
 }
 
+/**
+ * One text case on the isolated page (multi-threaded WASM), the plain page (one thread), and with
+ * onnxruntime-web's WebGPU execution provider (Chromium's software adapter, SwiftShader, started with
+ * --enable-unsafe-webgpu; the float64 nodes fall back to WASM): the same tokens as Node.js, and a
+ * table of the transformer's ms per step and the whole generation.
+ */
+async function threadsAndWebGPU() {
+  const rows = [];
+  for (const images of [1, 16]) {
+    const c = { prompt: "ankle boot", images, steps: 20, guidance: 5, truncation: 1, seed: 4, spacing: "linspace", strategy: "posterior", preview: "off" };
+    const started = performance.now();
+    const inNode = await pipe.generate({
+      prompt: c.prompt, numImagesPerPrompt: c.images, numInferenceSteps: c.steps, guidanceScale: c.guidance, truncationRate: c.truncation,
+      generator: new TorchGenerator().manualSeed(c.seed), timestepSpacing: c.spacing,
+    });
+    rows.push({ images, where: "Node.js (onnxruntime-node)", transformerMs: inNode.timings.transformerMs / c.steps, totalMs: performance.now() - started });
+    const runs = [
+      ["isolated page", { backend: "wasm" }, { browser, port }, (r) => assert.match(r.backend, /^wasm, [2-9]\d* threads$/)],
+      ["plain page", { backend: "wasm" }, { browser, port: plainServer.address().port }, (r) => assert.equal(r.backend, "wasm, 1 thread")],
+      ["WebGPU", { backend: "webgpu" }, { browser: gpuBrowser, port }, (r) => assert.match(r.backend, /^webgpu \(/)],
+    ].filter(([where]) => where !== "WebGPU" || images === 1); // the software adapter takes seconds per step
+    for (const [where, extra, on, expectBackend] of runs) {
+      await check(`${where}, ${images} image(s)`, async () => {
+        const { page, inPage } = await runPage({ page: "text", ...c, ...extra }, { width: 900, height: 760 }, 300_000, on);
+        await page.close();
+        expectBackend(inPage);
+        const expected = Array.from(inNode.tokens.data);
+        const differ = inPage.tokens.flatMap((t, j) => (t === expected[j] ? [] : [j]));
+        rows.push({ images, where: `Chromium, ${where} (${inPage.backend})`, transformerMs: inPage.times.transformerMs, totalMs: inPage.totalMs });
+        assert.equal(differ.length, 0, `${differ.length} of ${expected.length} tokens differ from Node.js, the first at image ${Math.floor(differ[0] / 49)}, pixel ${differ[0] % 49}`);
+        return `${expected.length} tokens equal to Node.js (${inPage.backend})`;
+      });
+    }
+  }
+  console.log(`guided generations, 20 steps ("ankle boot", seed 4), the same machine and run; ${new Date().toISOString().slice(0, 10)}`);
+  console.log("| images | where | transformer ms/step | whole generation ms |\n| --- | --- | --- | --- |");
+  for (const r of rows) console.log(`| ${r.images} | ${r.where} | ${r.transformerMs.toFixed(2)} | ${r.totalMs.toFixed(0)} |`);
+}
+
+const gpuBrowser = await chromium.launch({ executablePath, headless: true, args: ["--headless", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-quic", "--no-first-run"] });
 try {
   for (const [i, c] of textCases.entries()) {
     const name = `text case ${i + 1} ${JSON.stringify(c)}`;
@@ -115,7 +165,8 @@ try {
       return `page says "${statusText}"`;
     });
   }
-  console.log("per-step milliseconds, Chromium (onnxruntime-web, WASM, 1 thread) vs Node.js (onnxruntime-node):");
+  await threadsAndWebGPU();
+  console.log("per-step milliseconds, Chromium (onnxruntime-web, WASM, isolated page) vs Node.js (onnxruntime-node):");
   for (const r of timesTable) {
     const f = (t) => `transformer ${t.transformerMs.toFixed(2)}, scheduler ${t.schedulerMs.toFixed(2)}, guidance ${t.guidanceMs.toFixed(2)}`;
     console.log(`  case ${r.case} (${r.images} images): Chromium ${f(r.chromium)} | Node.js ${f(r.node)}`);
@@ -141,8 +192,10 @@ try {
   }
 } finally {
   await pipe.release();
+  await gpuBrowser.close();
   await browser.close();
   server.close();
+  plainServer.close();
 }
 console.log(`screenshots: test-results/web-demo.png, test-results/web-text-to-image.png`);
 console.log(`browser: ${passed} passed, ${failed} failed`);

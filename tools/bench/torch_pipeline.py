@@ -2,9 +2,9 @@
 (models/fashion-mnist-eval/pytorch-weights.pt, written by tools/train/export.py) run with diffusers'
 VQDiffusionPipeline loop, as a PyTorch user would: torch.inference_mode(), the guided batch in one
 forward pass, diffusers' truncation (sort, cumsum, gather) and the reference scheduler step
-(tools/bench/torch_step.py's posterior and Gumbel-max draw), then the VQ-VAE decoder.
+(torch_step.py's posterior and Gumbel-max draw, beside this file), then the VQ-VAE decoder.
 
-    /usr/bin/python3 tools/bench/torch_pipeline.py --images 16 [--steps 100] [--guidance 5] [--threads 2] [--json]
+    tools/export/.venv/bin/python tools/bench/torch_pipeline.py --images 16 [--steps 100] [--guidance 5] [--threads 2] [--json]
 
 Prints images per second and milliseconds per step split into text encoding, transformer,
 guidance/truncation, scheduler and decode, and the process's peak resident memory.
