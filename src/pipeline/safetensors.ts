@@ -9,7 +9,7 @@
  * anything is copied, so a truncated or malformed file is an error, never garbage.
  */
 import { describe } from "../errors.js";
-import { formatDims } from "../tensor/validate.js";
+import { formatDims, isTypedArray } from "../tensor/validate.js";
 
 /** One tensor of a safetensors file: F32 data, row-major, of shape `dims`. */
 export interface SafetensorsTensor {
@@ -35,7 +35,7 @@ export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
  * ```
  */
 export function readSafetensors(bytes: Uint8Array, file: string): Map<string, SafetensorsTensor> {
-  if (!(bytes instanceof Uint8Array)) throw new Error(`${file}: expected the file's bytes as a Uint8Array, got ${describe(bytes)}`);
+  if (!isTypedArray(bytes, "Uint8Array")) throw new Error(`${file}: expected the file's bytes as a Uint8Array, got ${describe(bytes)}`);
   if (bytes.length < 8) throw new Error(`${file}: expected a safetensors file (8-byte header length first), got ${bytes.length} bytes`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
