@@ -20,7 +20,7 @@ const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)
 /** The tiny-a folder with some files replaced (null: removed). */
 function folder(changes: Record<string, Uint8Array | null>): ModelFileSource {
   const disk = directorySource(DIR);
-  return { location: "memory", read: async (path) => (path in changes ? changes[path] : disk.read(path)) };
+  return { location: "memory", read: async (path, options) => (path in changes ? changes[path] : disk.read(path, options)) };
 }
 
 async function loadError(changes: Record<string, Uint8Array | null>): Promise<string> {

@@ -3,46 +3,94 @@
  * it with onnxruntime-node (loaded on first use, so importing `vq-diffusion/node` for the scheduler
  * alone does not load the native binding).
  */
-import { access, readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { access, open, realpath, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { argumentError } from "../errors.js";
-import type { ModelFileSource } from "../pipeline/modelFolder.js";
-import type { OrtModule, OrtSessionOptions } from "../pipeline/onnxComponent.js";
-import { VQDiffusionPipeline as CorePipeline } from "../pipeline/vqDiffusionPipeline.js";
+import { checkFolderPath, fileTooLarge, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
+import type { OrtModule } from "../pipeline/onnxComponent.js";
+import { VQDiffusionPipeline as CorePipeline, type SourceLoadOptions } from "../pipeline/vqDiffusionPipeline.js";
 
 /** Options of {@link VQDiffusionPipeline.fromPretrained} in `vq-diffusion/node`. */
-export interface NodePipelineLoadOptions {
+export interface NodePipelineLoadOptions extends SourceLoadOptions {
   /** Another onnxruntime module (default: onnxruntime-node). */
   ort?: OrtModule;
-  /** Passed to every `InferenceSession.create`. */
-  sessionOptions?: OrtSessionOptions;
 }
 
+/** Reads are done in pieces of this size (Node's readFile stops at 2 GiB; external data files go past it). */
+const CHUNK_BYTES = 64 * 1024 * 1024;
+
 /**
- * A model folder on disk. A missing file reads as absent; any other file-system error is rethrown
- * with the path and what was being read.
+ * A model folder on disk, as a {@link ModelFileSource}: it reads nothing outside the folder. A path
+ * must pass `checkFolderPath`; its real path (symbolic links resolved) must lie inside the folder's
+ * real path, or, for a snapshot folder of the Hugging Face cache (`…/models--org--name/snapshots/REV`,
+ * whose files are links to `../../blobs/…`), inside that repository's `blobs` folder. It must be a
+ * regular file (not a folder, FIFO or device) of at most `maxBytes` bytes, checked before reading.
+ * A missing file reads as absent (null); any other failure is an Error naming the path.
  *
  * @example
  * ```ts
  * const source = directorySource("models/fashion-mnist");
+ * const index = await source.read("model_index.json", { maxBytes: 1 << 20 });
  * ```
  */
 export function directorySource(dir: string): ModelFileSource {
   if (typeof dir !== "string" || dir === "") throw argumentError("dir", "a model folder path", dir);
   const root = resolve(dir);
+  let allowed: Promise<string[]> | undefined;
+  const allowedRoots = (): Promise<string[]> =>
+    (allowed ??= realpath(root).then(
+      (real) => {
+        const repo = dirname(dirname(real));
+        const snapshot = basename(dirname(real)) === "snapshots" && basename(repo).startsWith("models--");
+        return snapshot ? [real, join(repo, "blobs")] : [real];
+      },
+      () => [root],
+    ));
   return {
     location: root,
-    async read(path: string): Promise<Uint8Array | null> {
-      const file = join(root, path);
+    async read(path: string, { maxBytes }: ReadOptions): Promise<Uint8Array | null> {
+      checkFolderPath(path, "path");
+      const file = join(root, ...path.split("/"));
+      let real: string;
       try {
-        return new Uint8Array(await readFile(file));
+        real = await realpath(file);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") return null;
+        if (code === "ENOENT" || code === "ENOTDIR") return null;
+        throw new Error(`${path}: reading ${file} failed (${code ?? "error"}): ${(e as Error).message}`, { cause: e });
+      }
+      if (!(await allowedRoots()).some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep))) {
+        throw new Error(`${path}: expected a file inside the model folder ${root}, got a link to ${real}`);
+      }
+      try {
+        const info = await stat(real);
+        if (!info.isFile()) throw new Error(`${path}: expected a regular file, got ${info.isDirectory() ? "a folder" : "a special file"} (${file})`);
+        if (info.size > maxBytes) throw fileTooLarge(path, maxBytes, info.size);
+        return await readWhole(real, info.size, path);
+      } catch (e) {
+        if ((e as Error).message?.startsWith(`${path}: `)) throw e;
+        const code = (e as NodeJS.ErrnoException).code;
         throw new Error(`${path}: reading ${file} failed (${code ?? "error"}): ${(e as Error).message}`, { cause: e });
       }
     },
   };
+}
+
+/** Reads exactly `size` bytes of `file`, in pieces (any size, past readFile's 2 GiB). */
+async function readWhole(file: string, size: number, path: string): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  const handle = await open(file, "r");
+  try {
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await handle.read(out, at, Math.min(CHUNK_BYTES, size - at), at);
+      if (bytesRead === 0) throw new Error(`${path}: expected ${size} bytes (its size when opened), got ${at}: the file shrank while read`);
+      at += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return out;
 }
 
 /**
@@ -60,12 +108,13 @@ export class VQDiffusionPipeline extends CorePipeline {
    * @param dir - the folder (PIPELINE.md §1 layout).
    */
   static override async fromPretrained(dir: string, options: NodePipelineLoadOptions = {}): Promise<VQDiffusionPipeline> {
-    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions? }", options);
+    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, onWarning? }", options);
     const source = directorySource(dir);
     // Named here as `dir` (fromSource reads the index itself and would name the file).
     const present = await access(join(source.location, "model_index.json")).then(() => true, () => false);
     if (!present) throw new Error(`dir: expected a model folder holding model_index.json, got ${source.location}`);
     const ort: OrtModule = options.ort ?? ((await import("onnxruntime-node")) as unknown as OrtModule);
-    return this.fromSource(source, ort, options.sessionOptions);
+    const { ort: _ort, ...rest } = options;
+    return this.fromSource(source, ort, rest);
   }
 }

@@ -17,7 +17,8 @@ import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, formatDims } from "../tensor/validate.js";
 import { toRGBAImages, type RGBAImage } from "./images.js";
-import { parseJsonObject, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
+import { PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
+import { readExternalData } from "./onnxExternalData.js";
 import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxComponent.js";
 import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
 import { PromptTokenizer } from "./promptTokenizer.js";
@@ -78,12 +79,24 @@ export interface GenerateOutput {
   timings: GenerationTimings;
 }
 
+/** Options of {@link VQDiffusionPipeline.fromSource}: how the sessions are made, where warnings go. */
+export interface SourceLoadOptions {
+  /**
+   * Passed to every `InferenceSession.create` (execution providers, threads, graph optimisation).
+   * Its `externalData` is replaced by the model's own external data files, read from the folder.
+   */
+  sessionOptions?: OrtSessionOptions;
+  /**
+   * Receives each warning about the folder (e.g. unknown keys in scheduler_config.json, ignored as
+   * diffusers ignores them), a message naming the file. Default: none, the core prints nothing.
+   */
+  onWarning?: (message: string) => void;
+}
+
 /** Options of {@link VQDiffusionPipeline.fromPretrained} in the core entry. */
-export interface PipelineLoadOptions {
+export interface PipelineLoadOptions extends SourceLoadOptions {
   /** The onnxruntime module: `import * as ort from "onnxruntime-web"` (or `"onnxruntime-node"`). */
   ort: OrtModule;
-  /** Passed to every `InferenceSession.create` (execution providers, threads, graph optimisation). */
-  sessionOptions?: OrtSessionOptions;
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
 }
@@ -131,27 +144,36 @@ export class VQDiffusionPipeline {
    */
   static async fromPretrained(baseUrl: string, options: PipelineLoadOptions): Promise<VQDiffusionPipeline> {
     if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort, sessionOptions?, fetch? }", options);
-    return VQDiffusionPipeline.fromSource(urlSource(baseUrl, options.fetch), options.ort, options.sessionOptions);
+    const { ort, fetch: fetchFn, ...rest } = options;
+    return VQDiffusionPipeline.fromSource(urlSource(baseUrl, fetchFn), ort, rest);
   }
 
-  /** Loads a model folder from any {@link ModelFileSource} (URLs, a file system, memory). */
+  /**
+   * Loads a model folder from any {@link ModelFileSource} (URLs, a file system, memory). Every file,
+   * external data included, is read through `source`, within a byte bound; nothing else is read.
+   * Loads share nothing mutable: two folders (or one folder twice) loaded at once give independent
+   * pipelines.
+   */
   static async fromSource<P extends VQDiffusionPipeline>(
     this: new (parts: PipelineComponents) => P,
     source: ModelFileSource,
     ort: OrtModule,
-    sessionOptions?: OrtSessionOptions,
+    options: SourceLoadOptions = {},
   ): Promise<P> {
     if (typeof ort !== "object" || ort === null || typeof ort.InferenceSession?.create !== "function" || typeof ort.Tensor !== "function") {
       throw argumentError("ort", "an onnxruntime module (import * as ort from \"onnxruntime-web\" or \"onnxruntime-node\")", ort);
     }
+    if (typeof options !== "object" || options === null) throw argumentError("options", "{ sessionOptions?, onWarning? }", options);
+    const { sessionOptions, onWarning } = options;
+    if (onWarning !== undefined && typeof onWarning !== "function") throw argumentError("onWarning", "a function (message: string) => void", onWarning);
     const { config, schedulerJson, hasTextEncoder } = await readPipelineConfig(source);
-    const scheduler = VQDiffusionScheduler.fromConfig(schedulerJson);
+    const scheduler = VQDiffusionScheduler.fromConfig(schedulerJson, { onWarning, file: "scheduler/scheduler_config.json" });
     const { numVecClasses: K, numLatentPixels: N, crossAttentionDim: D, sequenceLength: L } = config;
 
     let nullEmbeddings: Float32Array | null = null;
     if (config.learnable) {
       const path = "learned_classifier_free_sampling_embeddings/diffusion_pytorch_model.safetensors";
-      const tensors = readSafetensors(await readRequired(source, path, "the learned null embeddings"), path);
+      const tensors = readSafetensors(await readRequired(source, path, "the learned null embeddings", PIPELINE_LIMITS.maxSafetensorsBytes), path);
       const e = tensors.get("embeddings");
       if (e === undefined) throw new Error(`${path}: expected a tensor "embeddings", got [${[...tensors.keys()].join(", ")}]`);
       if (e.dims.length !== 2 || e.dims[0] !== L || e.dims[1] !== D) {
@@ -163,12 +185,16 @@ export class VQDiffusionPipeline {
     let tokenizer: PromptTokenizer | null = null;
     if (hasTextEncoder) {
       const tokenizerJson = await readJson(source, "tokenizer/tokenizer.json", "the tokenizer (Hugging Face tokenizers format)");
-      const tokenizerConfig = parseJsonObject(await readRequired(source, "tokenizer/tokenizer_config.json", "the tokenizer's config"), "tokenizer/tokenizer_config.json");
+      const tokenizerConfig = await readJson(source, "tokenizer/tokenizer_config.json", "the tokenizer's config");
       tokenizer = new PromptTokenizer(tokenizerJson, tokenizerConfig, L);
     }
 
-    const onnx = async (path: string, spec: Parameters<typeof OnnxComponent.create>[3]) =>
-      OnnxComponent.create(ort, await readRequired(source, path, "an ONNX model"), path, spec, sessionOptions);
+    const onnx = async (path: string, spec: Parameters<typeof OnnxComponent.create>[3]) => {
+      const model = await readRequired(source, path, "an ONNX model", PIPELINE_LIMITS.maxOnnxBytes);
+      // Always the folder's own list (empty without external data): onnxruntime must not look in the working directory.
+      const externalData = await readExternalData(source, path, model);
+      return OnnxComponent.create(ort, model, path, spec, { ...sessionOptions, externalData });
+    };
     const transformer = await onnx("transformer/model.onnx", {
       inputs: [
         { name: "hidden_states", type: "int64", dims: [null, N], what: "[B, N]" },
