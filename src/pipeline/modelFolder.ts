@@ -106,7 +106,9 @@ export async function readFolderFile(source: ModelFileSource, path: string, maxB
   const bytes = await source.read(path, { maxBytes });
   if (bytes === null) return null;
   if (!isTypedArray(bytes, "Uint8Array")) throw new Error(`${path}: expected the model folder's source to return a Uint8Array, got ${describe(bytes)}`);
-  if (bytes.length > maxBytes) throw fileTooLarge(path, maxBytes, bytes.length);
+  if (bytes.length > maxBytes) {
+    throw new Error(`${path}: expected the model folder's source to refuse a file over ${maxBytes} bytes before reading it, got ${bytes.length} bytes read`);
+  }
   return bytes;
 }
 
