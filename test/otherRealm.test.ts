@@ -5,7 +5,10 @@
  */
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { readSafetensors, TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler } from "../src/index.js";
+import * as ort from "onnxruntime-node";
+import { readSafetensors, TorchGenerator, VQDiffusionPipeline, VQDiffusionSampler, VQDiffusionScheduler } from "../src/index.js";
+import type { OrtModule } from "../src/pipeline/onnxComponent.js";
+import { memoryFolder } from "./helpers/modelFolders.js";
 import { isTypedArray } from "../src/tensor/validate.js";
 import { safetensorsBytes } from "./helpers/safetensorsWriter.js";
 
@@ -69,5 +72,17 @@ describe("typed arrays from another realm", () => {
     expect([...new TorchGenerator().setState(foreign(state)).rand([4]).data]).toEqual(a);
     const bytes = safetensorsBytes({ e: { dims: [2], data: Float32Array.of(1, 2) } });
     expect([...readSafetensors(foreign(bytes), "x.safetensors").get("e")!.data]).toEqual([1, 2]);
+  });
+
+  it("the pipeline takes promptEmbeds, latents and tokens from another realm", async () => {
+    const pipe = await VQDiffusionPipeline.fromSource(memoryFolder({}), ort as unknown as OrtModule);
+    const embeds = Float32Array.from({ length: 8 * 32 }, (_, i) => Math.cos(i));
+    const latents = Int32Array.from({ length: 16 }, (_, i) => (i % 3 === 0 ? 16 : i % 16));
+    const run = (e: Float32Array, l: Int32Array) =>
+      pipe.generate({ promptEmbeds: { data: e, dims: [1, 8, 32] }, latents: { data: l, dims: [1, 16] }, numInferenceSteps: 3, generator: new TorchGenerator().manualSeed(1) });
+    const here = await run(embeds, latents);
+    const there = await run(foreign(embeds), foreign(latents));
+    expect([...there.tokens.data]).toEqual([...here.tokens.data]);
+    expect([...(await pipe.decode({ data: foreign(here.tokens.data), dims: [1, 16] }))[0].data]).toEqual([...here.images[0].data]);
   });
 });
