@@ -10,7 +10,8 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { TorchGenerator, VQDiffusionPipeline } from "../src/index.js";
-import { VQDiffusionPipeline as NodePipeline } from "../src/node.js";
+import { directorySource, VQDiffusionPipeline as NodePipeline } from "../src/node.js";
+import type { ModelFileSource } from "../src/pipeline/modelFolder.js";
 import { externalTensors } from "../src/pipeline/onnxExternalData.js";
 import type { OrtModule } from "../src/pipeline/onnxComponent.js";
 import { diskFolder, externalDataFiles, memoryFolder, replaceAscii, TINY_A } from "./helpers/modelFolders.js";
@@ -75,9 +76,20 @@ describe("external data: loading", async () => {
     expect(urls.every((u) => u.startsWith("https://example.test/m/"))).toBe(true);
   });
 
-  it("vq-diffusion/node, from disk: the same outputs", async () => {
+  it("vq-diffusion/node, from disk: the same outputs; the data files checked in place and mapped by onnxruntime, not read into JavaScript", async () => {
     const dir = await diskFolder(EXT);
     expect(await outputs(await NodePipeline.fromPretrained(dir))).toEqual(reference);
+    const disk = directorySource(dir);
+    const reads: string[] = [];
+    const located: string[] = [];
+    const source: ModelFileSource = {
+      location: disk.location,
+      read: (path, o) => (reads.push(path), disk.read(path, o)),
+      locate: (path, o) => (located.push(path), disk.locate!(path, o)),
+    };
+    expect(await outputs(await VQDiffusionPipeline.fromSource(source, ORT))).toEqual(reference);
+    expect(reads.filter((p) => !p.endsWith(".json") && !p.endsWith(".safetensors"))).toEqual([T, "vqvae_decoder/model.onnx"]);
+    expect(located).toEqual(["transformer/model.onnx.data", T, "vqvae_decoder/weights/decoder.bin", "vqvae_decoder/model.onnx"]);
   });
 });
 
@@ -116,6 +128,20 @@ describe("external data: bad files, each named with its component", () => {
     expect(message).toMatch(/^transformer\/model.onnx: tensor "[^"]+": external data location: expected a path inside the model folder \(/);
     expect(message.endsWith(`, no "..", ".", empty segment, backslash, colon or NUL), got ${JSON.stringify(location)}`)).toBe(true);
     expect(reads.filter((p) => p.endsWith(".data"))).toEqual([]); // refused before anything is read for it
+  });
+  it("on disk (checked in place): a missing, short or long data file", async () => {
+    const missing = await diskFolder({ ...EXT, "transformer/model.onnx.data": null });
+    await expect(NodePipeline.fromPretrained(missing)).rejects.toThrow(
+      new Error(`transformer/model.onnx: expected its external data file transformer/model.onnx.data beside it in the model folder ${missing}, got no such file`),
+    );
+    const short = await diskFolder({ ...EXT, "transformer/model.onnx.data": data.subarray(0, 100) });
+    await expect(NodePipeline.fromPretrained(short)).rejects.toThrow(
+      /^transformer\/model.onnx: expected its external data file transformer\/model.onnx.data to hold at least 72768 bytes \(tensor "[^"]+" ends there\), got 100 bytes$/,
+    );
+    const long = await diskFolder({ ...EXT, "vqvae_decoder/weights/decoder.bin": new Uint8Array(EXT["vqvae_decoder/weights/decoder.bin"].length + 1) });
+    await expect(NodePipeline.fromPretrained(long)).rejects.toThrow(
+      new Error(`vqvae_decoder/model.onnx: external data vqvae_decoder/weights/decoder.bin: expected a file of at most 146944 bytes, got 146945 bytes`),
+    );
   });
   it("a data file that is a symlink out of the folder (Node)", async () => {
     const dir = await diskFolder({ ...EXT, "transformer/model.onnx.data": null });

@@ -6,7 +6,7 @@
 import { access, open, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { argumentError } from "../errors.js";
-import { checkFolderPath, fileTooLarge, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
+import { checkFolderPath, fileTooLarge, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
 import type { OrtModule } from "../pipeline/onnxComponent.js";
 import { VQDiffusionPipeline as CorePipeline, type SourceLoadOptions } from "../pipeline/vqDiffusionPipeline.js";
 
@@ -25,7 +25,9 @@ const CHUNK_BYTES = 64 * 1024 * 1024;
  * real path, or, for a snapshot folder of the Hugging Face cache (`…/models--org--name/snapshots/REV`,
  * whose files are links to `../../blobs/…`), inside that repository's `blobs` folder. It must be a
  * regular file (not a folder, FIFO or device) of at most `maxBytes` bytes, checked before reading.
- * A missing file reads as absent (null); any other failure is an Error naming the path.
+ * A missing file reads as absent (null); any other failure is an Error naming the path. It also
+ * `locate`s files (the same checks, nothing read), so that onnxruntime-node opens a model with
+ * external data itself and maps its weights instead of copying them.
  *
  * @example
  * ```ts
@@ -49,31 +51,46 @@ export function directorySource(dir: string): ModelFileSource {
   return {
     location: root,
     async read(path: string, { maxBytes }: ReadOptions): Promise<Uint8Array | null> {
-      checkFolderPath(path, "path");
-      const file = join(root, ...path.split("/"));
-      let real: string;
-      try {
-        real = await realpath(file);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === "ENOENT" || code === "ENOTDIR") return null;
-        throw new Error(`${path}: reading ${file} failed (${code ?? "error"}): ${(e as Error).message}`, { cause: e });
-      }
-      if (!(await allowedRoots()).some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep))) {
-        throw new Error(`${path}: expected a file inside the model folder ${root}, got a link to ${real}`);
-      }
-      try {
-        const info = await stat(real);
-        if (!info.isFile()) throw new Error(`${path}: expected a regular file, got ${info.isDirectory() ? "a folder" : "a special file"} (${file})`);
-        if (info.size > maxBytes) throw fileTooLarge(path, maxBytes, info.size);
-        return await readWhole(real, info.size, path);
-      } catch (e) {
-        if ((e as Error).message?.startsWith(`${path}: `)) throw e;
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new Error(`${path}: reading ${file} failed (${code ?? "error"}): ${(e as Error).message}`, { cause: e });
-      }
+      const found = await check(path, maxBytes);
+      return found === null ? null : guard(path, found.file, () => readWhole(found.real, found.size, path));
+    },
+    async locate(path: string, { maxBytes }: ReadOptions): Promise<LocalFile | null> {
+      const found = await check(path, maxBytes);
+      return found === null ? null : { path: found.file, size: found.size };
     },
   };
+
+  /** The checks of every read: a path inside the folder, a real path inside it, a regular file within the bound. */
+  async function check(path: string, maxBytes: number): Promise<{ file: string; real: string; size: number } | null> {
+    checkFolderPath(path, "path");
+    const file = join(root, ...path.split("/"));
+    let real: string;
+    try {
+      real = await realpath(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return null;
+      throw new Error(`${path}: reading ${file} failed (${code ?? "error"}): ${(e as Error).message}`, { cause: e });
+    }
+    if (!(await allowedRoots()).some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep))) {
+      throw new Error(`${path}: expected a file inside the model folder ${root}, got a link to ${real}`);
+    }
+    const info = await guard(path, file, () => stat(real));
+    if (!info.isFile()) throw new Error(`${path}: expected a regular file, got ${info.isDirectory() ? "a folder" : "a special file"} (${file})`);
+    if (info.size > maxBytes) throw fileTooLarge(path, maxBytes, info.size);
+    return { file, real, size: info.size };
+  }
+}
+
+/** Runs a file-system call; its failure becomes an Error naming the folder's path (ours pass through). */
+async function guard<T>(path: string, file: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if ((e as Error).message?.startsWith(`${path}: `)) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: reading ${file} failed (${code ?? "error"}): ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** Reads exactly `size` bytes of `file`, in pieces (any size, past readFile's 2 GiB). */

@@ -54,6 +54,22 @@ export interface ModelFileSource {
   readonly location: string;
   /** The bytes of `path`, or null when the folder lacks it (see the interface's rules). */
   read(path: string, options: ReadOptions): Promise<Uint8Array | null>;
+  /**
+   * Optional, for sources on this machine's file system: where `path` lies, after the same checks
+   * as `read` (inside the folder, a regular file, at most `maxBytes`), without reading it; null when
+   * the folder lacks it. With it, an ONNX model with external data is opened by onnxruntime from its
+   * path, which maps the weights instead of copying them into JavaScript and then into the session
+   * (so the `ort` given must open local files: onnxruntime-node).
+   */
+  locate?(path: string, options: ReadOptions): Promise<LocalFile | null>;
+}
+
+/** A file of a model folder on this machine (see {@link ModelFileSource.locate}). */
+export interface LocalFile {
+  /** The path to open, as the folder names it (links not resolved: a runtime finds a model's external data beside it). */
+  readonly path: string;
+  /** Its size in bytes. */
+  readonly size: number;
 }
 
 /**
@@ -95,6 +111,20 @@ export function checkFolderPath(path: unknown, name: string): string {
     );
   }
   return path;
+}
+
+/**
+ * Locates `path` with `source.locate` within `maxBytes` (the path checked first), or null when the
+ * folder lacks it. For sources that have `locate` only.
+ */
+export async function locateFolderFile(source: ModelFileSource, path: string, maxBytes: number): Promise<LocalFile | null> {
+  checkFolderPath(path, "path");
+  if (source.locate === undefined) throw new Error(`${path}: expected a model folder on this machine's file system, got ${source.location}`);
+  const found = await source.locate(path, { maxBytes });
+  if (found !== null && found.size > maxBytes) {
+    throw new Error(`${path}: expected the model folder's source to refuse a file over ${maxBytes} bytes, got ${found.size} bytes located`);
+  }
+  return found;
 }
 
 /**

@@ -17,8 +17,8 @@ import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, formatDims } from "../tensor/validate.js";
 import { toRGBAImages, type RGBAImage } from "./images.js";
-import { PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
-import { readExternalData } from "./onnxExternalData.js";
+import { locateFolderFile, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
+import { locateExternalData, readExternalData } from "./onnxExternalData.js";
 import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxComponent.js";
 import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
 import { PromptTokenizer } from "./promptTokenizer.js";
@@ -151,6 +151,9 @@ export class VQDiffusionPipeline {
   /**
    * Loads a model folder from any {@link ModelFileSource} (URLs, a file system, memory). Every file,
    * external data included, is read through `source`, within a byte bound; nothing else is read.
+   * When the source can `locate` files on this machine (`directorySource`), a model with external
+   * data is checked in place and opened by onnxruntime from its path, which maps the weights
+   * rather than copying them (`ort` must then open local files: onnxruntime-node).
    * Loads share nothing mutable: two folders (or one folder twice) loaded at once give independent
    * pipelines.
    */
@@ -191,6 +194,13 @@ export class VQDiffusionPipeline {
 
     const onnx = async (path: string, spec: Parameters<typeof OnnxComponent.create>[3]) => {
       const model = await readRequired(source, path, "an ONNX model", PIPELINE_LIMITS.maxOnnxBytes);
+      if (source.locate !== undefined && (await locateExternalData(source, path, model)).length > 0) {
+        // Checked in place; onnxruntime opens the model by its path and maps the data files beside it.
+        const local = await locateFolderFile(source, path, PIPELINE_LIMITS.maxOnnxBytes);
+        if (local === null) throw new Error(`${path}: expected an ONNX model in the model folder ${source.location}, got no such file`);
+        const { externalData: _, ...rest } = sessionOptions ?? {};
+        return OnnxComponent.create(ort, local.path, path, spec, rest);
+      }
       // Always the folder's own list (empty without external data): onnxruntime must not look in the working directory.
       const externalData = await readExternalData(source, path, model);
       return OnnxComponent.create(ort, model, path, spec, { ...sessionOptions, externalData });

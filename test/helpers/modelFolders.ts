@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { directorySource } from "../../src/node.js";
-import type { ModelFileSource } from "../../src/pipeline/modelFolder.js";
+import { fileTooLarge, type ModelFileSource } from "../../src/pipeline/modelFolder.js";
 
 export const TINY_A = new URL("../fixtures/pipeline-golden/tiny-a/", import.meta.url).pathname;
 export const EXTERNAL = new URL("../fixtures/external-data/", import.meta.url).pathname;
@@ -30,7 +30,10 @@ export function memoryFolder(changes: Record<string, Uint8Array | null>, base = 
     reads,
     read: async (path, options) => {
       reads.push(path);
-      return path in changes ? changes[path] : disk.read(path, options);
+      if (!(path in changes)) return disk.read(path, options);
+      const bytes = changes[path];
+      if (bytes !== null && bytes.length > options.maxBytes) throw fileTooLarge(path, options.maxBytes, bytes.length);
+      return bytes;
     },
   };
 }
