@@ -61,6 +61,13 @@ describe("external data: loading", async () => {
     expect(source.reads).toContain("vqvae_decoder/weights/decoder.bin");
   });
 
+  it("core with onnxruntime-web (WASM, as in browsers): externalData in memory gives what the weights inside the models give", async () => {
+    const web = (await import("onnxruntime-web")) as unknown as OrtModule & { env: { wasm: { numThreads: number } } };
+    web.env.wasm.numThreads = 1;
+    const inside = await outputs(await VQDiffusionPipeline.fromSource(memoryFolder({}), web));
+    expect(await outputs(await VQDiffusionPipeline.fromSource(memoryFolder(EXT), web))).toEqual(inside);
+  });
+
   it("core, fromPretrained(url, { ort, fetch }): the data files are fetched beside their models", async () => {
     const urls: string[] = [];
     const fetchFn = (async (url: string) => {

@@ -171,6 +171,14 @@ describe("hostile model folders (any source)", () => {
     expect(await error({ [st]: bigShape })).toBe(`${st}: tensor "embeddings": expected ${2 ** 54} bytes for F32 shape [67108864, 67108864], got 1024 (data_offsets [0, 1024])`);
   });
 
+  it("component names in model_index.json never become paths: the components' folders are the pipeline's own", async () => {
+    const idx = await json("model_index.json");
+    const source = memoryFolder({ "model_index.json": text({ ...idx, "../../outside": ["diffusers", "VQModel"], "/etc": ["x", "y"], "a\\b": ["x", "y"] }) });
+    await VQDiffusionPipeline.fromSource(source, ORT);
+    for (const path of source.reads) expect(checkFolderPath(path, "read")).toBe(path);
+    expect(source.reads.filter((p) => p.includes("outside") || p.includes("etc"))).toEqual([]);
+  });
+
   it("model_index.json: [null, null] is an absent component, as diffusers saves one (issue 22 item 8)", async () => {
     const idx = await json("model_index.json");
     // tiny-a has no text encoder: listing it as [null, null] changes nothing.
