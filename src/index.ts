@@ -20,7 +20,7 @@ export { truncateLogProbabilities, clampLogProbabilities } from "./sampling/trun
 export { createDatasetDenoiser, guidedDenoiser } from "./denoisers/datasetDenoiser.js";
 export type { DatasetDenoiserOptions } from "./denoisers/datasetDenoiser.js";
 export { VQDiffusionPipeline } from "./pipeline/vqDiffusionPipeline.js";
-export type { GenerateOptions, GenerateOutput, GenerateStepInfo, GenerationTimings, PipelineLoadOptions, PipelineComponents, SourceLoadOptions } from "./pipeline/vqDiffusionPipeline.js";
+export type { GenerateOptions, GenerateOutput, GenerateStepInfo, GenerationTimings, PipelineLoadOptions, PipelineComponents } from "./pipeline/vqDiffusionPipeline.js";
 export { PIPELINE_LIMITS, urlSource, checkFolderPath, fileTooLarge } from "./pipeline/modelFolder.js";
 export type { ModelFileSource, PipelineConfig, ReadOptions, LocalFile } from "./pipeline/modelFolder.js";
 export { externalTensors, externalDataFiles, readExternalData, locateExternalData } from "./pipeline/onnxExternalData.js";
@@ -28,6 +28,7 @@ export type { ExternalTensor, ExternalDataFile, ExternalDataPlan } from "./pipel
 export { OnnxComponent } from "./pipeline/onnxComponent.js";
 export type { OrtModule, OrtSessionOptions, ValueSpec, FloatOutput } from "./pipeline/onnxComponent.js";
 export { PromptTokenizer } from "./pipeline/promptTokenizer.js";
+export type { PromptEncodeOptions, WarningHandler } from "./pipeline/promptTokenizer.js";
 export { readSafetensors, SAFETENSORS_MAX_HEADER_BYTES } from "./pipeline/safetensors.js";
 export type { SafetensorsTensor } from "./pipeline/safetensors.js";
 export { composeImageSheet } from "./pipeline/images.js";

@@ -196,9 +196,9 @@ describe("hostile model folders (any source)", () => {
   it("scheduler_config.json: unknown keys warned (naming the file) and ignored; a bad value names the file (issue 22 item 12)", async () => {
     const s = await json("scheduler/scheduler_config.json");
     const warnings: string[] = [];
-    const pipe = await VQDiffusionPipeline.fromSource(memoryFolder({ "scheduler/scheduler_config.json": text({ ...s, beta_schedule: "linear", clip_sample: false }) }), ORT, {
-      onWarning: (m) => warnings.push(m),
-    });
+    const pipe = await VQDiffusionPipeline.fromSource(memoryFolder({ "scheduler/scheduler_config.json": text({ ...s, beta_schedule: "linear", clip_sample: false }) }), ORT, undefined, (m) =>
+      warnings.push(m),
+    );
     expect(pipe.scheduler.config.numVecClasses).toBe(17);
     expect(warnings).toEqual([
       "scheduler/scheduler_config.json: ignoring the keys beta_schedule, clip_sample, as diffusers does: VQDiffusionScheduler takes num_vec_classes, num_train_timesteps, alpha_cum_start, alpha_cum_end, gamma_cum_start, gamma_cum_end",
