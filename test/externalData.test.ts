@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { TorchGenerator, VQDiffusionPipeline } from "../src/index.js";
 import { directorySource, VQDiffusionPipeline as NodePipeline } from "../src/node.js";
 import type { ModelFileSource } from "../src/pipeline/modelFolder.js";
-import { externalTensors } from "../src/pipeline/onnxExternalData.js";
+import { externalTensors, locateExternalData, readExternalData } from "../src/pipeline/onnxExternalData.js";
 import type { OrtModule } from "../src/pipeline/onnxComponent.js";
 import { diskFolder, externalDataFiles, memoryFolder, replaceAscii, TINY_A } from "./helpers/modelFolders.js";
 
@@ -52,6 +52,27 @@ describe("external data: loading", async () => {
     expect(Math.max(...t.map((x) => x.offset + x.length))).toBe(EXT["transformer/model.onnx.data"].length);
     expect(Math.max(...d.map((x) => x.offset + x.length))).toBe(EXT["vqvae_decoder/weights/decoder.bin"].length);
     expect(externalTensors(new Uint8Array(readFileSync(TINY_A + T)), T)).toEqual([]);
+  });
+
+  it("finds external tensors wherever a model keeps them: initializers, a Constant's value, an If branch's initializers", async () => {
+    const nested = new URL("./fixtures/external-data/nested/", import.meta.url).pathname;
+    const x = [[1, 2, 3, 4, 5, 6, 7, 8], [-1, -2, -3, -4, -5, -6, -7, -8]];
+    const run = async (s: ort.InferenceSession) =>
+      Promise.all(x.map(async (v) => [...((await s.run({ x: new ort.Tensor("float32", Float32Array.from(v), [1, 8]) })).y.data as Float32Array)]));
+    const model = new Uint8Array(readFileSync(nested + "model.onnx"));
+    const found = externalTensors(model, "nested/model.onnx");
+    expect(found.map((t) => t.tensor).sort()).toEqual(["c_value", "else_w", "then_w", "w", "zero"]);
+    expect(found.every((t) => t.location === "nested.data")).toBe(true);
+    // Every file the scan finds is checked; onnxruntime, opening the model by path (the Node route), computes what the inline model computes.
+    const disk = directorySource(nested);
+    expect((await locateExternalData(disk, "model.onnx", model)).map((p) => [p.path, p.end])).toEqual([["nested.data", 356]]);
+    const inline = await run(await ort.InferenceSession.create(nested + "model.inline.onnx"));
+    expect(await run(await ort.InferenceSession.create((await disk.locate!("model.onnx", { maxBytes: 1e6 }))!.path))).toEqual(inline);
+    // In memory (the core's route; onnxruntime 1.30 takes a subgraph's tensors from files only, so without the If).
+    const flat = new Uint8Array(readFileSync(nested + "flat.onnx"));
+    expect(externalTensors(flat, "flat.onnx").map((t) => t.tensor).sort()).toEqual(["c_value", "w"]);
+    const externalData = await readExternalData(memoryFolder({}, nested), "flat.onnx", flat);
+    expect(await run(await ort.InferenceSession.create(flat, { externalData }))).toEqual(await run(await ort.InferenceSession.create(nested + "flat.inline.onnx")));
   });
 
   it("core, from a source: the same outputs as the folder with weights inside the models", async () => {

@@ -11,7 +11,8 @@
  *
  * The scan reads only the protobuf fields that can hold a tensor (no full decode; raw weights are
  * skipped by length):
- *   ModelProto      7 graph, 25 functions (FunctionProto: 7 node)
+ *   ModelProto      7 graph, 20 training_info (TrainingInfoProto: 1 initialization, 2 algorithm: graphs),
+ *                   25 functions (FunctionProto: 7 node, 11 attribute_proto)
  *   GraphProto      1 node, 5 initializer, 15 sparse_initializer
  *   NodeProto       5 attribute
  *   AttributeProto  5 t, 6 g, 10 tensors, 11 graphs, 22 sparse_tensor, 23 sparse_tensors
@@ -198,12 +199,13 @@ export function externalTensors(model: Uint8Array, file: string): ExternalTensor
   return found;
 }
 
-type MessageKind = "model" | "function" | "graph" | "node" | "attribute" | "sparse" | "tensor";
+type MessageKind = "model" | "training" | "function" | "graph" | "node" | "attribute" | "sparse" | "tensor";
 
 /** Which field of which message holds which message (only those that can lead to a tensor). */
 const CHILDREN: Readonly<Record<MessageKind, Readonly<Record<number, MessageKind>>>> = {
-  model: { 7: "graph", 25: "function" },
-  function: { 7: "node" },
+  model: { 7: "graph", 20: "training", 25: "function" },
+  training: { 1: "graph", 2: "graph" },
+  function: { 7: "node", 11: "attribute" },
   graph: { 1: "node", 5: "tensor", 15: "sparse" },
   node: { 5: "attribute" },
   attribute: { 5: "tensor", 6: "graph", 10: "tensor", 11: "graph", 22: "sparse", 23: "sparse" },
