@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main, type CliIO } from "../src/cli/main.js";
 import * as ort from "onnxruntime-node";
-import { TorchGenerator, type OrtModule } from "../src/index.js";
+import { TorchGenerator, type ModelFileSource, type OrtModule } from "../src/index.js";
 import { directorySource, VQDiffusionPipeline } from "../src/node.js";
 import type { OnnxComponent } from "../src/pipeline/onnxComponent.js";
 import type { PromptEncodeOptions } from "../src/pipeline/promptTokenizer.js";
@@ -81,7 +81,10 @@ describe("the unconditional prompt of a folder without learned null embeddings",
   it('is "" encoded with truncation (one row, repeated for every image); the prompt without, as in diffusers\' _encode_prompt', async () => {
     const disk = directorySource(MODEL);
     const config = new TextEncoder().encode(JSON.stringify({ learnable: false, hidden_size: 64, length: 8 }));
-    const source = { location: "memory", read: async (path: string) => (path === "learned_classifier_free_sampling_embeddings/config.json" ? config : disk.read(path)) };
+    const source: ModelFileSource = {
+      location: "memory",
+      read: async (path, options) => (path === "learned_classifier_free_sampling_embeddings/config.json" ? config : disk.read(path, options)),
+    };
     const pipe = await VQDiffusionPipeline.fromSource(source, ort as unknown as OrtModule);
     expect(pipe.components.nullEmbeddings).toBe(null);
     const tokenizer = pipe.tokenizer!;
