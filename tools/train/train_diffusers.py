@@ -152,10 +152,10 @@ def train_vqvae(args, train_x, gen):
         loss.backward()
         opt.step()
         ema_codebook_update(codebook, state, z.detach().permute(0, 2, 3, 1).reshape(-1, z.shape[1]), idx.reshape(-1), gen)
+        budget.check(step)
         if step % 500 == 0 or step == budget.total - 1:
             used = int((state["size"] > 1e-2).sum())
             log(f"vqvae step {step:6d}  recon mse {rec.item():.5f} ([-1,1] scale)  commit {commit.item():.5f}  codes in use {used}")
-        budget.check(step)
         step += 1
     args.vq_steps = budget.total
     return vq.eval()
@@ -221,10 +221,10 @@ def train_transformer(args, tok, train_codes, train_y, gen):
             torch._foreach_lerp_(ema, [p.detach() for p in params], 1 - args.ema)
         cur = torch.stack([loss.detach(), vlb.mean().detach(), ce.mean().detach()])
         running = cur if running is None else 0.98 * running + 0.02 * cur
+        budget.check(step)
         if step % 500 == 0 or step == budget.total - 1:
             r = running.tolist()
             log(f"transformer step {step:6d}  loss {r[0]:.4f}  vlb {r[1]:.4f}  x0 ce {r[2]:.4f}")
-        budget.check(step)
         step += 1
     args.steps = budget.total
     with torch.no_grad():
