@@ -3,7 +3,7 @@
     tools/export/.venv/bin/python tools/train/export_checkpoint.py --checkpoint models/fashion-mnist-diffusers \
         --out models/fashion-mnist --eval-out models/fashion-mnist-eval
 
-1. tools/export/export.py writes the ONNX layout of PIPELINE.md (the one exporter of the repo).
+1. tools/export/export.py writes the ONNX layout of docs/model-folder.md (the one exporter of the repo).
 2. data.sha256 and the training log go beside it.
 3. The test set's tokens under the checkpoint's VQModel (float32, CPU, diffusers' own quantizer) →
    models/fashion-mnist-eval/test-tokens.bin (the quality table's reconstruction row).
