@@ -19,10 +19,10 @@ def q_sample(x0, t, sched, generator=None):
     """
     B, N = x0.shape
     K1 = sched.K - 1
-    u = torch.rand(B, N, generator=generator)
+    u = torch.rand(B, N, generator=generator, device=x0.device)
     gamma = sched.ct_cum[t][:, None]
     alpha = sched.at_cum[t][:, None]
-    random_codes = torch.randint(0, K1, (B, N), generator=generator)
+    random_codes = torch.randint(0, K1, (B, N), generator=generator, device=x0.device)
     xt = torch.where(u < alpha + gamma, x0, random_codes)
     return torch.where(u < gamma, torch.full_like(x0, K1), xt)
 

@@ -18,7 +18,7 @@ def _log(x):
 
 class Schedule:
     def __init__(self, num_classes, num_timesteps=100, alpha_cum_start=0.99999,
-                 alpha_cum_end=0.000009, gamma_cum_start=0.000009, gamma_cum_end=0.99999):
+                 alpha_cum_end=0.000009, gamma_cum_start=0.000009, gamma_cum_end=0.99999, device="cpu"):
         K, T = num_classes, num_timesteps
         self.K, self.T = K, T
         i = torch.arange(T, dtype=torch.float64)
@@ -38,3 +38,6 @@ class Schedule:
         self.log_at_cum = _log(torch.cat([at_cum, one]))
         self.log_bt_cum = _log(torch.cat([bt_cum, zero]))
         self.log_ct_cum = _log(torch.cat([ct_cum, zero]))
+        for name, value in list(vars(self).items()):
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(device))

@@ -1,0 +1,86 @@
+"""Records what diffusers' own VQDiffusionPipeline gives on the checkpoint: test/fixtures/fashion-mnist-diffusers.json.
+
+    tools/export/.venv/bin/python tools/train/record_diffusers.py [--checkpoint models/fashion-mnist-diffusers]
+
+The pipeline is built component by component from the checkpoint (at this diffusers commit,
+`VQDiffusionPipeline.from_pretrained` fails on LearnedClassifierFreeSamplingEmbeddings, even when that
+component is passed in: it looks the class up in the diffusers module, which does not export it). Each case runs
+diffusers' unmodified `__call__` with `torch.Generator().manual_seed(seed)` (CPU, one thread) and
+records the prompt ids, the tokens after every step (callback_steps=1) and the images as uint8
+(`round(255·x)`, diffusers' `numpy_to_pil`). test/fashionMnist.diffusers.test.ts replays every case
+through the TypeScript pipeline on the export (models/fashion-mnist).
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+OUT = os.path.join(ROOT, "test", "fixtures", "fashion-mnist-diffusers.json")
+
+CASES = [
+    # name, prompt, seed, images per prompt, steps, guidance, truncation
+    ("ankle_boot_g5", "ankle boot", 0, 1, 100, 5.0, 1.0),
+    ("two_prompts_unguided", ["sneaker", "bag"], 1, 2, 25, 1.0, 1.0),
+    ("t_shirt_g3_trunc09", "t-shirt", 2, 1, 10, 3.0, 0.9),
+    ("unknown_words", "a red SNEAKER", 3, 1, 50, 5.0, 1.0),
+]
+
+
+def load_pipeline(checkpoint):
+    """diffusers' VQDiffusionPipeline on the checkpoint, its components loaded one by one."""
+    from diffusers import Transformer2DModel, VQDiffusionPipeline, VQDiffusionScheduler, VQModel
+    from diffusers.pipelines.deprecated.vq_diffusion.pipeline_vq_diffusion import LearnedClassifierFreeSamplingEmbeddings
+    from transformers import CLIPTextModel, CLIPTokenizer
+    return VQDiffusionPipeline(
+        vqvae=VQModel.from_pretrained(checkpoint, subfolder="vqvae"),
+        text_encoder=CLIPTextModel.from_pretrained(checkpoint, subfolder="text_encoder"),
+        tokenizer=CLIPTokenizer.from_pretrained(checkpoint, subfolder="tokenizer"),
+        transformer=Transformer2DModel.from_pretrained(checkpoint, subfolder="transformer"),
+        scheduler=VQDiffusionScheduler.from_pretrained(checkpoint, subfolder="scheduler"),
+        learned_classifier_free_sampling_embeddings=LearnedClassifierFreeSamplingEmbeddings.from_pretrained(
+            checkpoint, subfolder="learned_classifier_free_sampling_embeddings"))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", default=os.path.join(ROOT, "models", "fashion-mnist-diffusers"))
+    p.add_argument("--out", default=OUT)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    pipe = load_pipeline(args.checkpoint)
+    pipe.set_progress_bar_config(disable=True)
+    L = pipe.tokenizer.model_max_length
+    cases = []
+    for name, prompt, seed, per_prompt, steps, guidance, truncation in CASES:
+        after = []
+        ids = pipe.tokenizer(prompt, padding="max_length", max_length=L, return_tensors="pt").input_ids[:, :L]
+        out = pipe(prompt, num_inference_steps=steps, guidance_scale=guidance, truncation_rate=truncation,
+                   num_images_per_prompt=per_prompt, generator=torch.Generator().manual_seed(seed), output_type="np",
+                   callback=lambda i, t, sample: after.append(sample.tolist()), callback_steps=1)
+        images = np.round(out.images * 255).astype(np.uint8)             # [B, 28, 28, 1]
+        cases.append({"name": name, "prompt": prompt, "seed": seed, "num_images_per_prompt": per_prompt,
+                      "num_inference_steps": steps, "guidance_scale": guidance, "truncation_rate": truncation,
+                      "input_ids": ids.tolist(), "timesteps": pipe.scheduler.timesteps.tolist(),
+                      "tokens": after[-1], "tokens_after_each_step": after,
+                      "images_uint8": images[..., 0].tolist()})
+        print(f"{name}: ids {ids.tolist()}, tokens[0][:8] {after[-1][0][:8]}")
+    import diffusers
+    import transformers
+    with open(args.out, "w") as f:
+        json.dump({
+            "about": "diffusers' VQDiffusionPipeline.__call__, unmodified, on models/fashion-mnist-diffusers (tools/train/record_diffusers.py)",
+            "versions": {"diffusers": diffusers.__version__, "transformers": transformers.__version__, "torch": torch.__version__},
+            "generator": "torch.Generator() (CPU, mt19937), manual_seed(seed), passed as generator= to the pipeline",
+            "layout": {"input_ids": "[P, L] int64", "tokens": "[B, N] final latents, B = P · num_images_per_prompt, prompt-major",
+                       "tokens_after_each_step": "[steps][B][N]", "images_uint8": "[B, 28, 28] grey, round(255 · x)"},
+            "cases": cases}, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
