@@ -6,12 +6,18 @@
 import { access, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { argumentError } from "../errors.js";
+import { isModelIdForm } from "../hub/modelId.js";
+import { openHubSource, type HubLoadOptions } from "../hub/hubSource.js";
+import { nodeHubPlatform } from "./hubCache.js";
 import type { ModelFileSource } from "../pipeline/modelFolder.js";
 import type { OrtModule, OrtSessionOptions } from "../pipeline/onnxComponent.js";
 import { VQDiffusionPipeline as CorePipeline } from "../pipeline/vqDiffusionPipeline.js";
 
-/** Options of {@link VQDiffusionPipeline.fromPretrained} in `vq-diffusion/node`. */
-export interface NodePipelineLoadOptions {
+/**
+ * Options of {@link VQDiffusionPipeline.fromPretrained} in `vq-diffusion/node`; the Hub options
+ * apply to a Hub model id (`org/name`).
+ */
+export interface NodePipelineLoadOptions extends HubLoadOptions {
   /** Another onnxruntime module (default: onnxruntime-node). */
   ort?: OrtModule;
   /** Passed to every `InferenceSession.create`. */
@@ -60,7 +66,12 @@ export class VQDiffusionPipeline extends CorePipeline {
    * @param dir - the folder (PIPELINE.md §1 layout).
    */
   static override async fromPretrained(dir: string, options: NodePipelineLoadOptions = {}): Promise<VQDiffusionPipeline> {
-    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions? }", options);
+    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, revision?, cacheDir?, ... }", options);
+    if (typeof dir === "string" && isModelIdForm(dir)) {
+      const source = await openHubSource(dir, options, nodeHubPlatform());
+      const ort: OrtModule = options.ort ?? ((await import("onnxruntime-node")) as unknown as OrtModule);
+      return this.fromSource(source, ort, options.sessionOptions);
+    }
     const source = directorySource(dir);
     // Named here as `dir` (fromSource reads the index itself and would name the file).
     const present = await access(join(source.location, "model_index.json")).then(() => true, () => false);
