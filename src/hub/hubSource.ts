@@ -107,12 +107,13 @@ function isHttpUrl(value: unknown): value is string {
  * files into the platform's store (reporting progress), and returns a source reading them there.
  * Offline, with `localFilesOnly`, or when the Hub cannot be reached, it reads what the store holds.
  *
+ * @param argument - the id's name in messages (e.g. `"--model"`).
  * @throws the id or an option is malformed (before any request); the Hub answers an error (HTTP
  *   401/403/404: the message names the repository, the file and what to do); a download breaks or
  *   its size differs from the listing's; the signal aborts; offline and the store lacks the revision.
  */
-export async function openHubSource(id: string, options: HubLoadOptions, platform: HubPlatform): Promise<ModelFileSource> {
-  const model = parseModelId(id);
+export async function openHubSource(id: string, options: HubLoadOptions, platform: HubPlatform, argument = "model"): Promise<ModelFileSource> {
+  const model = parseModelId(id, argument);
   checkHubOptions(options);
   const revision = options.revision ?? "main";
   const hubUrl = (options.hubUrl ?? platform.defaults.hubUrl ?? DEFAULT_HUB_URL).replace(/\/+$/, "");
@@ -217,7 +218,7 @@ function countingFetch(ctx: HubContext, file: ListedFile, onBytes: (loaded: numb
       throw hubHttpError(ctx, response.status, response.headers.get("x-error-code"), file.path);
     }
     if (method !== "GET" || ranged || response.body === null) return response;
-    const body = countedBody(response.body, file.size, `${ctx.model.id}: downloading ${file.path}`, onBytes);
+    const body = countedBody(response.body, file.size, `${ctx.model.id}: downloading ${file.path}`, onBytes, ctx.signal);
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }

@@ -45,7 +45,8 @@ export class ProgressTracker {
 
 /**
  * Passes `body` through, counting bytes: calls `onBytes(loaded)` after every chunk, and errors the
- * stream when more than `expected` bytes come, or when it ends or breaks before `expected`.
+ * stream when more than `expected` bytes come, or when it ends or breaks before `expected`, or at
+ * once when `signal` aborts.
  *
  * @param describeFailure - the start of the error message (names the repository and file).
  */
@@ -54,33 +55,53 @@ export function countedBody(
   expected: number,
   describeFailure: string,
   onBytes: (loaded: number) => void,
+  signal?: AbortSignal,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let loaded = 0;
+  let onAbort: (() => void) | undefined;
+  const stop = () => {
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+  };
   return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (signal === undefined) return;
+      // The abort errors the stream at once, whether or not the connection's read ever settles.
+      onAbort = () => {
+        controller.error(signal.reason instanceof Error ? signal.reason : Object.assign(new Error(`${describeFailure}: aborted`), { name: "AbortError" }));
+        void reader.cancel().catch(() => undefined);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    },
     async pull(controller) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
         chunk = await reader.read();
       } catch (e) {
+        stop();
         const cause = e as Error;
-        if (cause?.name === "AbortError") throw e;
+        if (cause?.name === "AbortError" || signal?.aborted) throw e;
         throw new Error(`${describeFailure}: the connection broke after ${loaded} of ${expected} bytes (${cause?.message ?? String(e)})`, { cause: e });
       }
+      if (signal?.aborted) return; // already errored by onAbort
       if (chunk.done) {
+        stop();
         if (loaded !== expected) throw new Error(`${describeFailure}: expected ${expected} bytes, got ${loaded} (the body ended early)`);
         controller.close();
         return;
       }
       loaded += chunk.value.byteLength;
       if (loaded > expected) {
+        stop();
         await reader.cancel().catch(() => undefined);
         throw new Error(`${describeFailure}: expected ${expected} bytes, got more (${loaded} so far)`);
       }
       onBytes(loaded);
+      if (signal?.aborted) return;
       controller.enqueue(chunk.value);
     },
     async cancel(reason) {
+      stop();
       await reader.cancel(reason);
     },
   });

@@ -77,6 +77,7 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
     const fault = faults.get(path);
     if (fault === undefined) return void res.end(Buffer.from(bytes));
     faults.delete(path);
+    res.shouldKeepAlive = false;
     res.write(Buffer.from(bytes.subarray(0, bytes.length >> 1)));
     if (fault === "drop") setTimeout(() => res.destroy(), 20);
     else if (fault === "short") setTimeout(() => res.socket?.end(), 20);
@@ -146,6 +147,9 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
     }
     return sendBytes(req, res, bytes, { ...headers, etag: `"${sha1Blob(bytes)}"` }, file);
   });
+  // Idle keep-alive connections stay open for the tests' length: a server closing one just as the
+  // client reuses it would fail a request with ECONNRESET that no test meant.
+  server.keepAliveTimeout = 120_000;
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
