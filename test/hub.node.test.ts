@@ -291,7 +291,7 @@ describe("models by Hub id (Node.js, loopback Hub)", () => {
     const opts = { hubUrl: server.url, cacheDir: newCache() };
     const before = server.requests.filter((r) => r.path.includes("/resolve/")).length;
     expect((await loadError(VQDiffusionPipeline.fromPretrained("org/evil", opts))).message).toBe(
-      `org/evil: the listing ${server.url}/api/models/org/evil/tree/${MAIN}?recursive=true&expand=false&cursor=12: expected a file path inside the repository (relative, "/"-separated, no "..", "." or empty segment, no backslash, NUL or control character, at most 1024 characters), got "../../outside.onnx"`,
+      `org/evil: the listing ${server.url}/api/models/org/evil/tree/${MAIN}?recursive=true&expand=false&cursor=12: expected a file path inside the repository (relative, "/"-separated, no "..", "." or empty segment, no backslash, NUL or control character, no drive such as C:, at most 1024 characters), got "../../outside.onnx"`,
     );
     expect((await loadError(VQDiffusionPipeline.fromPretrained("org/huge", opts))).message).toMatch(
       /^org\/huge: the listing .*: expected the size of transformer\/model.onnx_data to be an integer number of bytes in \[0, 68719476736\], got 1152921504606847000$/,

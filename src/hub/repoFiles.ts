@@ -31,7 +31,7 @@ export const HUB_LIMITS = {
 /**
  * Checks that `path` names a file inside the repository (and so inside the cache folder it lands
  * in): relative, "/"-separated, no empty, `.` or `..` segment, no backslash, NUL or other control
- * character, no drive letter. Throws naming `where` (e.g. the listing's URL) and the path.
+ * character, no segment starting with a drive (`C:`). Throws naming `where` (e.g. the listing's URL) and the path.
  *
  * @example
  * ```ts
@@ -46,11 +46,10 @@ export function checkRepoFilePath(path: unknown, where: string): string {
     path.length > HUB_LIMITS.maxPathLength ||
     path.startsWith("/") ||
     /[\\\u0000-\u001f\u007f]/.test(path) ||
-    /^[A-Za-z]:/.test(path) ||
-    path.split("/").some((s) => s === "" || s === "." || s === "..");
+    path.split("/").some((s) => s === "" || s === "." || s === ".." || /^[A-Za-z]:/.test(s));
   if (bad) {
     throw new Error(
-      `${where}: expected a file path inside the repository (relative, "/"-separated, no "..", "." or empty segment, no backslash, NUL or control character, at most ${HUB_LIMITS.maxPathLength} characters), got ${describe(path)}`,
+      `${where}: expected a file path inside the repository (relative, "/"-separated, no "..", "." or empty segment, no backslash, NUL or control character, no drive such as C:, at most ${HUB_LIMITS.maxPathLength} characters), got ${describe(path)}`,
     );
   }
   return path as string;
