@@ -56,13 +56,15 @@ export function abortError(signal: AbortSignal, what: string): Error {
  */
 export function hubFetch(ctx: HubContext): typeof fetch {
   const hubOrigin = new URL(ctx.hubUrl).origin;
+  // Called unbound: a browser's fetch refuses to run as a method of another object.
+  const fetchFn = ctx.fetch;
   return async (input, init) => {
     if (ctx.signal?.aborted) throw abortError(ctx.signal, ctx.model.id);
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     const headers = new Headers(init?.headers);
     if (ctx.accessToken && new URL(url).origin === hubOrigin && !headers.has("authorization")) headers.set("authorization", `Bearer ${ctx.accessToken}`);
     try {
-      return await ctx.fetch(input, { ...init, headers, signal: ctx.signal });
+      return await fetchFn(input, { ...init, headers, signal: ctx.signal });
     } catch (e) {
       if (ctx.signal?.aborted) throw abortError(ctx.signal, ctx.model.id);
       const cause = redact((e as Error)?.message ?? String(e), ctx.accessToken);

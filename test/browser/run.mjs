@@ -11,6 +11,7 @@ import { chromium } from "playwright-core";
 import { samplePixelArt } from "../../dist/demo/index.js";
 import { TorchGenerator } from "../../dist/index.js";
 import { VQDiffusionPipeline } from "../../dist/node.js";
+import { hubPageCheck } from "./hubPage.mjs";
 
 const root = fileURLToPath(new URL("../../examples/web/dist/", import.meta.url));
 const results = fileURLToPath(new URL("../../test-results/", import.meta.url));
@@ -108,6 +109,7 @@ try {
     await page.close();
     return `page says "${statusText}"`;
   });
+  await hubPageCheck(browser, check);
   console.log("per-step milliseconds, Chromium (onnxruntime-web, WASM, 1 thread) vs Node.js (onnxruntime-node):");
   for (const r of timesTable) {
     const f = (t) => `transformer ${t.transformerMs.toFixed(2)}, scheduler ${t.schedulerMs.toFixed(2)}, guidance ${t.guidanceMs.toFixed(2)}`;

@@ -85,6 +85,13 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
   };
 
   const server = createServer(async (req, res) => {
+    // CORS as the Hub sends it, so that a page on another origin (the page test) can read the answers.
+    res.setHeader("access-control-allow-origin", "*");
+    res.setHeader("access-control-expose-headers", "content-range, content-length, etag, link, x-repo-commit, x-error-code, x-linked-etag, x-linked-size");
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, { "access-control-allow-headers": "authorization, range, accept, content-type", "access-control-allow-methods": "GET, HEAD, POST" }).end();
+      return;
+    }
     const url = new URL(req.url, "http://127.0.0.1");
     const path = decodeURIComponent(url.pathname);
     let body = "";
