@@ -8,7 +8,7 @@ export type { PosteriorOptions, SetTimestepsOptions, StepMode, StepOptions, Step
 export type { TimestepSpacing } from "./schedule/timestepSpacing.js";
 export { initKernels, kernelBackend, setKernelBackend } from "./kernels/backend.js";
 export type { KernelBackend } from "./kernels/backend.js";
-export type { VQDiffusionSchedulerOptions, VQDiffusionSchedulerConfig, SchedulerConfigJSON } from "./config/schedulerConfig.js";
+export type { VQDiffusionSchedulerOptions, VQDiffusionSchedulerConfig, SchedulerConfigJSON, FromConfigOptions } from "./config/schedulerConfig.js";
 export { LIMITS } from "./limits.js";
 export { TorchGenerator, DEFAULT_TORCH_SEED } from "./random/torchGenerator.js";
 export { indexToLogOnehot } from "./tensor/logOnehot.js";
@@ -20,9 +20,11 @@ export { truncateLogProbabilities, clampLogProbabilities } from "./sampling/trun
 export { createDatasetDenoiser, guidedDenoiser } from "./denoisers/datasetDenoiser.js";
 export type { DatasetDenoiserOptions } from "./denoisers/datasetDenoiser.js";
 export { VQDiffusionPipeline } from "./pipeline/vqDiffusionPipeline.js";
-export type { GenerateOptions, GenerateOutput, GenerateStepInfo, GenerationTimings, PipelineLoadOptions, PipelineComponents } from "./pipeline/vqDiffusionPipeline.js";
-export { PIPELINE_LIMITS, urlSource } from "./pipeline/modelFolder.js";
-export type { ModelFileSource, PipelineConfig } from "./pipeline/modelFolder.js";
+export type { GenerateOptions, GenerateOutput, GenerateStepInfo, GenerationTimings, PipelineLoadOptions, PipelineComponents, SourceLoadOptions } from "./pipeline/vqDiffusionPipeline.js";
+export { PIPELINE_LIMITS, urlSource, checkFolderPath, fileTooLarge } from "./pipeline/modelFolder.js";
+export type { ModelFileSource, PipelineConfig, ReadOptions, LocalFile } from "./pipeline/modelFolder.js";
+export { externalTensors, externalDataFiles, readExternalData, locateExternalData } from "./pipeline/onnxExternalData.js";
+export type { ExternalTensor, ExternalDataFile, ExternalDataPlan } from "./pipeline/onnxExternalData.js";
 export { OnnxComponent } from "./pipeline/onnxComponent.js";
 export type { OrtModule, OrtSessionOptions, ValueSpec, FloatOutput } from "./pipeline/onnxComponent.js";
 export { PromptTokenizer } from "./pipeline/promptTokenizer.js";

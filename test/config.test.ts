@@ -2,7 +2,7 @@
 import { mkdtemp, readFile, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readSchedulerConfig, VQDiffusionScheduler, type SchedulerConfigJSON } from "../src/node.js";
 import { VQDiffusionScheduler as CoreScheduler } from "../src/index.js";
 
@@ -60,14 +60,44 @@ describe("fromConfig / toJSON", () => {
     [{ _class_name: "DDPMScheduler", num_vec_classes: 5 }, 'config._class_name: expected "VQDiffusionScheduler", got "DDPMScheduler"'],
     [{ num_train_timesteps: 100 }, "config.num_vec_classes: expected an integer >= 2, got undefined"],
     [{ num_vec_classes: "5" }, 'config.num_vec_classes: expected a number, got "5"'],
-    [
-      { num_vec_classes: 5, beta_start: 0.1 },
-      "config.beta_start: expected no such key (known: num_vec_classes, num_train_timesteps, alpha_cum_start, alpha_cum_end, gamma_cum_start, gamma_cum_end), got 0.1",
-    ],
     [[1, 2], "config: expected a scheduler_config.json object, got [1, 2]"],
     [null, "config: expected a scheduler_config.json object, got null"],
   ])("rejects %j", (json, message) => {
     expect(() => CoreScheduler.fromConfig(json as never)).toThrow(new Error(message));
+  });
+  it("ignores keys it does not take, as diffusers does, with a warning to onWarning only (the core prints nothing)", () => {
+    const warn = vi.spyOn(console, "warn");
+    const log = vi.spyOn(console, "log");
+    const error = vi.spyOn(console, "error");
+    try {
+      const json = { ...ITHQ, beta_start: 0.1, num_layers: 3, _ignored_metadata: 1 };
+      sameScheduler(CoreScheduler.fromConfig(ITHQ), CoreScheduler.fromConfig(json));
+      const warnings: string[] = [];
+      CoreScheduler.fromConfig(json, { onWarning: (m) => warnings.push(m) });
+      expect(warnings).toEqual([
+        "config: ignoring the keys beta_start, num_layers, as diffusers does: VQDiffusionScheduler takes num_vec_classes, num_train_timesteps, alpha_cum_start, alpha_cum_end, gamma_cum_start, gamma_cum_end",
+      ]);
+      CoreScheduler.fromConfig(json, { onWarning: (m) => warnings.push(m), file: "scheduler/scheduler_config.json" });
+      expect(warnings[1]).toMatch(/^scheduler\/scheduler_config.json: ignoring the keys beta_start, num_layers, as diffusers does/);
+      CoreScheduler.fromConfig(ITHQ, { onWarning: (m) => warnings.push(m) });
+      expect(warnings).toHaveLength(2);
+      expect([warn, log, error].map((s) => s.mock.calls.length)).toEqual([0, 0, 0]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+  it("names the file in every error when options.file is given", () => {
+    const file = "scheduler/scheduler_config.json";
+    expect(() => CoreScheduler.fromConfig({ num_vec_classes: "5" }, { file })).toThrow(new Error(`${file}: key num_vec_classes: expected a number, got "5"`));
+    expect(() => CoreScheduler.fromConfig({}, { file })).toThrow(new Error(`${file}: key num_vec_classes: expected an integer >= 2, got undefined`));
+    expect(() => CoreScheduler.fromConfig({ _class_name: "DDPMScheduler", num_vec_classes: 5 }, { file })).toThrow(
+      new Error(`${file}: key _class_name: expected "VQDiffusionScheduler", got "DDPMScheduler"`),
+    );
+    expect(() => CoreScheduler.fromConfig([] as never, { file })).toThrow(new Error(`${file}: expected a scheduler_config.json object, got []`));
+    expect(() => CoreScheduler.fromConfig({ num_vec_classes: 5, num_train_timesteps: 1 }, { file })).toThrow(
+      new Error(`${file}: numTrainTimesteps: expected an integer in [2, 10000], got 1`),
+    );
+    expect(() => CoreScheduler.fromConfig({ num_vec_classes: 5 }, { onWarning: "yes" as never })).toThrow(new Error('onWarning: expected a function (message: string) => void, got "yes"'));
   });
 });
 
@@ -99,10 +129,17 @@ describe("fromPretrained / saveConfig (vq-diffusion/node)", () => {
     await writeFile(join(dir, "scheduler_config.json"), "{ not json");
     await expect(VQDiffusionScheduler.fromPretrained(dir)).rejects.toThrow(/scheduler_config.json: expected JSON, got a parse error/);
     await expect(VQDiffusionScheduler.fromPretrained("")).rejects.toThrow(new Error('dir: expected a folder path, got ""'));
-    await writeFile(join(dir, "scheduler_config.json"), JSON.stringify({ num_vec_classes: 5, num_layers: 3 }));
-    await expect(readSchedulerConfig(dir)).rejects.toThrow(
-      new Error(`${join(dir, "scheduler_config.json")}: config.num_layers: expected no such key (known: num_vec_classes, num_train_timesteps, alpha_cum_start, alpha_cum_end, gamma_cum_start, gamma_cum_end), got 3`),
-    );
+    const file = join(dir, "scheduler_config.json");
+    await writeFile(file, JSON.stringify({ num_vec_classes: "5" }));
+    await expect(readSchedulerConfig(dir)).rejects.toThrow(new Error(`${file}: key num_vec_classes: expected a number, got "5"`));
+    await writeFile(file, JSON.stringify({ num_vec_classes: 5, num_train_timesteps: 1 }));
+    await expect(VQDiffusionScheduler.fromPretrained(dir)).rejects.toThrow(new Error(`${file}: numTrainTimesteps: expected an integer in [2, 10000], got 1`));
+    // Unknown keys: warned once, naming the file, and ignored.
+    await writeFile(file, JSON.stringify({ num_vec_classes: 5, num_layers: 3 }));
+    const warnings: string[] = [];
+    const s = await VQDiffusionScheduler.fromPretrained(dir, { onWarning: (m) => warnings.push(m) });
+    expect(s.numEmbed).toBe(5);
+    expect(warnings).toEqual([`${file}: ignoring the keys num_layers, as diffusers does: VQDiffusionScheduler takes num_vec_classes, num_train_timesteps, alpha_cum_start, alpha_cum_end, gamma_cum_start, gamma_cum_end`]);
     await writeFile(join(dir, "scheduler_config.json"), JSON.stringify({ ...ITHQ, _diffusers_version: "0.31.0" }));
     const json: SchedulerConfigJSON = await readSchedulerConfig(dir);
     expect(json.num_vec_classes).toBe(4097);
@@ -110,13 +147,18 @@ describe("fromPretrained / saveConfig (vq-diffusion/node)", () => {
   it("saveConfig settles with an Error naming the path on special file systems, files in the way and unwritable places", async () => {
     const s = new VQDiffusionScheduler({ numVecClasses: 5 });
     // Node's own recursive mkdir never settles here; ours fails at once.
-    await expect(s.saveConfig("/proc/x")).rejects.toThrow(/^dir: creating the folder \/proc\/x failed \(ENOENT\): /);
+    // sysfs refuses new entries even to root (EPERM here; EROFS or EACCES elsewhere): the message still says what was expected and what came.
+    await expect(s.saveConfig("/sys/x")).rejects.toThrow(/^dir: expected a folder that can be created at \/sys\/x, got E[A-Z]+: [^,]+, mkdir '\/sys\/x'$/);
+    await expect(s.saveConfig("/proc/x")).rejects.toThrow(/^dir: expected a folder that can be created at \/proc\/x, got ENOENT: no such file or directory, mkdir '\/proc\/x'$/);
     const dir = await mkdtemp(join(tmpdir(), "vqd-"));
     await writeFile(join(dir, "file"), "x");
     await expect(s.saveConfig(join(dir, "file"))).rejects.toThrow(`dir: expected a folder (or a path to create one), got ${join(dir, "file")}, which is a file`);
     await expect(s.saveConfig(join(dir, "file", "sub"))).rejects.toThrow(`dir: expected a folder (or a path to create one), got ${join(dir, "file")}, which is a file`);
     await mkdir(join(dir, "ro"));
     await mkdir(join(dir, "ro", "scheduler_config.json"));
-    await expect(s.saveConfig(join(dir, "ro"))).rejects.toThrow(new RegExp(`^dir: writing ${join(dir, "ro", "scheduler_config.json")} failed \\(EISDIR\\): `));
+    const inTheWay = join(dir, "ro", "scheduler_config.json");
+    await expect(s.saveConfig(join(dir, "ro"))).rejects.toThrow(
+      new Error(`dir: expected a writable file at ${inTheWay}, got EISDIR: illegal operation on a directory, open '${inTheWay}'`),
+    );
   });
 });

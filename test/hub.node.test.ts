@@ -23,6 +23,9 @@ delete tiny["cases.json"];
 tiny["transformer/diffusion_pytorch_model.bin"] = new Uint8Array(4096).fill(7);
 tiny["README.md"] = new TextEncoder().encode("# tiny\n");
 const fashion = readFolder(FASHION);
+/** tiny-a with its transformer and decoder weights in ONNX external data files (beside the model, and in a subfolder). */
+const external = { ...tiny, ...readFolder(new URL("./fixtures/external-data/", import.meta.url).pathname) };
+delete external["README.md"];
 /** The files a load of main fetches: tiny-a's model files. */
 const TINY_FILES = Object.keys(tiny).filter((p) => !p.endsWith(".bin") && p !== "README.md").sort();
 
@@ -44,6 +47,7 @@ beforeAll(async () => {
       "org/tiny": { commits: { [MAIN]: tiny, [V1]: fashion }, refs: { main: MAIN, v1: V1 } },
       "org/private": { commits: { [MAIN]: tiny }, refs: { main: MAIN }, private: true },
       "org/gated": { commits: { [MAIN]: tiny }, refs: { main: MAIN }, gated: true },
+      "org/external": { commits: { [MAIN]: external }, refs: { main: MAIN } },
       "org/evil": { commits: { [MAIN]: tiny }, refs: { main: MAIN }, extraListing: [{ type: "file", path: "../../outside.onnx", size: 3, oid: "a".repeat(40) }] },
       "org/huge": { commits: { [MAIN]: tiny }, refs: { main: MAIN }, extraListing: [{ type: "file", path: "transformer/model.onnx_data", size: 2 ** 60, oid: "b".repeat(40) }] },
     },
@@ -168,6 +172,26 @@ describe("models by Hub id (Node.js, loopback Hub)", () => {
     const run = async (p: VQDiffusionPipeline) => (await p.generate({ prompt, numInferenceSteps: 3, generator: new TorchGenerator().manualSeed(0) })).tokens.data;
     expect(await run(byCommit)).toEqual(await run(local));
     await Promise.all([local.release(), byTag.release(), byCommit.release()]);
+  });
+
+  it("ONNX external data: the usual name is fetched with the model, another named by the model on demand; opened from the cache by path", async () => {
+    const cacheDir = newCache();
+    const events: HubProgressEvent[] = [];
+    const pipe = await VQDiffusionPipeline.fromPretrained("org/external", { hubUrl: server.url, cacheDir, onProgress: (e) => events.push(e) });
+    const local = await VQDiffusionPipeline.fromPretrained(TINY);
+    for (const f of ["transformer/model.onnx.data", "vqvae_decoder/weights/decoder.bin"]) {
+      expect(server.downloads(f), f).toBe(1);
+      expect(new Uint8Array(readFileSync(join(cacheDir, "models--org--external", "snapshots", MAIN, f)))).toEqual(external[f]);
+    }
+    expect(server.downloads("transformer/diffusion_pytorch_model.bin")).toBe(0);
+    // The overall total grows by the file fetched on demand.
+    const totals = [...new Set(events.map((e) => e.overall.total))];
+    expect(totals.at(-1)! - totals[0]).toBe(external["vqvae_decoder/weights/decoder.bin"].length);
+    const { sequenceLength: L, crossAttentionDim: D } = local.config;
+    const promptEmbeds = { data: Float32Array.from({ length: L * D }, (_, i) => Math.sin(i)), dims: [1, L, D] };
+    const run = async (p: VQDiffusionPipeline) => (await p.generate({ promptEmbeds, numInferenceSteps: 3, generator: new TorchGenerator().manualSeed(0) })).tokens.data;
+    expect(await run(pipe)).toEqual(await run(local));
+    await Promise.all([pipe.release(), local.release()]);
   });
 
   it("a malformed id or revision is refused before any request", async () => {

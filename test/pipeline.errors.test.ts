@@ -20,7 +20,7 @@ const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)
 /** The tiny-a folder with some files replaced (null: removed). */
 function folder(changes: Record<string, Uint8Array | null>): ModelFileSource {
   const disk = directorySource(DIR);
-  return { location: "memory", read: async (path) => (path in changes ? changes[path] : disk.read(path)) };
+  return { location: "memory", read: async (path, options) => (path in changes ? changes[path] : disk.read(path, options)) };
 }
 
 async function loadError(changes: Record<string, Uint8Array | null>): Promise<string> {
@@ -114,7 +114,12 @@ describe("model folder errors", () => {
     expect(await loadError({ "transformer/model.onnx": new Uint8Array(readFileSync(BAD + "wrong-classes-transformer.onnx")) })).toBe(
       "transformer/model.onnx: expected output sample of dims [B, K-1, N] = [*, 16, 16], got [batch, 5, 16]",
     );
-    expect(await loadError({ "vqvae_decoder/model.onnx": new Uint8Array([1, 2, 3]) })).toMatch(/^vqvae_decoder\/model.onnx: expected an ONNX model onnxruntime can load, got an error: /);
+    // Scanned for external data first: bytes that are not protobuf are refused before onnxruntime sees them.
+    expect(await loadError({ "vqvae_decoder/model.onnx": new Uint8Array([1, 2, 3]) })).toBe(
+      "vqvae_decoder/model.onnx: expected an ONNX model onnxruntime can load, got a malformed protobuf message (a fixed-size field cut off at byte 1)",
+    );
+    // Protobuf, but not a model onnxruntime accepts: its own error.
+    expect(await loadError({ "vqvae_decoder/model.onnx": new Uint8Array([0x08, 0x01]) })).toMatch(/^vqvae_decoder\/model.onnx: expected an ONNX model onnxruntime can load, got an error: /);
   });
 
   it("an ort that is not an onnxruntime module", async () => {

@@ -68,6 +68,39 @@ describe("readSafetensors: malformed files", () => {
       expect(() => readSafetensors(bytes, F)).toThrow(message);
     });
   }
+  // The reference reader's rule: the byte ranges, sorted, tile the data bytes exactly; names are unique.
+  const two = { a: { dims: [2], data: Float32Array.of(1, 2) }, b: { dims: [2], data: Float32Array.of(3, 4) } };
+  const entry = (begin: number, end: number) => ({ dtype: "F32", shape: [(end - begin) / 4], data_offsets: [begin, end] });
+  it("overlapping tensors", () => {
+    expect(() => readSafetensors(safetensorsBytes(two, { header: { a: entry(0, 8), b: entry(4, 12) } }), F)).toThrow(
+      new Error(`${F}: tensor "b": expected data_offsets to begin at 8 (the tensors tile the data bytes without gaps or overlaps), got [4, 12], which overlaps the tensor before it`),
+    );
+    expect(() => readSafetensors(safetensorsBytes(two, { header: { a: entry(0, 8), b: entry(0, 8) } }), F)).toThrow(`${F}: tensor "b": expected data_offsets to begin at 8`);
+  });
+  it("a gap between tensors, or before the first", () => {
+    expect(() => readSafetensors(safetensorsBytes(two, { header: { a: entry(0, 4), b: entry(8, 16) } }), F)).toThrow(
+      new Error(`${F}: tensor "b": expected data_offsets to begin at 4 (the tensors tile the data bytes without gaps or overlaps), got [8, 16], which leaves a gap after the tensor before it`),
+    );
+    expect(() => readSafetensors(safetensorsBytes(two, { header: { b: entry(4, 16) } }), F)).toThrow(`${F}: tensor "b": expected data_offsets to begin at 0`);
+  });
+  it("bytes after the last tensor", () => {
+    expect(() => readSafetensors(safetensorsBytes(two, { trailing: 4 }), F)).toThrow(
+      new Error(`${F}: expected the tensors to cover the 20 data bytes exactly, got 4 bytes after the last tensor`),
+    );
+  });
+  it("the same tensor name twice (JSON.parse would keep the second silently)", () => {
+    const text = `{"a":${JSON.stringify(entry(0, 8))}, "a" :${JSON.stringify(entry(8, 16))}}`;
+    expect(() => readSafetensors(safetensorsBytes(two, { headerText: text }), F)).toThrow(new Error(`${F}: expected each tensor name once, got "a" twice`));
+    const escaped = `{"a":${JSON.stringify(entry(0, 8))},"\\u0061":${JSON.stringify(entry(8, 16))}}`;
+    expect(() => readSafetensors(safetensorsBytes(two, { headerText: escaped }), F)).toThrow(new Error(`${F}: expected each tensor name once, got "a" twice`));
+    // Keys repeated inside entries or in __metadata__ strings are not tensor names.
+    const nested = `{"__metadata__":{"a":"\\"a\\":"},"a":${JSON.stringify(entry(0, 8))},"b":${JSON.stringify(entry(8, 16))}}`;
+    expect([...readSafetensors(safetensorsBytes(two, { headerText: nested }), F).keys()]).toEqual(["a", "b"]);
+  });
+  it("tensors listed out of offset order still load (the rule is on the sorted ranges)", () => {
+    const t = readSafetensors(safetensorsBytes(two, { header: { b: entry(8, 16), a: entry(0, 8) } }), F);
+    expect([...t.get("a")!.data, ...t.get("b")!.data]).toEqual([1, 2, 3, 4]);
+  });
   it("a truncated file (the last data bytes cut off)", () => {
     const bytes = safetensorsBytes(ok);
     expect(() => readSafetensors(bytes.subarray(0, bytes.length - 4), F)).toThrow(`${F}: tensor "a": expected data_offsets within the 20 data bytes, got [0, 24]`);

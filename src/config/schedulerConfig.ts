@@ -96,40 +96,68 @@ export interface SchedulerConfigJSON {
   [key: string]: unknown;
 }
 
+/** Options of {@link optionsFromJSON} and `VQDiffusionScheduler.fromConfig`. */
+export interface FromConfigOptions {
+  /**
+   * Receives each warning (unknown keys, ignored as diffusers ignores them). Default: none, the core
+   * prints nothing.
+   */
+  onWarning?: (message: string) => void;
+  /** The config's file, named in every error and warning instead of `config` (e.g. `"scheduler/scheduler_config.json"`). */
+  file?: string;
+}
+
 /**
- * Reads a `scheduler_config.json` object into options. Keys starting with `_` other than
- * `_class_name` are metadata and ignored (diffusers writes `_diffusers_version` and others);
- * `_class_name`, when present, must be `"VQDiffusionScheduler"`; any other unknown key is an error.
+ * Reads a `scheduler_config.json` object into options, as diffusers' `from_config` does: keys starting
+ * with `_` other than `_class_name` are metadata and ignored (diffusers writes `_diffusers_version`
+ * and others); `_class_name`, when present, must be `"VQDiffusionScheduler"`; any other key the
+ * scheduler does not take is ignored with a warning naming it (diffusers: "The config attributes …
+ * were passed to VQDiffusionScheduler, but are not expected and will be ignored").
+ *
+ * Errors read `config.<key>: expected …, got …`, or `<file>: expected key <key> to be …, got …` when
+ * `options.file` names the file.
  *
  * @example
  * ```ts
- * optionsFromJSON({ _class_name: "VQDiffusionScheduler", num_vec_classes: 4097 });
- * // { numVecClasses: 4097 }
+ * optionsFromJSON({ _class_name: "VQDiffusionScheduler", num_vec_classes: 4097, beta_start: 0.1 }, { onWarning: console.warn });
+ * // { numVecClasses: 4097 }, and a warning naming beta_start
  * ```
  */
-export function optionsFromJSON(json: unknown): VQDiffusionSchedulerOptions {
+export function optionsFromJSON(json: unknown, options: FromConfigOptions = {}): VQDiffusionSchedulerOptions {
+  const { onWarning, file } = checkFromConfigOptions(options);
+  const keyError = (key: string, expected: string, got: unknown) =>
+    file === undefined ? argumentError(`config.${key}`, expected, got) : argumentError(`${file}: key ${key}`, expected, got);
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw argumentError("config", "a scheduler_config.json object", json);
+    throw argumentError(file ?? "config", "a scheduler_config.json object", json);
   }
   const obj = json as Record<string, unknown>;
-  if ("_class_name" in obj && obj._class_name !== CLASS_NAME) {
-    throw argumentError("config._class_name", `"${CLASS_NAME}"`, obj._class_name);
-  }
+  if ("_class_name" in obj && obj._class_name !== CLASS_NAME) throw keyError("_class_name", `"${CLASS_NAME}"`, obj._class_name);
   const known = new Set<string>(KEYS.map(([, snake]) => snake));
-  for (const key of Object.keys(obj)) {
-    if (!key.startsWith("_") && !known.has(key)) {
-      throw argumentError(`config.${key}`, `no such key (known: ${[...known].join(", ")})`, obj[key]);
-    }
+  const unknown = Object.keys(obj).filter((key) => !key.startsWith("_") && !known.has(key));
+  if (unknown.length > 0) {
+    onWarning?.(
+      `${file ?? "config"}: ignoring the keys ${unknown.join(", ")}, as diffusers does: ${CLASS_NAME} takes ${[...known].join(", ")}`,
+    );
   }
-  if (!("num_vec_classes" in obj)) throw argumentError("config.num_vec_classes", "an integer >= 2", undefined);
-  const options: Record<string, unknown> = {};
+  if (!("num_vec_classes" in obj)) throw keyError("num_vec_classes", "an integer >= 2", undefined);
+  const out: Record<string, unknown> = {};
   for (const [camel, snake] of KEYS) {
     if (!(snake in obj)) continue;
     const v = obj[snake];
-    if (typeof v !== "number") throw argumentError(`config.${snake}`, "a number", v);
-    options[camel] = v;
+    if (typeof v !== "number") throw keyError(snake, "a number", v);
+    out[camel] = v;
   }
-  return options as unknown as VQDiffusionSchedulerOptions;
+  return out as unknown as VQDiffusionSchedulerOptions;
+}
+
+/** Checks {@link FromConfigOptions}. */
+export function checkFromConfigOptions(options: FromConfigOptions): FromConfigOptions {
+  if (typeof options !== "object" || options === null) throw argumentError("options", "{ onWarning?, file? }", options);
+  if (options.onWarning !== undefined && typeof options.onWarning !== "function") {
+    throw argumentError("onWarning", "a function (message: string) => void", options.onWarning);
+  }
+  if (options.file !== undefined && typeof options.file !== "string") throw argumentError("file", "a string", options.file);
+  return options;
 }
 
 /**

@@ -8,6 +8,7 @@
  * Where there is no Cache Storage (Node.js through the core entry, an opaque origin), files are
  * kept in memory for the one load only.
  */
+import { fileTooLarge, type ReadOptions } from "../pipeline/modelFolder.js";
 import type { ListedFile } from "./hubApi.js";
 import type { HubPlatform, HubStore, StoredRevision } from "./hubSource.js";
 import type { ModelId } from "./modelId.js";
@@ -63,9 +64,15 @@ class CacheStorageStore implements HubStore {
     await (await this.cache).put(url, new Response(response.body, { headers }));
   }
 
-  async read(commit: string, path: string): Promise<Uint8Array | null> {
+  async read(commit: string, path: string, { maxBytes }: ReadOptions): Promise<Uint8Array | null> {
     const hit = await (await this.cache).match(fileUrl(this.hubUrl, this.model, commit, path));
-    return hit === undefined ? null : new Uint8Array(await hit.arrayBuffer());
+    if (hit === undefined) return null;
+    const size = Number(hit.headers.get("content-length"));
+    if (!(size <= maxBytes)) {
+      await hit.body?.cancel();
+      throw fileTooLarge(path, maxBytes, size);
+    }
+    return new Uint8Array(await hit.arrayBuffer());
   }
 }
 
@@ -97,8 +104,10 @@ class MemoryStore implements HubStore {
     this.files.set(`${commit}/${file.path}`, new Uint8Array(await response.arrayBuffer()));
   }
 
-  async read(commit: string, path: string): Promise<Uint8Array | null> {
-    return this.files.get(`${commit}/${path}`) ?? null;
+  async read(commit: string, path: string, { maxBytes }: ReadOptions): Promise<Uint8Array | null> {
+    const bytes = this.files.get(`${commit}/${path}`) ?? null;
+    if (bytes !== null && bytes.length > maxBytes) throw fileTooLarge(path, maxBytes, bytes.length);
+    return bytes;
   }
 }
 

@@ -7,7 +7,7 @@
  * Two loads of the same files in one process share each download: a file is fetched once.
  */
 import { argumentError, describe } from "../errors.js";
-import type { ModelFileSource } from "../pipeline/modelFolder.js";
+import { fileTooLarge, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
 import { abortError, DEFAULT_HUB_URL, HubNetworkError, hubFetch, hubHttpError, listRepoFiles, redact, resolveCommit, type HubContext, type ListedFile } from "./hubApi.js";
 import { checkRevision, parseModelId, type ModelId } from "./modelId.js";
 import { countedBody, ProgressTracker, type HubProgressEvent } from "./progress.js";
@@ -52,8 +52,10 @@ export interface HubStore {
   has(commit: string, file: ListedFile): Promise<boolean>;
   /** Downloads the file with `fetchFn` (which counts progress and checks the size) into the store; leaves nothing on failure. */
   download(commit: string, file: ListedFile, fetchFn: typeof fetch): Promise<void>;
-  /** The stored file's bytes, or null when the store lacks it. */
-  read(commit: string, path: string): Promise<Uint8Array | null>;
+  /** The stored file's bytes (at most `options.maxBytes`, else an Error before reading), or null when the store lacks it. */
+  read(commit: string, path: string, options: ReadOptions): Promise<Uint8Array | null>;
+  /** Optional (a store on this machine's file system): where the stored file lies, for onnxruntime to open it by path. */
+  locate?(commit: string, path: string, options: ReadOptions): Promise<LocalFile | null>;
 }
 
 /** What the platform supplies: defaults from its environment and its fetch. */
@@ -190,17 +192,31 @@ export async function openHubSource(id: string, options: HubLoadOptions, platfor
     await inParallel(needed, CONCURRENT_DOWNLOADS, ensure);
   }
 
-  return {
+  /** Whether the store holds `path` once the listing's copy is fetched (a file the listing lacks, or one over the bound, is refused before any request). */
+  const present = async (path: string, maxBytes: number): Promise<boolean> => {
+    checkRepoFilePath(path, `${model.id}: a file the pipeline asked for`);
+    if (files === null) return true; // offline without a listing: the store says what it holds
+    const file = files.find((f) => f.path === path);
+    if (file === undefined) return false;
+    if (file.size > maxBytes) throw fileTooLarge(path, maxBytes, file.size);
+    return ensure(file);
+  };
+  const source: ModelFileSource = {
     location,
-    async read(path: string): Promise<Uint8Array | null> {
-      checkRepoFilePath(path, `${model.id}: a file the pipeline asked for`);
-      if (files !== null) {
-        const file = files.find((f) => f.path === path);
-        if (file === undefined || !(await ensure(file))) return null;
-      }
-      return store.read(commit, path);
+    async read(path: string, options: ReadOptions): Promise<Uint8Array | null> {
+      return (await present(path, options.maxBytes)) ? store.read(commit, path, options) : null;
     },
   };
+  const locate = store.locate?.bind(store);
+  if (locate !== undefined) {
+    return {
+      ...source,
+      async locate(path: string, options: ReadOptions): Promise<LocalFile | null> {
+        return (await present(path, options.maxBytes)) ? locate(commit, path, options) : null;
+      },
+    };
+  }
+  return source;
 }
 
 /**

@@ -15,6 +15,8 @@ import { dirname, join, resolve } from "node:path";
 import type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../hub/hubSource.js";
 import type { ListedFile } from "../hub/hubApi.js";
 import { COMMIT_HASH, type ModelId } from "../hub/modelId.js";
+import type { LocalFile, ModelFileSource, ReadOptions } from "../pipeline/modelFolder.js";
+import { directorySource } from "./nodePipeline.js";
 
 /** Whether an environment flag is on, as huggingface_hub reads it (1, ON, YES, TRUE). */
 function envFlag(value: string | undefined): boolean | undefined {
@@ -97,13 +99,17 @@ class NodeHubStore implements HubStore {
     }
   }
 
-  async read(commit: string, path: string): Promise<Uint8Array | null> {
-    try {
-      return new Uint8Array(await readFile(join(this.repoFolder, "snapshots", commit, path)));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw new Error(`${path}: reading it from the cache ${this.repoFolder} failed: ${(e as Error).message}`, { cause: e });
-    }
+  /** The snapshot folder as a model folder: its links into ../../blobs are followed, nothing outside the repository is read. */
+  private snapshot(commit: string): ModelFileSource {
+    return directorySource(join(this.repoFolder, "snapshots", commit));
+  }
+
+  read(commit: string, path: string, options: ReadOptions): Promise<Uint8Array | null> {
+    return this.snapshot(commit).read(path, options);
+  }
+
+  locate(commit: string, path: string, options: ReadOptions): Promise<LocalFile | null> {
+    return this.snapshot(commit).locate!(path, options);
   }
 }
 

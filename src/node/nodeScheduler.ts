@@ -4,7 +4,8 @@
  * it lives behind the Node-only entry point `vq-diffusion/node`.
  */
 import { VQDiffusionScheduler as CoreScheduler } from "../scheduler/vqDiffusionScheduler.js";
-import { readSchedulerConfig, writeSchedulerConfig, type FromPretrainedOptions } from "./schedulerFiles.js";
+import { join } from "node:path";
+import { readSchedulerConfig, SCHEDULER_CONFIG_NAME, writeSchedulerConfig, type FromPretrainedOptions } from "./schedulerFiles.js";
 
 /**
  * @example
@@ -15,9 +16,14 @@ import { readSchedulerConfig, writeSchedulerConfig, type FromPretrainedOptions }
  * ```
  */
 export class VQDiffusionScheduler extends CoreScheduler {
-  /** Loads `<dir>[/<subfolder>]/scheduler_config.json`. */
+  /**
+   * Loads `<dir>[/<subfolder>]/scheduler_config.json`; unknown keys are ignored with a warning to
+   * `options.onWarning`, and every error names the file.
+   */
   static async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<VQDiffusionScheduler> {
-    return VQDiffusionScheduler.fromConfig(await readSchedulerConfig(dir, options));
+    const json = await readSchedulerConfig(dir, options);
+    // Warned about once, by readSchedulerConfig.
+    return VQDiffusionScheduler.fromConfig(json, { file: join(dir, options.subfolder ?? "", SCHEDULER_CONFIG_NAME) });
   }
 
   /** Writes `<dir>/scheduler_config.json`; returns the path written. */

@@ -6,6 +6,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { argumentError } from "../errors.js";
 import { optionsFromJSON, type SchedulerConfigJSON } from "../config/schedulerConfig.js";
+import { fileTooLarge, PIPELINE_LIMITS } from "../pipeline/modelFolder.js";
 
 /** The file name diffusers uses for a scheduler's config. */
 export const SCHEDULER_CONFIG_NAME = "scheduler_config.json";
@@ -14,11 +15,15 @@ export const SCHEDULER_CONFIG_NAME = "scheduler_config.json";
 export interface FromPretrainedOptions {
   /** A folder inside `dir`, e.g. `"scheduler"` for a whole pipeline folder. */
   subfolder?: string;
+  /** Receives each warning (unknown keys, ignored as diffusers ignores them), naming the file. Default: none. */
+  onWarning?: (message: string) => void;
 }
 
 /**
  * Reads, parses and checks `<dir>[/<subfolder>]/scheduler_config.json` (the keys and types
- * `fromConfig` accepts; the values' ranges are checked when a scheduler is made from it).
+ * `fromConfig` accepts; the values' ranges are checked when a scheduler is made from it). Keys the
+ * scheduler does not take are warned about (`options.onWarning`) and left in the returned object,
+ * which `fromConfig` ignores. Every error names the file.
  *
  * @example
  * ```ts
@@ -35,8 +40,11 @@ export async function readSchedulerConfig(dir: string, options: FromPretrainedOp
   const file = join(dir, options.subfolder ?? "", SCHEDULER_CONFIG_NAME);
   let text: string;
   try {
+    const size = (await stat(file)).size;
+    if (size > PIPELINE_LIMITS.maxJsonBytes) throw fileTooLarge(file, PIPELINE_LIMITS.maxJsonBytes, size);
     text = await readFile(file, "utf8");
   } catch (e) {
+    if ((e as Error).message.startsWith(file)) throw e;
     throw new Error(`dir: expected a folder holding ${SCHEDULER_CONFIG_NAME}, got ${file}: ${(e as Error).message}`, { cause: e });
   }
   let json: unknown;
@@ -45,11 +53,7 @@ export async function readSchedulerConfig(dir: string, options: FromPretrainedOp
   } catch (e) {
     throw new Error(`${file}: expected JSON, got a parse error: ${(e as Error).message}`);
   }
-  try {
-    optionsFromJSON(json);
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
-  }
+  optionsFromJSON(json, { onWarning: options.onWarning, file });
   return json as SchedulerConfigJSON;
 }
 
@@ -64,15 +68,21 @@ export async function writeSchedulerConfig(dir: string, json: SchedulerConfigJSO
   try {
     await writeFile(file, JSON.stringify(json, null, 2) + "\n");
   } catch (e) {
-    throw fileError(`writing ${file}`, e);
+    throw fileError(`a writable file at ${file}`, e);
   }
   return file;
 }
 
-/** An Error for a failed file-system call: what was being done, the path, the system's code and message. */
-function fileError(doing: string, e: unknown): Error {
+/**
+ * An Error for a failed file-system call, in the package's message form: `dir: expected <what the
+ * call needed>, got <the system's error: code and message>`, e.g.
+ * `dir: expected a writable file at /x/scheduler_config.json, got EACCES: permission denied, open '/x/…'`.
+ */
+function fileError(expected: string, e: unknown): Error {
   const err = e as NodeJS.ErrnoException;
-  return new Error(`dir: ${doing} failed (${err.code ?? "error"}): ${err.message}`, { cause: e });
+  const message = String(err?.message ?? e);
+  const got = err?.code !== undefined && !message.startsWith(err.code) ? `${err.code}: ${message}` : message;
+  return new Error(`dir: expected ${expected}, got ${got}`, { cause: e });
 }
 
 /**
@@ -82,7 +92,7 @@ function fileError(doing: string, e: unknown): Error {
 async function ensureFolder(dir: string): Promise<void> {
   const missing: string[] = [];
   for (let d = resolve(dir); ; d = dirname(d)) {
-    const info = await stat(d).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" || e.code === "ENOTDIR" ? null : Promise.reject(fileError(`reading ${d}`, e))));
+    const info = await stat(d).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" || e.code === "ENOTDIR" ? null : Promise.reject(fileError(`a readable path at ${d}`, e))));
     if (info !== null) {
       if (!info.isDirectory()) throw new Error(`dir: expected a folder (or a path to create one), got ${d}, which is a file`);
       break;
@@ -94,7 +104,7 @@ async function ensureFolder(dir: string): Promise<void> {
     try {
       await mkdir(d);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw fileError(`creating the folder ${d}`, e);
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw fileError(`a folder that can be created at ${d}`, e);
     }
   }
 }

@@ -16,13 +16,130 @@
  */
 import { describe } from "../errors.js";
 import { LIMITS } from "../limits.js";
+import { isTypedArray } from "../tensor/validate.js";
 
-/** Where a model folder's files come from. */
+/** Options of {@link ModelFileSource.read}. */
+export interface ReadOptions {
+  /** The largest file accepted, in bytes: a larger file is refused before it is read (or allocated) whole. */
+  readonly maxBytes: number;
+}
+
+/**
+ * Where a model folder's files come from: the one abstraction every loader reads through (URLs with
+ * `fetch` in the core, the file system in `vq-diffusion/node`, memory in tests). A source reads a
+ * file named relative to the folder, within a byte bound, and nothing else:
+ * - `path` is "/"-separated and relative to the folder, and has already passed
+ *   {@link checkFolderPath} (no absolute path, `..`, `.`, empty segment, backslash, colon or NUL);
+ * - a source never reaches outside its folder, whatever the path or the folder holds (a file system
+ *   source resolves symbolic links and refuses a target outside the folder; a URL source encodes each
+ *   segment, so `?`, `#` or `%` in a name stay part of the name);
+ * - a file larger than `options.maxBytes` is an Error naming `path`, thrown before the file is read
+ *   whole; any other failure is an Error naming `path` too. A file the folder lacks is null.
+ *
+ * @example
+ * ```ts
+ * const memory = new Map<string, Uint8Array>([["model_index.json", new TextEncoder().encode("{}")]]);
+ * const source: ModelFileSource = {
+ *   location: "memory",
+ *   async read(path, { maxBytes }) {
+ *     const bytes = memory.get(path) ?? null;
+ *     if (bytes !== null && bytes.length > maxBytes) throw fileTooLarge(path, maxBytes, bytes.length);
+ *     return bytes;
+ *   },
+ * };
+ * ```
+ */
 export interface ModelFileSource {
   /** The folder's URL or path, for messages. */
   readonly location: string;
-  /** The bytes of `path` ("/"-separated, relative to the folder), or null when the folder lacks it. */
-  read(path: string): Promise<Uint8Array | null>;
+  /** The bytes of `path`, or null when the folder lacks it (see the interface's rules). */
+  read(path: string, options: ReadOptions): Promise<Uint8Array | null>;
+  /**
+   * Optional, for sources on this machine's file system: where `path` lies, after the same checks
+   * as `read` (inside the folder, a regular file, at most `maxBytes`), without reading it; null when
+   * the folder lacks it. With it, an ONNX model with external data is opened by onnxruntime from its
+   * path, which maps the weights instead of copying them into JavaScript and then into the session
+   * (so the `ort` given must open local files: onnxruntime-node).
+   */
+  locate?(path: string, options: ReadOptions): Promise<LocalFile | null>;
+}
+
+/** A file of a model folder on this machine (see {@link ModelFileSource.locate}). */
+export interface LocalFile {
+  /** The path to open, as the folder names it (links not resolved: a runtime finds a model's external data beside it). */
+  readonly path: string;
+  /** Its size in bytes. */
+  readonly size: number;
+}
+
+/**
+ * The Error of a source for a file over its byte bound.
+ *
+ * @example
+ * ```ts
+ * fileTooLarge("transformer/config.json", 1024, 5000).message;
+ * // "transformer/config.json: expected a file of at most 1024 bytes, got 5000 bytes"
+ * ```
+ */
+export function fileTooLarge(path: string, maxBytes: number, size: number): Error {
+  return new Error(`${path}: expected a file of at most ${maxBytes} bytes, got ${size} bytes`);
+}
+
+/**
+ * Checks that `path` names a file inside a model folder: relative, "/"-separated, each segment
+ * non-empty and neither `.` nor `..`, without backslash, colon (a drive or a URL scheme) or NUL.
+ * Returns `path`; throws `<name>: expected …, got <path>` otherwise.
+ *
+ * @param name - what the path is, for the message (e.g. `transformer/model.onnx: external data location`).
+ *
+ * @example
+ * ```ts
+ * checkFolderPath("transformer/model.onnx.data", "location"); // "transformer/model.onnx.data"
+ * checkFolderPath("../secret", "location"); // throws: location: expected a path inside the model folder …, got "../secret"
+ * ```
+ */
+export function checkFolderPath(path: unknown, name: string): string {
+  const ok =
+    typeof path === "string" &&
+    path.length > 0 &&
+    path.length <= 4096 &&
+    !/[\\:\0]/.test(path) &&
+    path.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+  if (!ok) {
+    throw new Error(
+      `${name}: expected a path inside the model folder (relative, "/"-separated, no "..", ".", empty segment, backslash, colon or NUL), got ${typeof path === "string" ? JSON.stringify(path) : describe(path)}`,
+    );
+  }
+  return path;
+}
+
+/**
+ * Locates `path` with `source.locate` within `maxBytes` (the path checked first), or null when the
+ * folder lacks it. For sources that have `locate` only.
+ */
+export async function locateFolderFile(source: ModelFileSource, path: string, maxBytes: number): Promise<LocalFile | null> {
+  checkFolderPath(path, "path");
+  if (source.locate === undefined) throw new Error(`${path}: expected a model folder on this machine's file system, got ${source.location}`);
+  const found = await source.locate(path, { maxBytes });
+  if (found !== null && found.size > maxBytes) {
+    throw new Error(`${path}: expected the model folder's source to refuse a file over ${maxBytes} bytes, got ${found.size} bytes located`);
+  }
+  return found;
+}
+
+/**
+ * Reads `path` from `source` within `maxBytes`: the path checked first ({@link checkFolderPath}),
+ * then the bound enforced again on what came back (for a source that does not).
+ */
+export async function readFolderFile(source: ModelFileSource, path: string, maxBytes: number): Promise<Uint8Array | null> {
+  checkFolderPath(path, "path");
+  const bytes = await source.read(path, { maxBytes });
+  if (bytes === null) return null;
+  if (!isTypedArray(bytes, "Uint8Array")) throw new Error(`${path}: expected the model folder's source to return a Uint8Array, got ${describe(bytes)}`);
+  if (bytes.length > maxBytes) {
+    throw new Error(`${path}: expected the model folder's source to refuse a file over ${maxBytes} bytes before reading it, got ${bytes.length} bytes read`);
+  }
+  return bytes;
 }
 
 /**
@@ -39,6 +156,14 @@ export const PIPELINE_LIMITS = {
   maxBatch: 1_024,
   /** A JSON file of the folder (configs, model_index.json, tokenizer files). */
   maxJsonBytes: 64 * 1024 * 1024,
+  /** A safetensors file (the null embeddings: L·D floats and a header). */
+  maxSafetensorsBytes: 1024 * 1024 * 1024,
+  /** An `.onnx` file (protobuf's own limit is 2 GiB; larger weights go in external data files). */
+  maxOnnxBytes: 2 ** 31 - 1,
+  /** The bytes one ONNX model places in external data files, all files together (ITHQ's transformer: 5.4 GB in fp32). */
+  maxExternalDataBytes: 2 ** 37,
+  /** External data files of one ONNX model (torch's exporter writes one per weight: 1 087 for ITHQ). */
+  maxExternalDataFiles: 65_536,
 } as const;
 
 /** What the folder's configs say, checked for agreement. */
@@ -62,9 +187,9 @@ export interface PipelineConfig {
 /** A JSON object read from the folder. */
 export type JsonObject = Record<string, unknown>;
 
-/** Reads a file that must exist. */
-export async function readRequired(source: ModelFileSource, path: string, what: string): Promise<Uint8Array> {
-  const bytes = await source.read(path);
+/** Reads a file that must exist, of at most `maxBytes` bytes. */
+export async function readRequired(source: ModelFileSource, path: string, what: string, maxBytes: number): Promise<Uint8Array> {
+  const bytes = await readFolderFile(source, path, maxBytes);
   if (bytes === null) throw new Error(`${path}: expected ${what} in the model folder ${source.location}, got no such file`);
   return bytes;
 }
@@ -86,7 +211,7 @@ export function parseJsonObject(bytes: Uint8Array, path: string): JsonObject {
 
 /** Reads and parses a JSON object that must exist. */
 export async function readJson(source: ModelFileSource, path: string, what: string): Promise<JsonObject> {
-  return parseJsonObject(await readRequired(source, path, what), path);
+  return parseJsonObject(await readRequired(source, path, what, PIPELINE_LIMITS.maxJsonBytes), path);
 }
 
 /** The integer at `json[key]`, in [min, max]; the error names the file and the key. */
@@ -96,6 +221,24 @@ export function integerKey(json: JsonObject, path: string, key: string, min: num
     throw new Error(`${path}: expected key ${key} to be an integer in [${min}, ${max}], got ${describe(v)}`);
   }
   return v;
+}
+
+/**
+ * Whether model_index.json lists component `name`: [library, class] (two strings). A missing key and
+ * `[null, null]`, which is how diffusers saves a pipeline without that component, both mean absent;
+ * anything else is an Error naming the file and the key.
+ *
+ * @example
+ * ```ts
+ * hasComponent({ tokenizer: [null, null] }, "tokenizer"); // false
+ * hasComponent({ tokenizer: ["transformers", "CLIPTokenizer"] }, "tokenizer"); // true
+ * ```
+ */
+export function hasComponent(index: JsonObject, name: string): boolean {
+  const entry = index[name];
+  if (entry === undefined || (Array.isArray(entry) && entry.length === 2 && entry[0] === null && entry[1] === null)) return false;
+  if (Array.isArray(entry) && entry.length === 2 && entry.every((s) => typeof s === "string")) return true;
+  throw new Error(`model_index.json: expected key ${name} to be [library, class] (or [null, null]: absent), got ${describe(entry)}`);
 }
 
 /**
@@ -142,7 +285,7 @@ export async function readPipelineConfig(source: ModelFileSource): Promise<{
 
   let learnable = false;
   let length: number | null = null;
-  if (index.learned_classifier_free_sampling_embeddings !== undefined) {
+  if (hasComponent(index, "learned_classifier_free_sampling_embeddings")) {
     const ePath = "learned_classifier_free_sampling_embeddings/config.json";
     const emb = await readJson(source, ePath, "the null embeddings' config");
     if (typeof emb.learnable !== "boolean") throw new Error(`${ePath}: expected key learnable to be true or false, got ${describe(emb.learnable)}`);
@@ -154,8 +297,8 @@ export async function readPipelineConfig(source: ModelFileSource): Promise<{
     }
   }
 
-  const textEncoder = index.text_encoder !== undefined;
-  const tokenizer = index.tokenizer !== undefined;
+  const textEncoder = hasComponent(index, "text_encoder");
+  const tokenizer = hasComponent(index, "tokenizer");
   if (textEncoder !== tokenizer) {
     throw new Error(`model_index.json: expected text_encoder and tokenizer together (or neither), got only ${textEncoder ? "text_encoder" : "tokenizer"}`);
   }
@@ -194,8 +337,9 @@ export function urlSource(baseUrl: string, fetchFn: typeof fetch = globalThis.fe
   const base = baseUrl.endsWith("/") ? baseUrl : baseUrl + "/";
   return {
     location: baseUrl,
-    async read(path: string): Promise<Uint8Array | null> {
-      const url = base + path;
+    async read(path: string, { maxBytes }: ReadOptions): Promise<Uint8Array | null> {
+      // Each segment encoded: a name's "?", "#" or "%" stays in the name; checkFolderPath already refused "..".
+      const url = base + checkFolderPath(path, "path").split("/").map(encodeURIComponent).join("/");
       let response: Response;
       try {
         response = await fetchFn(url);
@@ -204,7 +348,42 @@ export function urlSource(baseUrl: string, fetchFn: typeof fetch = globalThis.fe
       }
       if (response.status === 404) return null;
       if (!response.ok) throw new Error(`${path}: expected ${url} to be served, got HTTP ${response.status} ${response.statusText}`);
-      return new Uint8Array(await response.arrayBuffer());
+      return readBody(response, path, maxBytes);
     },
   };
+}
+
+/** A response's body, refused past `maxBytes`: by its Content-Length before reading, else while streaming. */
+async function readBody(response: Response, path: string, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(response.headers?.get?.("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw fileTooLarge(path, maxBytes, declared);
+  }
+  const reader = response.body?.getReader();
+  if (reader === undefined) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length > maxBytes) throw fileTooLarge(path, maxBytes, bytes.length);
+    return bytes;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`${path}: expected a file of at most ${maxBytes} bytes, got more`);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

@@ -15,7 +15,11 @@ import type { InferenceSession, Tensor as OrtTensor } from "onnxruntime-common";
  * (or `"onnxruntime-node"`) is one.
  */
 export interface OrtModule {
-  readonly InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  readonly InferenceSession: {
+    create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
+    /** From a local file's path (onnxruntime-node; used only for folders whose source can `locate` files). */
+    create(path: string, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
+  };
   readonly Tensor: typeof OrtTensor;
 }
 
@@ -61,19 +65,20 @@ export class OnnxComponent {
   /**
    * Creates the session and checks its inputs and outputs.
    *
-   * @param bytes - the `.onnx` file.
+   * @param model - the `.onnx` file's bytes, or its path on this machine (onnxruntime then opens it,
+   *   and finds its external data files beside it).
    * @param file - its path in the model folder, for messages.
    */
   static async create(
     ort: OrtModule,
-    bytes: Uint8Array,
+    model: Uint8Array | string,
     file: string,
     spec: { inputs: readonly ValueSpec[]; outputs: readonly ValueSpec[] },
     options: OrtSessionOptions | undefined,
   ): Promise<OnnxComponent> {
     let session: InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, options);
+      session = typeof model === "string" ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
     } catch (e) {
       throw new Error(`${file}: expected an ONNX model onnxruntime can load, got an error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     }

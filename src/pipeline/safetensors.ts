@@ -6,10 +6,13 @@
  *                   byte buffer after the header; an optional "__metadata__" of strings
  *   bytes 8+N..     the byte buffer: each tensor's elements, row-major, little-endian
  * Only F32 tensors are read (all the pipeline needs); every size is checked against the file before
- * anything is copied, so a truncated or malformed file is an error, never garbage.
+ * anything is copied, so a truncated or malformed file is an error, never garbage. As the format's
+ * reference reader (`Metadata::validate`), the tensors' byte ranges, sorted, must tile the byte buffer
+ * exactly from 0 to its end (no overlap, no gap, no trailing bytes); and each name appears once (a
+ * JSON object with a repeated key would otherwise load one entry silently).
  */
 import { describe } from "../errors.js";
-import { formatDims } from "../tensor/validate.js";
+import { formatDims, isTypedArray } from "../tensor/validate.js";
 
 /** One tensor of a safetensors file: F32 data, row-major, of shape `dims`. */
 export interface SafetensorsTensor {
@@ -35,7 +38,7 @@ export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
  * ```
  */
 export function readSafetensors(bytes: Uint8Array, file: string): Map<string, SafetensorsTensor> {
-  if (!(bytes instanceof Uint8Array)) throw new Error(`${file}: expected the file's bytes as a Uint8Array, got ${describe(bytes)}`);
+  if (!isTypedArray(bytes, "Uint8Array")) throw new Error(`${file}: expected the file's bytes as a Uint8Array, got ${describe(bytes)}`);
   if (bytes.length < 8) throw new Error(`${file}: expected a safetensors file (8-byte header length first), got ${bytes.length} bytes`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
@@ -47,8 +50,10 @@ export function readSafetensors(bytes: Uint8Array, file: string): Map<string, Sa
   }
   const n = Number(headerLength);
   let header: unknown;
+  let headerText: string;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    headerText = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    header = JSON.parse(headerText);
   } catch (e) {
     throw new Error(`${file}: expected a JSON header, got a parse error: ${(e as Error).message}`);
   }
@@ -57,7 +62,9 @@ export function readSafetensors(bytes: Uint8Array, file: string): Map<string, Sa
   }
   const dataStart = 8 + n;
   const dataLength = bytes.length - dataStart;
-  const out = new Map<string, SafetensorsTensor>();
+  const duplicate = firstDuplicateKey(headerText);
+  if (duplicate !== null) throw new Error(`${file}: expected each tensor name once, got ${JSON.stringify(duplicate)} twice`);
+  const entries: { name: string; dims: number[]; begin: number; end: number }[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") continue;
     const where = `${file}: tensor "${name}"`;
@@ -79,10 +86,57 @@ export function readSafetensors(bytes: Uint8Array, file: string): Map<string, Sa
     if (count * 4 !== end - begin) {
       throw new Error(`${where}: expected ${count * 4} bytes for F32 shape ${formatDims(shape as number[])}, got ${end - begin} (data_offsets [${begin}, ${end}])`);
     }
+    entries.push({ name, dims: [...(shape as number[])], begin, end });
+  }
+  // The reference reader's rule: sorted by offsets, the tensors tile the data bytes exactly, from 0 to the end.
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (const { name, begin, end } of entries) {
+    if (begin !== covered) {
+      const what = begin < covered ? "overlaps the tensor before it" : "leaves a gap after the tensor before it";
+      throw new Error(`${file}: tensor "${name}": expected data_offsets to begin at ${covered} (the tensors tile the data bytes without gaps or overlaps), got [${begin}, ${end}], which ${what}`);
+    }
+    covered = end;
+  }
+  if (covered !== dataLength) {
+    throw new Error(`${file}: expected the tensors to cover the ${dataLength} data bytes exactly, got ${dataLength - covered} bytes after the last tensor`);
+  }
+  const out = new Map<string, SafetensorsTensor>();
+  for (const { name, dims, begin, end } of entries) {
+    const count = (end - begin) / 4;
     const data = new Float32Array(count);
     const src = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
     for (let i = 0; i < count; i++) data[i] = src.getFloat32(4 * i, true);
-    out.set(name, { dtype: "F32", dims: [...(shape as number[])], data });
+    out.set(name, { dtype: "F32", dims, data });
   }
   return out;
+}
+
+/**
+ * The first key that appears twice in the top-level object of `json` (already valid JSON), or null.
+ * JSON.parse keeps the last of repeated keys without a word, so they are found in the text.
+ */
+function firstDuplicateKey(json: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === "\\" ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (k < json.length && /\s/.test(json[k])) k++;
+        if (json[k] === ":") {
+          const key = JSON.parse(json.slice(i, j + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    }
+  }
+  return null;
 }

@@ -20,7 +20,8 @@ import { browserHubPlatform } from "../hub/cacheStorageStore.js";
 import { openHubSource, type HubLoadOptions } from "../hub/hubSource.js";
 import { isModelIdForm } from "../hub/modelId.js";
 import { toRGBAImages, type RGBAImage } from "./images.js";
-import { parseJsonObject, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
+import { locateFolderFile, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
+import { locateExternalData, readExternalData } from "./onnxExternalData.js";
 import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxComponent.js";
 import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
 import { PromptTokenizer } from "./promptTokenizer.js";
@@ -81,16 +82,28 @@ export interface GenerateOutput {
   timings: GenerationTimings;
 }
 
+/** Options of {@link VQDiffusionPipeline.fromSource}: how the sessions are made, where warnings go. */
+export interface SourceLoadOptions {
+  /**
+   * Passed to every `InferenceSession.create` (execution providers, threads, graph optimisation).
+   * Its `externalData` is replaced by the model's own external data files, read from the folder.
+   */
+  sessionOptions?: OrtSessionOptions;
+  /**
+   * Receives each warning about the folder (e.g. unknown keys in scheduler_config.json, ignored as
+   * diffusers ignores them), a message naming the file. Default: none, the core prints nothing.
+   */
+  onWarning?: (message: string) => void;
+}
+
 /**
  * Options of {@link VQDiffusionPipeline.fromPretrained} in the core entry. The Hub options
  * (`revision`, `cacheDir` = the Cache Storage name, `hubUrl`, `accessToken`, `localFilesOnly`,
  * `onProgress`, `signal`) apply to a Hub model id (`org/name`).
  */
-export interface PipelineLoadOptions extends HubLoadOptions {
+export interface PipelineLoadOptions extends SourceLoadOptions, HubLoadOptions {
   /** The onnxruntime module: `import * as ort from "onnxruntime-web"` (or `"onnxruntime-node"`). */
   ort: OrtModule;
-  /** Passed to every `InferenceSession.create` (execution providers, threads, graph optimisation). */
-  sessionOptions?: OrtSessionOptions;
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
 }
@@ -140,32 +153,46 @@ export class VQDiffusionPipeline {
    *   with `./` or `../` (resolved against the page); or a Hub id `org/name` (one slash, no prefix).
    */
   static async fromPretrained(baseUrlOrModelId: string, options: PipelineLoadOptions): Promise<VQDiffusionPipeline> {
-    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort, sessionOptions?, fetch?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
+    if (typeof options !== "object" || options === null) {
+      throw argumentError("options", "{ ort, sessionOptions?, onWarning?, fetch?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
+    }
+    const { ort, fetch: fetchFn, sessionOptions, onWarning } = options;
     const source =
       typeof baseUrlOrModelId === "string" && isModelIdForm(baseUrlOrModelId)
-        ? await openHubSource(baseUrlOrModelId, options, browserHubPlatform(options.fetch), "baseUrlOrModelId")
-        : urlSource(baseUrlOrModelId, options.fetch);
-    return VQDiffusionPipeline.fromSource(source, options.ort, options.sessionOptions);
+        ? await openHubSource(baseUrlOrModelId, options, browserHubPlatform(fetchFn), "baseUrlOrModelId")
+        : urlSource(baseUrlOrModelId, fetchFn);
+    return VQDiffusionPipeline.fromSource(source, ort, { sessionOptions, onWarning });
   }
 
-  /** Loads a model folder from any {@link ModelFileSource} (URLs, a file system, memory). */
+  /**
+   * Loads a model folder from any {@link ModelFileSource} (URLs, a file system, memory). Every file,
+   * external data included, is read through `source`, within a byte bound; nothing else is read.
+   * When the source can `locate` files on this machine (`directorySource`), a model with external
+   * data is checked in place and opened by onnxruntime from its path, which maps the weights
+   * rather than copying them (`ort` must then open local files: onnxruntime-node).
+   * Loads share nothing mutable: two folders (or one folder twice) loaded at once give independent
+   * pipelines.
+   */
   static async fromSource<P extends VQDiffusionPipeline>(
     this: new (parts: PipelineComponents) => P,
     source: ModelFileSource,
     ort: OrtModule,
-    sessionOptions?: OrtSessionOptions,
+    options: SourceLoadOptions = {},
   ): Promise<P> {
     if (typeof ort !== "object" || ort === null || typeof ort.InferenceSession?.create !== "function" || typeof ort.Tensor !== "function") {
       throw argumentError("ort", "an onnxruntime module (import * as ort from \"onnxruntime-web\" or \"onnxruntime-node\")", ort);
     }
+    if (typeof options !== "object" || options === null) throw argumentError("options", "{ sessionOptions?, onWarning? }", options);
+    const { sessionOptions, onWarning } = options;
+    if (onWarning !== undefined && typeof onWarning !== "function") throw argumentError("onWarning", "a function (message: string) => void", onWarning);
     const { config, schedulerJson, hasTextEncoder } = await readPipelineConfig(source);
-    const scheduler = VQDiffusionScheduler.fromConfig(schedulerJson);
+    const scheduler = VQDiffusionScheduler.fromConfig(schedulerJson, { onWarning, file: "scheduler/scheduler_config.json" });
     const { numVecClasses: K, numLatentPixels: N, crossAttentionDim: D, sequenceLength: L } = config;
 
     let nullEmbeddings: Float32Array | null = null;
     if (config.learnable) {
       const path = "learned_classifier_free_sampling_embeddings/diffusion_pytorch_model.safetensors";
-      const tensors = readSafetensors(await readRequired(source, path, "the learned null embeddings"), path);
+      const tensors = readSafetensors(await readRequired(source, path, "the learned null embeddings", PIPELINE_LIMITS.maxSafetensorsBytes), path);
       const e = tensors.get("embeddings");
       if (e === undefined) throw new Error(`${path}: expected a tensor "embeddings", got [${[...tensors.keys()].join(", ")}]`);
       if (e.dims.length !== 2 || e.dims[0] !== L || e.dims[1] !== D) {
@@ -177,12 +204,23 @@ export class VQDiffusionPipeline {
     let tokenizer: PromptTokenizer | null = null;
     if (hasTextEncoder) {
       const tokenizerJson = await readJson(source, "tokenizer/tokenizer.json", "the tokenizer (Hugging Face tokenizers format)");
-      const tokenizerConfig = parseJsonObject(await readRequired(source, "tokenizer/tokenizer_config.json", "the tokenizer's config"), "tokenizer/tokenizer_config.json");
+      const tokenizerConfig = await readJson(source, "tokenizer/tokenizer_config.json", "the tokenizer's config");
       tokenizer = new PromptTokenizer(tokenizerJson, tokenizerConfig, L);
     }
 
-    const onnx = async (path: string, spec: Parameters<typeof OnnxComponent.create>[3]) =>
-      OnnxComponent.create(ort, await readRequired(source, path, "an ONNX model"), path, spec, sessionOptions);
+    const onnx = async (path: string, spec: Parameters<typeof OnnxComponent.create>[3]) => {
+      const model = await readRequired(source, path, "an ONNX model", PIPELINE_LIMITS.maxOnnxBytes);
+      if (source.locate !== undefined && (await locateExternalData(source, path, model)).length > 0) {
+        // Checked in place; onnxruntime opens the model by its path and maps the data files beside it.
+        const local = await locateFolderFile(source, path, PIPELINE_LIMITS.maxOnnxBytes);
+        if (local === null) throw new Error(`${path}: expected an ONNX model in the model folder ${source.location}, got no such file`);
+        const { externalData: _, ...rest } = sessionOptions ?? {};
+        return OnnxComponent.create(ort, local.path, path, spec, rest);
+      }
+      // Always the folder's own list (empty without external data): onnxruntime must not look in the working directory.
+      const externalData = await readExternalData(source, path, model);
+      return OnnxComponent.create(ort, model, path, spec, { ...sessionOptions, externalData });
+    };
     const transformer = await onnx("transformer/model.onnx", {
       inputs: [
         { name: "hidden_states", type: "int64", dims: [null, N], what: "[B, N]" },

@@ -11,6 +11,7 @@
 import { LIMITS } from "../limits.js";
 import { argumentError, argumentErrorText, describe } from "../errors.js";
 import type { Tensor } from "../tensor/types.js";
+import { isTypedArray } from "../tensor/validate.js";
 import { MersenneTwister19937, MT_SAVED_LENGTH } from "./mt19937.js";
 import { uniform24 } from "./uniform24.js";
 
@@ -104,7 +105,7 @@ export class TorchGenerator {
 
   /** Restores a position from {@link getState} (625 Int32 words, the index in [0, 624]); returns the generator. */
   setState(state: Int32Array): this {
-    if (!(state instanceof Int32Array) || state.length !== MT_SAVED_LENGTH) {
+    if (!isTypedArray(state, "Int32Array") || state.length !== MT_SAVED_LENGTH) {
       throw argumentError("state", `an Int32Array of ${MT_SAVED_LENGTH} words (from getState())`, state);
     }
     const index = state[MT_SAVED_LENGTH - 1];

@@ -21,7 +21,7 @@ import { spacedTimesteps, type TimestepSpacing } from "../schedule/timestepSpaci
 import { puritySample } from "./purity.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
-import { checkTokens, formatDims } from "../tensor/validate.js";
+import { checkTokens, formatDims, isTypedArray } from "../tensor/validate.js";
 import { guide } from "./guidance.js";
 import { clampInPlace, truncated } from "./truncation.js";
 
@@ -150,7 +150,7 @@ export class VQDiffusionSampler {
     if (options.mode !== undefined && options.mode !== "reference" && options.mode !== "fast") {
       throw argumentError("mode", '"reference" or "fast"', options.mode);
     }
-    const tokenType = options.tokenType ?? (options.latents?.data instanceof BigInt64Array ? "int64" : "int32");
+    const tokenType = options.tokenType ?? (isTypedArray(options.latents?.data, "BigInt64Array") ? "int64" : "int32");
     if (tokenType !== "int32" && tokenType !== "int64") throw argumentError("tokenType", '"int32" or "int64"', tokenType);
     const strategy = options.strategy ?? "posterior";
     if (strategy !== "posterior" && strategy !== "purity") throw argumentError("strategy", '"posterior" or "purity"', strategy);
@@ -281,7 +281,7 @@ export class VQDiffusionSampler {
     }
     const o = output as Partial<Tensor<unknown>> | null;
     const where = `denoiser output at step ${step} (timestep ${t})`;
-    if (typeof o !== "object" || o === null || !(o.data instanceof Float32Array) || !Array.isArray(o.dims)) {
+    if (typeof o !== "object" || o === null || !isTypedArray(o.data, "Float32Array") || !Array.isArray(o.dims)) {
       const got = typeof o === "object" && o !== null && ArrayBuffer.isView(o.data) ? `a tensor whose data is ${describe(o.data)}` : describe(output);
       throw argumentErrorText(where, "a tensor { data: Float32Array, dims }", got);
     }

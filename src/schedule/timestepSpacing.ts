@@ -6,7 +6,16 @@
  *   "linspace": round(linspace(0, T − 1, n)), descending   (n = 10, T = 100: 99, 88, …, 11, 0)
  *   "leading":  (0, 1, …, n − 1)·⌊T/n⌋, descending          (90, 80, …, 0)
  *   "trailing": round(T, T − T/n, …, T/n) − 1, i.e. descending from T − 1   (99, 89, …, 9)
- * Rounding is numpy's, half to even.
+ * Rounding is numpy's, half to even. Each is computed as diffusers' numpy formula computes it
+ * (`DDPMScheduler.set_timesteps`), float for float, so that ties at .5 fall the same way:
+ *   linspace: `np.linspace(0, T − 1, n).round()[::-1]`: i · ((T − 1)/(n − 1)), the last exactly T − 1
+ *   leading:  `(np.arange(0, n) * (T // n)).round()[::-1]`
+ *   trailing: `np.round(np.arange(T, 0, -T/n)) − 1`: numpy's float `arange` fills
+ *             T + i · δ with δ = (T − T/n) − T, not T − i · T/n (T = 100, n = 24: …, 91, 86, not …, 91, 87).
+ *             Where its length ⌈T / (T/n)⌉ rounds up to n + 1, diffusers' chain has a last timestep
+ *             −1 (an index from the end of its tables); here the chain stops at the first n, which
+ *             are diffusers' first n.
+ * test/timestepSpacing.golden.test.ts checks every spacing against diffusers' values over a grid of (T, n).
  */
 import { argumentError } from "../errors.js";
 
@@ -34,13 +43,15 @@ export function spacedTimesteps(n: number, T: number, spacing: TimestepSpacing |
   if (spacing === undefined) {
     for (let i = 0; i < n; i++) out[i] = n - 1 - i;
   } else if (spacing === "linspace") {
-    for (let i = 0; i < n; i++) out[n - 1 - i] = n === 1 ? 0 : roundHalfEven(i * ((T - 1) / (n - 1)));
+    const step = (T - 1) / (n - 1);
+    for (let i = 0; i < n; i++) out[n - 1 - i] = n === 1 ? 0 : i === n - 1 ? T - 1 : roundHalfEven(i * step);
   } else if (spacing === "leading") {
     const ratio = Math.floor(T / n);
     for (let i = 0; i < n; i++) out[n - 1 - i] = i * ratio;
   } else if (spacing === "trailing") {
-    const ratio = T / n;
-    for (let i = 0; i < n; i++) out[i] = roundHalfEven(T - i * ratio) - 1;
+    const first = T + -(T / n); // numpy's arange stores start + step, then fills start + i · (that − start)
+    const delta = first - T;
+    for (let i = 0; i < n; i++) out[i] = roundHalfEven(i === 0 ? T : i === 1 ? first : T + i * delta) - 1;
   } else {
     throw argumentError("timestepSpacing", '"linspace", "leading" or "trailing" (or none, for the reference\'s n-1 … 0)', spacing);
   }

@@ -10,6 +10,7 @@
 import {
   configToJSON,
   optionsFromJSON,
+  type FromConfigOptions,
   resolveConfig,
   type SchedulerConfigJSON,
   type VQDiffusionSchedulerConfig,
@@ -134,18 +135,30 @@ export class VQDiffusionScheduler {
   }
 
   /**
-   * Builds a scheduler from a diffusers `scheduler_config.json` object (snake_case keys).
+   * Builds a scheduler from a diffusers `scheduler_config.json` object (snake_case keys). Keys the
+   * scheduler does not take are ignored, as diffusers ignores them, with a message to
+   * `options.onWarning` (default: nothing is printed). With `options.file`, every error and warning
+   * names that file.
    *
    * @example
    * ```ts
    * VQDiffusionScheduler.fromConfig({ _class_name: "VQDiffusionScheduler", num_vec_classes: 4097 });
+   * VQDiffusionScheduler.fromConfig({ num_vec_classes: 17, beta_start: 0.1 }, { onWarning: (m) => console.warn(m) });
    * ```
    */
   static fromConfig<S extends VQDiffusionScheduler>(
     this: new (options: VQDiffusionSchedulerOptions) => S,
     json: SchedulerConfigJSON | Record<string, unknown>,
+    options: FromConfigOptions = {},
   ): S {
-    const scheduler = new this(optionsFromJSON(json));
+    const parsed = optionsFromJSON(json, options);
+    let scheduler: S;
+    try {
+      scheduler = new this(parsed);
+    } catch (e) {
+      if (options.file === undefined) throw e;
+      throw new Error(`${options.file}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    }
     const version = (json as Record<string, unknown>)._diffusers_version;
     if (typeof version === "string") scheduler.diffusersVersion = version;
     return scheduler;

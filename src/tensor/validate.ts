@@ -6,6 +6,33 @@
 import { argumentError, argumentErrorText, describe } from "../errors.js";
 import type { Tensor, TokenArray } from "./types.js";
 
+/** The typed arrays the package reads, by name. */
+export interface TypedArrayKinds {
+  Float32Array: Float32Array;
+  Int32Array: Int32Array;
+  BigInt64Array: BigInt64Array;
+  Uint8Array: Uint8Array;
+}
+
+/** %TypedArray%.prototype[@@toStringTag]'s getter: a typed array's own kind, read from its internal slot. */
+const typedArrayKind = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype), Symbol.toStringTag)!.get!;
+
+/**
+ * Whether `value` is a typed array of kind `kind`, from this realm or another: a `vm` context, an
+ * iframe, a worker wrapper, whose `Float32Array` is not this realm's (so `instanceof` says no although
+ * the array works the same). The kind comes from the array's internal slot, not from a property an
+ * object could fake.
+ *
+ * @example
+ * ```ts
+ * isTypedArray(new Float32Array(2), "Float32Array"); // true, and also for another realm's Float32Array
+ * isTypedArray(new Float64Array(2), "Float32Array"); // false
+ * ```
+ */
+export function isTypedArray<N extends keyof TypedArrayKinds>(value: unknown, kind: N): value is TypedArrayKinds[N] {
+  return ArrayBuffer.isView(value) && typedArrayKind.call(value) === kind;
+}
+
 /** Renders dims as `[2, 3, 4]`. */
 export function formatDims(dims: readonly number[]): string {
   return `[${dims.join(", ")}]`;
@@ -43,7 +70,7 @@ export function checkFloatTensor(
   what: string,
 ): Tensor<Float32Array> {
   checkTensorShape(name, value);
-  if (!(value.data instanceof Float32Array)) throw argumentError(`${name}.data`, "a Float32Array", value.data);
+  if (!isTypedArray(value.data, "Float32Array")) throw argumentError(`${name}.data`, "a Float32Array", value.data);
   const dims = value.dims;
   if (dims.length !== expected.length || expected.some((e, i) => e !== null && e !== dims[i])) {
     const concrete = expected.map((e) => (e === null ? "*" : String(e))).join(", ");
@@ -66,7 +93,7 @@ export function checkTokens(
 ): { tokens: Int32Array; dims: readonly number[]; source: TokenArray } {
   checkTensorShape(name, value);
   const data = value.data;
-  if (!(data instanceof Int32Array) && !(data instanceof BigInt64Array)) {
+  if (!isTypedArray(data, "Int32Array") && !isTypedArray(data, "BigInt64Array")) {
     throw argumentError(`${name}.data`, "an Int32Array or a BigInt64Array", data);
   }
   const dims = value.dims;
@@ -75,7 +102,7 @@ export function checkTokens(
     throw argumentErrorText(`${name}.dims`, `${what} = [${concrete}]`, formatDims(dims));
   }
   let tokens: Int32Array;
-  if (data instanceof Int32Array) {
+  if (isTypedArray(data, "Int32Array")) {
     tokens = data;
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
@@ -112,7 +139,7 @@ export function formatIndex(flat: number, dims: readonly number[]): string {
 
 /** Wraps `tokens` in the caller's token type: a `BigInt64Array` when `like` is one, else an `Int32Array`. */
 export function tokensLike<T extends TokenArray>(like: T, tokens: Int32Array): T {
-  if (like instanceof BigInt64Array) {
+  if (isTypedArray(like, "BigInt64Array")) {
     const out = new BigInt64Array(tokens.length);
     for (let i = 0; i < tokens.length; i++) out[i] = BigInt(tokens[i]);
     return out as T;
