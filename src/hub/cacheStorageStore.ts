@@ -13,7 +13,14 @@ import type { ListedFile } from "./hubApi.js";
 import type { HubPlatform, HubStore, StoredRevision } from "./hubSource.js";
 import type { ModelId } from "./modelId.js";
 
-/** The Cache Storage name used when `cacheDir` is not given. */
+/**
+ * The Cache Storage name used when `cacheDir` is not given.
+ *
+ * @example
+ * ```ts
+ * await caches.delete(DEFAULT_CACHE_NAME); // forget every model a page fetched from the Hub
+ * ```
+ */
 export const DEFAULT_CACHE_NAME = "vq-diffusion-hub";
 
 function fileUrl(hubUrl: string, model: ModelId, commit: string, path: string): string {
@@ -116,6 +123,11 @@ class MemoryStore implements HubStore {
  * {@link DEFAULT_CACHE_NAME}), no environment defaults.
  *
  * @param fetchFn - the fetch to use (default: the global one).
+ *
+ * @example
+ * ```ts
+ * const platform = browserHubPlatform(); // for openHubSource; fromPretrained makes it itself
+ * ```
  */
 export function browserHubPlatform(fetchFn: typeof fetch = globalThis.fetch): HubPlatform {
   const storage = (globalThis as { caches?: CacheStorage }).caches;

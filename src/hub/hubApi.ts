@@ -11,10 +11,25 @@ import { COMMIT_HASH, type ModelId } from "./modelId.js";
 import { readBounded } from "./progress.js";
 import { checkFileSize, checkRepoFilePath, HUB_LIMITS, type RepoFile } from "./repoFiles.js";
 
-/** The public Hub. */
+/**
+ * The public Hub, the default of `hubUrl`.
+ *
+ * @example
+ * ```ts
+ * const page = `${DEFAULT_HUB_URL}/microsoft/vq-diffusion-ithq`;
+ * ```
+ */
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
-/** A request that got no HTTP answer (connection refused, DNS, reset before the headers). */
+/**
+ * A request that got no HTTP answer (connection refused, DNS, reset before the headers): the load
+ * then falls back to the cache.
+ *
+ * @example
+ * ```ts
+ * const offline = (e: unknown) => e instanceof HubNetworkError;
+ * ```
+ */
 export class HubNetworkError extends Error {
   override readonly name = "HubNetworkError";
 }
@@ -36,12 +51,27 @@ export interface ListedFile extends RepoFile {
   readonly blobId?: string;
 }
 
-/** Replaces the token, wherever it appears, by `***`. */
+/**
+ * Replaces the token, wherever it appears, by `***`.
+ *
+ * @example
+ * ```ts
+ * redact("Bearer hf_abc failed", "hf_abc"); // "Bearer *** failed"
+ * ```
+ */
 export function redact(text: string, token: string | undefined): string {
   return token ? text.split(token).join("***") : text;
 }
 
-/** The abort reason as an error (an `AbortError` when the signal carries none). */
+/**
+ * The abort reason as an error (an `AbortError` naming `what` when the signal carries none).
+ *
+ * @example
+ * ```ts
+ * const c = new AbortController(); c.abort();
+ * abortError(c.signal, "org/name").name; // "AbortError"
+ * ```
+ */
 export function abortError(signal: AbortSignal, what: string): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
@@ -53,6 +83,12 @@ export function abortError(signal: AbortSignal, what: string): Error {
 /**
  * `fetch` with the load's signal (and the token for the Hub's own origin), turning a failure to get
  * any answer into a {@link HubNetworkError} whose message names the repository and the server.
+ *
+ * @example
+ * ```ts
+ * const ctx: HubContext = { model: { id: "org/m", org: "org", name: "m" }, revision: "main", hubUrl: DEFAULT_HUB_URL, accessToken: undefined, signal: undefined, fetch };
+ * const get = hubFetch(ctx); // get(url) rejects with HubNetworkError when nothing answers
+ * ```
  */
 export function hubFetch(ctx: HubContext): typeof fetch {
   const hubOrigin = new URL(ctx.hubUrl).origin;
@@ -79,6 +115,12 @@ export function hubFetch(ctx: HubContext): typeof fetch {
  * request) and what to do.
  *
  * @param file - the file's path, or null for the API requests.
+ *
+ * @example
+ * ```ts
+ * const ctx = { model: { id: "org/m", org: "org", name: "m" }, revision: "main", hubUrl: DEFAULT_HUB_URL };
+ * hubHttpError(ctx, 404, "RepoNotFound", null).message; // "org/m: the Hub answered HTTP 404 (RepoNotFound) for …"
+ * ```
  */
 export function hubHttpError(ctx: Pick<HubContext, "model" | "revision" | "hubUrl">, status: number, errorCode: string | null, file: string | null): Error {
   const { id } = ctx.model;
@@ -117,7 +159,15 @@ async function getJson(ctx: HubContext, url: string, file: string | null): Promi
   }
 }
 
-/** The commit a revision names (GET …/revision/{revision}). */
+/**
+ * The commit a revision names (GET …/revision/{revision}); throws on an HTTP error or a malformed sha.
+ *
+ * @example
+ * ```ts
+ * declare const ctx: HubContext;
+ * const commit = await resolveCommit(ctx); // 40 hex digits
+ * ```
+ */
 export async function resolveCommit(ctx: HubContext): Promise<string> {
   const url = `${ctx.hubUrl}/api/models/${ctx.model.id}/revision/${encodeURIComponent(ctx.revision)}?expand=sha`;
   const { json } = await getJson(ctx, url, null);
@@ -126,7 +176,16 @@ export async function resolveCommit(ctx: HubContext): Promise<string> {
   return sha;
 }
 
-/** The files of the repository at `commit` (GET …/tree/{commit}?recursive=true, every page), checked. */
+/**
+ * The files of the repository at `commit` (GET …/tree/{commit}?recursive=true, every page on the
+ * Hub's origin), each path and size checked.
+ *
+ * @example
+ * ```ts
+ * declare const ctx: HubContext;
+ * const files = await listRepoFiles(ctx, "0123456789abcdef0123456789abcdef01234567"); // [{ path, size, blobId? }]
+ * ```
+ */
 export async function listRepoFiles(ctx: HubContext, commit: string): Promise<ListedFile[]> {
   const files: ListedFile[] = [];
   let url: string | null = `${ctx.hubUrl}/api/models/${ctx.model.id}/tree/${commit}?recursive=true&expand=false`;

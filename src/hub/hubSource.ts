@@ -109,6 +109,13 @@ function isHttpUrl(value: unknown): value is string {
  * files into the platform's store (reporting progress), and returns a source reading them there.
  * Offline, with `localFilesOnly`, or when the Hub cannot be reached, it reads what the store holds.
  *
+ * @example
+ * ```ts
+ * import { browserHubPlatform } from "vq-diffusion";
+ * const source = await openHubSource("org/vq-diffusion-tiny", { revision: "main" }, browserHubPlatform());
+ * const index = await source.read("model_index.json", { maxBytes: 1 << 20 });
+ * ```
+ *
  * @param argument - the id's name in messages (e.g. `"--model"`).
  * @throws the id or an option is malformed (before any request); the Hub answers an error (HTTP
  *   401/403/404: the message names the repository, the file and what to do); a download breaks or

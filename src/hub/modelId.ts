@@ -22,7 +22,14 @@ const MAX_ID_LENGTH = 96;
 const MAX_REVISION_LENGTH = 256;
 const REVISION = /^[A-Za-z0-9._/-]+$/;
 
-/** A 40-hex git commit id. */
+/**
+ * A 40-hex git commit id.
+ *
+ * @example
+ * ```ts
+ * COMMIT_HASH.test("0123456789abcdef0123456789abcdef01234567"); // true
+ * ```
+ */
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 
 /**

@@ -18,7 +18,16 @@ export interface HubProgressEvent {
   readonly overall: { readonly loaded: number; readonly total: number };
 }
 
-/** Adds up per-file progress into the overall figures and calls the caller's `onProgress`. */
+/**
+ * Adds up per-file progress into the overall figures and calls the caller's `onProgress`.
+ *
+ * @example
+ * ```ts
+ * const tracker = new ProgressTracker((e) => console.log(e.file, e.overall.loaded, e.overall.total));
+ * tracker.plan("a.onnx", 10);
+ * tracker.report("a.onnx", "download", 4, 10); // a.onnx 4 10
+ * ```
+ */
 export class ProgressTracker {
   private readonly loadedByFile = new Map<string, number>();
   private total = 0;
@@ -49,6 +58,12 @@ export class ProgressTracker {
  * once when `signal` aborts.
  *
  * @param describeFailure - the start of the error message (names the repository and file).
+ *
+ * @example
+ * ```ts
+ * declare const response: Response;
+ * const checked = countedBody(response.body!, 1024, "org/m: downloading a.onnx", (n) => console.log(n));
+ * ```
  */
 export function countedBody(
   body: ReadableStream<Uint8Array>,
@@ -107,7 +122,14 @@ export function countedBody(
   });
 }
 
-/** Reads a whole body of at most `max` bytes (for JSON answers of the API); errors past it. */
+/**
+ * Reads a whole body of at most `max` bytes (for JSON answers of the API); errors past it.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readBounded(new Response("{}"), 1024, "org/m: the listing"); // Uint8Array [123, 125]
+ * ```
+ */
 export async function readBounded(response: Response, max: number, describeFailure: string): Promise<Uint8Array> {
   const declared = Number(response.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > max) {

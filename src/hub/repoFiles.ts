@@ -14,7 +14,14 @@ export interface RepoFile {
   readonly size: number;
 }
 
-/** Bounds on what a Hub server's answers may declare. */
+/**
+ * Bounds on what a Hub server's answers may declare.
+ *
+ * @example
+ * ```ts
+ * const fits = (bytes: number) => bytes <= HUB_LIMITS.maxFileBytes;
+ * ```
+ */
 export const HUB_LIMITS = {
   /** One file (an ONNX external-data file of a large transformer is a few GB). */
   maxFileBytes: 64 * 1024 ** 3,
@@ -55,7 +62,14 @@ export function checkRepoFilePath(path: unknown, where: string): string {
   return path as string;
 }
 
-/** Checks a declared size: an integer in [0, {@link HUB_LIMITS.maxFileBytes}]. */
+/**
+ * Checks a declared size: an integer in [0, {@link HUB_LIMITS.maxFileBytes}]; throws naming `where` and the path.
+ *
+ * @example
+ * ```ts
+ * checkFileSize(1024, "transformer/model.onnx", "the listing"); // 1024
+ * ```
+ */
 export function checkFileSize(size: unknown, path: string, where: string): number {
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0 || size > HUB_LIMITS.maxFileBytes) {
     throw new Error(`${where}: expected the size of ${path} to be an integer number of bytes in [0, ${HUB_LIMITS.maxFileBytes}], got ${describe(size)}`);

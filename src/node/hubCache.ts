@@ -23,7 +23,15 @@ function envFlag(value: string | undefined): boolean | undefined {
   return value === undefined || value === "" ? undefined : ["1", "ON", "YES", "TRUE"].includes(value.toUpperCase());
 }
 
-/** The defaults Node.js takes from the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE). */
+/**
+ * The defaults Node.js takes from the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE as
+ * huggingface_hub reads it: 1, ON, YES, TRUE).
+ *
+ * @example
+ * ```ts
+ * hubEnvironmentDefaults({ HF_HUB_OFFLINE: "1" }); // { hubUrl: undefined, accessToken: undefined, localFilesOnly: true }
+ * ```
+ */
 export function hubEnvironmentDefaults(env: Record<string, string | undefined> = process.env): Pick<HubLoadOptions, "hubUrl" | "accessToken" | "localFilesOnly"> {
   return {
     hubUrl: env.HF_ENDPOINT || undefined,
@@ -32,7 +40,15 @@ export function hubEnvironmentDefaults(env: Record<string, string | undefined> =
   };
 }
 
-/** The cache folder: `cacheDir`, else HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub. */
+/**
+ * The cache folder: `cacheDir`, else HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub
+ * (`@huggingface/hub`'s `getHFHubCachePath`, which is Python's rule).
+ *
+ * @example
+ * ```ts
+ * hubCacheDir(); // e.g. "/home/me/.cache/huggingface/hub"
+ * ```
+ */
 export function hubCacheDir(cacheDir?: string): string {
   return resolve(cacheDir ?? getHFHubCachePath());
 }
@@ -113,7 +129,15 @@ class NodeHubStore implements HubStore {
   }
 }
 
-/** Node.js's Hub platform: the environment's defaults, the global fetch, the huggingface_hub cache. */
+/**
+ * Node.js's Hub platform: the environment's defaults, the global fetch, the huggingface_hub cache.
+ *
+ * @example
+ * ```ts
+ * import { openHubSource } from "vq-diffusion";
+ * const source = await openHubSource("org/vq-diffusion-tiny", { localFilesOnly: true }, nodeHubPlatform());
+ * ```
+ */
 export function nodeHubPlatform(env: Record<string, string | undefined> = process.env): HubPlatform {
   return {
     defaults: hubEnvironmentDefaults(env),
