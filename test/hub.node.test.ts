@@ -47,6 +47,7 @@ beforeAll(async () => {
       "org/tiny": { commits: { [MAIN]: tiny, [V1]: fashion }, refs: { main: MAIN, v1: V1 } },
       "org/private": { commits: { [MAIN]: tiny }, refs: { main: MAIN }, private: true },
       "org/gated": { commits: { [MAIN]: tiny }, refs: { main: MAIN }, gated: true },
+      "org/xet": { commits: { [MAIN]: tiny }, refs: { main: MAIN }, xet: true },
       "org/external": { commits: { [MAIN]: external }, refs: { main: MAIN } },
       "org/evil": { commits: { [MAIN]: tiny }, refs: { main: MAIN }, extraListing: [{ type: "file", path: "../../outside.onnx", size: 3, oid: "a".repeat(40) }] },
       "org/huge": { commits: { [MAIN]: tiny }, refs: { main: MAIN }, extraListing: [{ type: "file", path: "transformer/model.onnx_data", size: 2 ** 60, oid: "b".repeat(40) }] },
@@ -192,6 +193,14 @@ describe("models by Hub id (Node.js, loopback Hub)", () => {
     const run = async (p: VQDiffusionPipeline) => (await p.generate({ promptEmbeds, numInferenceSteps: 3, generator: new TorchGenerator().manualSeed(0) })).tokens.data;
     expect(await run(pipe)).toEqual(await run(local));
     await Promise.all([pipe.release(), local.release()]);
+  });
+
+  it("a Xet-stored file is fetched whole from resolve/, counted and checked like any other", async () => {
+    const cacheDir = newCache();
+    const pipe = await VQDiffusionPipeline.fromPretrained("org/xet", { hubUrl: server.url, cacheDir });
+    await pipe.release();
+    expect(server.requests.filter((r) => r.path.startsWith("/xet/"))).toEqual([]);
+    expect(new Uint8Array(readFileSync(join(cacheDir, "models--org--xet", "snapshots", MAIN, "transformer/model.onnx")))).toEqual(tiny["transformer/model.onnx"]);
   });
 
   it("a malformed id or revision is refused before any request", async () => {

@@ -97,16 +97,20 @@ class NodeHubStore implements HubStore {
   }
 
   async download(commit: string, file: ListedFile, fetchFn: typeof fetch): Promise<void> {
+    // xet: false (passed on to downloadFile) fetches a Xet-stored file whole from its resolve/ URL,
+    // as huggingface_hub does without hf_xet: one body, counted and checked by fetchFn.
+    const params = {
+      repo: { type: "model" as const, name: this.model.id },
+      path: file.path,
+      revision: commit,
+      hubUrl: this.hubUrl,
+      cacheDir: this.cacheDir,
+      // No accessToken here: fetchFn adds it for the Hub's origin (any token format a mirror uses).
+      fetch: fetchFn,
+      xet: false,
+    };
     try {
-      await downloadFileToCacheDir({
-        repo: { type: "model", name: this.model.id },
-        path: file.path,
-        revision: commit,
-        hubUrl: this.hubUrl,
-        cacheDir: this.cacheDir,
-        // No accessToken here: fetchFn adds it for the Hub's origin (any token format a mirror uses).
-        fetch: fetchFn,
-      });
+      await downloadFileToCacheDir(params);
     } catch (e) {
       // downloadFileToCacheDir writes blobs/{etag}.incomplete and renames it when whole: after a
       // failure, remove the partial file rather than leave it for a resumption we do not do.

@@ -10,6 +10,8 @@ export interface FixtureRepo {
   private?: boolean;
   /** true: files need the token and an accepted request (403 without "accepted"). */
   gated?: boolean | "accepted";
+  /** Its LFS files answer a Xet-accepting probe as Xet-stored (the Xet endpoints answer 404). */
+  xet?: boolean;
   /** Entries appended to every tree listing as they are (to serve malformed ones). */
   extraListing?: unknown[];
 }

@@ -9,6 +9,8 @@
 //                                                  with X-Linked-Etag, X-Linked-Size, X-Repo-Commit; 404 EntryNotFound;
 //                                                  403 GatedRepo; Range: bytes=a-b → 206 with Content-Range
 //   GET  /cdn/{sha256}                             the content, with ETag and Range
+// A repository with xet: true describes its LFS files as Xet-stored to a client accepting Xet (its
+// Xet endpoints are not served: a client must fetch the file whole from resolve/).
 // Faults, set per file path for the next full-body GET: "drop" (the connection is destroyed halfway),
 // "short" (half the body, then the socket ends although Content-Length promised all), "hang" (half,
 // then nothing until the client goes away), "missing" (resolve/ answers 404 EntryNotFound for it).
@@ -147,6 +149,14 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
     const bytes = faults.get(file) === "missing" ? undefined : files[file];
     if (!bytes) return error(res, 404, "EntryNotFound", `${file} does not exist on "${rev}"`);
     const headers = { "x-repo-commit": commit, "content-type": "application/octet-stream" };
+    if (repo.xet && isLfs(file) && (req.headers.accept ?? "").includes("application/vnd.xet-fileinfo+json")) {
+      // A Xet-stored file, as the Hub describes it to a client that accepts Xet (its /xet/ endpoints answer 404 here).
+      const host = `http://${req.headers.host}`;
+      return json(res, 200, { casUrl: `${host}/xet/cas`, hash: sha256(bytes) }, {
+        ...headers, "content-type": "application/vnd.xet-fileinfo+json", "x-xet-hash": sha256(bytes), "x-linked-size": bytes.length,
+        etag: `"${sha256(bytes)}"`, link: `<${host}/xet/auth>; rel="xet-auth", <${host}/xet/reconstruction>; rel="xet-reconstruction-info"`,
+      });
+    }
     if (isLfs(file)) {
       const oid = sha256(bytes);
       res.writeHead(302, { ...headers, location: `/cdn/${oid}?path=${encodeURIComponent(file)}`, "x-linked-etag": `"${oid}"`, "x-linked-size": bytes.length, etag: `"${sha1Blob(bytes)}"`, "content-length": 0 }).end();
