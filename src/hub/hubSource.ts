@@ -228,7 +228,7 @@ export async function openHubSource(id: string, options: HubLoadOptions, platfor
 
 /**
  * The fetch a store downloads one file with: the load's token and signal, and the whole GET of the
- * file's `resolve/` URL counted and checked against the listing's size.
+ * file's content counted and checked against the listing's size.
  */
 function countingFetch(ctx: HubContext, file: ListedFile, onBytes: (loaded: number) => void): typeof fetch {
   const base = hubFetch(ctx);
@@ -240,10 +240,11 @@ function countingFetch(ctx: HubContext, file: ListedFile, onBytes: (loaded: numb
       await response.body?.cancel().catch(() => undefined);
       throw hubHttpError(ctx, response.status, response.headers.get("x-error-code"), file.path);
     }
-    // The file's content is the answer to a whole GET of its resolve/ URL (redirects followed);
-    // other requests (the API, a range probe, a storage backend's own calls) are not counted.
+    // The file's content is the answer to the one whole GET outside the API (its resolve/ URL, or
+    // where a same-origin redirect led); the API's answers and range probes are not counted. (A
+    // store must not fetch through a storage backend's own protocol: the Node.js store turns Xet off.)
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    const content = url.startsWith(`${ctx.hubUrl}/${ctx.model.id}/resolve/`);
+    const content = !url.startsWith(`${ctx.hubUrl}/api/`);
     if (method !== "GET" || ranged || !content || response.body === null) return response;
     const body = countedBody(response.body, file.size, `${ctx.model.id}: downloading ${file.path}`, onBytes, ctx.signal);
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
