@@ -4,7 +4,7 @@
  * loads from that cache with the server gone, pinned revisions, the errors of a Hub (404, 401, 403),
  * broken downloads leaving nothing a later run would take as whole, abort, shared downloads.
  */
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, existsSync, statSync } from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, existsSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -258,6 +258,18 @@ describe("models by Hub id (Node.js, loopback Hub)", () => {
 
     const pipe = await VQDiffusionPipeline.fromPretrained("org/private", { ...opts, accessToken: server.token });
     await pipe.release();
+    // HF_HOME: its hub/ folder is the cache, and its token file (Python's login) the token.
+    const home = newCache();
+    writeFileSync(join(home, "token"), `${server.token}\n`);
+    const savedHome = process.env.HF_HOME;
+    process.env.HF_HOME = home;
+    try {
+      await (await VQDiffusionPipeline.fromPretrained("org/private", { hubUrl: server.url })).release();
+      expect(readFileSync(join(home, "hub", "models--org--private", "refs", "main"), "utf8")).toBe(MAIN);
+    } finally {
+      if (savedHome === undefined) delete process.env.HF_HOME;
+      else process.env.HF_HOME = savedHome;
+    }
     const saved = process.env.HF_TOKEN;
     process.env.HF_TOKEN = server.token;
     try {

@@ -19,7 +19,7 @@ export interface HubLoadOptions {
   revision?: string;
   /** The Hub or a mirror, e.g. `"https://hf-mirror.example"` (default: `HF_ENDPOINT` in Node.js, else https://huggingface.co). */
   hubUrl?: string;
-  /** A token for private or gated repositories (default: `HF_TOKEN` in Node.js). Sent in the Authorization header only. */
+  /** A token for private or gated repositories (default in Node.js: `HF_TOKEN`, else the token file of Python's login). Sent in the Authorization header only. */
   accessToken?: string;
   /** Use only files already in the cache; make no request (default: `HF_HUB_OFFLINE` in Node.js). */
   localFilesOnly?: boolean;

@@ -6,11 +6,14 @@
  *   {cacheDir}/models--{org}--{name}/snapshots/{commit}/{path}       links to the blobs
  *   {cacheDir}/models--{org}--{name}/refs/{revision}                 the commit a branch or tag had
  *
- * The environment a Hub user already sets is honoured: HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, and
- * HF_HUB_CACHE / HF_HOME (read by `@huggingface/hub`'s `getHFHubCachePath`).
+ * The environment a Hub user already sets is honoured: HF_ENDPOINT, HF_TOKEN (else the token file
+ * Python's login saved), HF_HUB_OFFLINE, and HF_HUB_CACHE / HF_HOME (read by `@huggingface/hub`'s
+ * `getHFHubCachePath`).
  */
 import { downloadFileToCacheDir, getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../hub/hubSource.js";
 import type { ListedFile } from "../hub/hubApi.js";
@@ -35,9 +38,23 @@ function envFlag(value: string | undefined): boolean | undefined {
 export function hubEnvironmentDefaults(env: Record<string, string | undefined> = process.env): Pick<HubLoadOptions, "hubUrl" | "accessToken" | "localFilesOnly"> {
   return {
     hubUrl: env.HF_ENDPOINT || undefined,
-    accessToken: env.HF_TOKEN || undefined,
+    accessToken: env.HF_TOKEN || savedToken(env),
     localFilesOnly: envFlag(env.HF_HUB_OFFLINE),
   };
+}
+
+/**
+ * The token `huggingface-cli login` (or `hf auth login`) saved: the file HF_TOKEN_PATH, else
+ * $HF_HOME/token, else ~/.cache/huggingface/token, as Python reads it; undefined when there is none.
+ */
+function savedToken(env: Record<string, string | undefined>): string | undefined {
+  const home = env.HF_HOME || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "huggingface");
+  try {
+    const token = readFileSync(env.HF_TOKEN_PATH || join(home, "token"), "utf8").trim();
+    return token === "" ? undefined : token;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
