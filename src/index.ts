@@ -33,3 +33,13 @@ export { readSafetensors, SAFETENSORS_MAX_HEADER_BYTES } from "./pipeline/safete
 export type { SafetensorsTensor } from "./pipeline/safetensors.js";
 export { composeImageSheet } from "./pipeline/images.js";
 export type { RGBAImage } from "./pipeline/images.js";
+export { parseModelId, checkRevision, isModelIdForm } from "./hub/modelId.js";
+export type { ModelId } from "./hub/modelId.js";
+export { HUB_LIMITS, checkRepoFilePath, pipelineFiles } from "./hub/repoFiles.js";
+export type { RepoFile } from "./hub/repoFiles.js";
+export { openHubSource, checkHubOptions } from "./hub/hubSource.js";
+export type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "./hub/hubSource.js";
+export { browserHubPlatform, DEFAULT_CACHE_NAME } from "./hub/cacheStorageStore.js";
+export { DEFAULT_HUB_URL, HubNetworkError } from "./hub/hubApi.js";
+export type { ListedFile } from "./hub/hubApi.js";
+export type { HubProgressEvent } from "./hub/progress.js";

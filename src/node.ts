@@ -19,3 +19,4 @@ export { BUNDLED_MODELS } from "./node/bundledModels.js";
 export type { BundledModel } from "./node/bundledModels.js";
 export { modelLocation } from "./node/modelLocation.js";
 export type { ModelLocation } from "./node/modelLocation.js";
+export { nodeHubPlatform, hubCacheDir, hubEnvironmentDefaults } from "./node/hubCache.js";

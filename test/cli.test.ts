@@ -103,7 +103,7 @@ describe("vq-diffusion generate", () => {
     [["generate", "--prompt", "bag", "--prompt-embeds", "x.json"], '--prompt: expected a prompt (e.g. --prompt "ankle boot") or --prompt-embeds FILE, got both'],
     [["generate", "--prompt", "bag", "--images", "0"], '--images: expected an integer in [1, 64], got "0"'],
     [["generate", "--prompt", "bag", "--guidance", "-1"], '--guidance: expected a finite number >= 0, got "-1"'],
-    [["generate", "--prompt", "bag", "--label", "x"], '--label: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--label"'],
+    [["generate", "--prompt", "bag", "--label", "x"], '--label: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--label"'],
   ])("%j is a usage error with exit code 2", async (argv, message) => {
     const io = capture();
     expect(await main(argv, io)).toBe(2);
@@ -125,7 +125,7 @@ describe("vq-diffusion generate", () => {
 
 describe("messages name the flag the user typed", () => {
   const tiny = new URL("./fixtures/pipeline-golden/tiny-a", import.meta.url).pathname;
-  const FORMS = "a bundled model (fashion-mnist), a folder path starting with ./, ../ or /, or an http(s):// URL";
+  const FORMS = "a bundled model (fashion-mnist), a folder path starting with ./, ../ or /, an http(s):// URL, or a Hub model id org/name";
   const run = async (argv: string[]) => {
     const io = capture();
     const code = await main(argv, io);
@@ -160,11 +160,13 @@ describe("messages name the flag the user typed", () => {
     expect(parseArgs(["generate", "--prompt=--odd", "--out=a.PNG"])).toMatchObject({ prompts: ["--odd"], out: "a.PNG" });
   });
 
-  it("a Hub id is refused naming --model", async () => {
-    expect(await run(["generate", "--prompt", "bag", "--model", "microsoft/vq-diffusion-ithq", "--out", join(dir, "h.png")])).toEqual([
-      1,
-      `vq-diffusion: --model: expected ${FORMS}, got the Hugging Face Hub id "microsoft/vq-diffusion-ithq", which this version does not download (download the folder and pass its path, e.g. "./microsoft/vq-diffusion-ithq")\n`,
+  it("--revision needs a Hub id and a well-formed revision; --offline takes no value", async () => {
+    expect(await run(["generate", "--prompt", "bag", "--revision", "v1"])).toEqual([2, usage('--revision: expected a Hub model id org/name as --model, got --model "fashion-mnist"')]);
+    expect(await run(["generate", "--prompt", "bag", "--model", "org/m", "--revision", "../x"])).toEqual([
+      2,
+      usage(`--revision: expected a branch, tag or commit (letters, digits, '.', '_', '-', '/'; no empty or '..' segment; at most 256 characters), got "../x"`),
     ]);
+    expect(parseArgs(["generate", "--model", "org/m", "--offline", "--prompt", "bag"])).toMatchObject({ model: "org/m", offline: true, prompts: ["bag"] });
   });
 
   it("a guidance scale that overflows mid-run names --guidance", async () => {

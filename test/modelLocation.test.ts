@@ -16,7 +16,7 @@ import { loadOnnxruntimeNode } from "../src/node/onnxruntimeNode.js";
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const FASHION = join(ROOT, "models/fashion-mnist");
 const TINY = join(ROOT, "test/fixtures/pipeline-golden/tiny-a");
-const FORMS = "a bundled model (fashion-mnist), a folder path starting with ./, ../ or /, or an http(s):// URL";
+const FORMS = "a bundled model (fashion-mnist), a folder path starting with ./, ../ or /, an http(s):// URL, or a Hub model id org/name";
 
 describe("modelLocation: one rule, no overlap", () => {
   it.each([
@@ -56,9 +56,10 @@ describe("VQDiffusionPipeline.fromPretrained (vq-diffusion/node)", () => {
     expect(config).toMatchObject({ numVecClasses: 257, numLatentPixels: 49 });
   });
 
-  it("a Hub id is refused with the way to pass a downloaded folder", async () => {
-    await expect(VQDiffusionPipeline.fromPretrained("microsoft/vq-diffusion-ithq")).rejects.toThrow(
-      `pretrainedModelNameOrPath: expected ${FORMS}, got the Hugging Face Hub id "microsoft/vq-diffusion-ithq", which this version does not download (download the folder and pass its path, e.g. "./microsoft/vq-diffusion-ithq")`,
+  it("a Hub id goes to the Hub (offline here, with an empty cache: the error says so)", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "vqd-hubid-"));
+    await expect(VQDiffusionPipeline.fromPretrained("microsoft/vq-diffusion-ithq", { cacheDir, localFilesOnly: true })).rejects.toThrow(
+      `microsoft/vq-diffusion-ithq: offline (localFilesOnly or HF_HUB_OFFLINE), and the cache ${join(cacheDir, "models--microsoft--vq-diffusion-ithq")} has no copy of revision "main": load it once online first`,
     );
   });
 

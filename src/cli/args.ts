@@ -4,6 +4,7 @@
  */
 import { PIXEL_ART_LABELS } from "../demo/pixelArt.js";
 import { BUNDLED_MODELS } from "../node/bundledModels.js";
+import { checkRevision } from "../hub/modelId.js";
 import { modelLocation } from "../node/modelLocation.js";
 import { outNameProblem } from "./outFile.js";
 
@@ -36,12 +37,16 @@ export interface GenerateArgs extends CommonArgs {
   /** Instead of prompts: a JSON file { dims: [P, L, D], data: [...] } of raw prompt embeddings. */
   promptEmbeds?: string;
   images: number;
+  /** A Hub model's branch, tag or commit (--revision; only with a Hub id). */
+  revision?: string;
+  /** --offline: a Hub model from the cache only, no request. */
+  offline: boolean;
 }
 
 export type ParsedArgs = SampleArgs | GenerateArgs | { command: "help" } | { command: "version" };
 
 export const USAGE =
-  "usage: vq-diffusion generate --prompt TEXT|--prompt-embeds FILE [--model fashion-mnist|./DIR|URL] [--seed N] [--steps 1-T] [--images 1-64] [--guidance S] [--truncation R] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--mode reference|fast] [--out FILE.png]\n" +
+  "usage: vq-diffusion generate --prompt TEXT|--prompt-embeds FILE [--model fashion-mnist|./DIR|URL|org/name] [--revision REV] [--offline] [--seed N] [--steps 1-T] [--images 1-64] [--guidance S] [--truncation R] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--mode reference|fast] [--out FILE.png]\n" +
   "       vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--out FILE.png]";
 
 export const HELP = `${USAGE}
@@ -50,7 +55,11 @@ generate: text to images with a VQ-Diffusion model exported to ONNX (a model fol
 layout, see the README), run with onnxruntime-node; writes a PNG sheet of the images.
 
   --model M         a bundled model (fashion-mnist, the default), a model folder (a path starting
-                    with ./, ../ or /) or an http(s):// URL of one
+                    with ./, ../ or /), an http(s):// URL of one, or a Hugging Face Hub model id
+                    org/name (downloaded once into huggingface_hub's cache, shared with Python;
+                    HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE / HF_HOME and HF_HUB_OFFLINE apply)
+  --revision REV    the Hub model's branch, tag or commit (default main)
+  --offline         load the Hub model from the cache only, without any request
   --prompt TEXT     the prompt; repeat --prompt for several (each gets --images images)
                     fashion-mnist knows: ${BUNDLED_MODELS["fashion-mnist"].prompts.join(", ")}
   --prompt-embeds F instead of --prompt: a JSON file {"dims": [P, L, D], "data": [...]} of the text
@@ -145,11 +154,18 @@ function commonOption(args: CommonArgs, name: string, value: string): boolean {
   }
 }
 
-/** Splits `--name value` / `--name=value` pairs, in order. */
+/** Switches: present or absent, no value. */
+const FLAGS_WITHOUT_VALUE = ["--offline"];
+
+/** Splits `--name value` / `--name=value` pairs (and switches, with the value ""), in order. */
 function options(argv: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 1; i < argv.length; i++) {
     const flag = argv[i];
+    if (FLAGS_WITHOUT_VALUE.includes(flag)) {
+      out.push([flag, ""]);
+      continue;
+    }
     const eq = flag.indexOf("=");
     const name = eq > 0 ? flag.slice(0, eq) : flag;
     const value = eq > 0 ? flag.slice(eq + 1) : argv[++i];
@@ -204,7 +220,7 @@ function parseSample(argv: readonly string[]): SampleArgs {
 function parseGenerate(argv: readonly string[]): GenerateArgs {
   const args: GenerateArgs = {
     command: "generate", model: "fashion-mnist", prompts: [], seed: 0, steps: 100, images: 4, guidance: 5,
-    truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png",
+    truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png", offline: false,
   };
   for (const [name, value] of options(argv)) {
     if (commonOption(args, name, value)) continue;
@@ -232,9 +248,22 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
       case "--images":
         args.images = integer(name, value, 1, 64);
         break;
+      case "--revision":
+        try {
+          args.revision = checkRevision(value);
+        } catch (e) {
+          throw new UsageError(`--${(e as Error).message}`);
+        }
+        break;
+      case "--offline":
+        args.offline = true;
+        break;
       default:
-        throw new UsageError(`${name}: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got ${JSON.stringify(name)}`);
+        throw new UsageError(`${name}: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got ${JSON.stringify(name)}`);
     }
+  }
+  if (args.revision !== undefined && modelLocation(args.model, "--model").kind !== "hub") {
+    throw new UsageError(`--revision: expected a Hub model id org/name as --model, got --model ${JSON.stringify(args.model)}`);
   }
   if ((args.prompts.length === 0) === (args.promptEmbeds === undefined)) {
     throw new UsageError(`--prompt: expected a prompt (e.g. --prompt "ankle boot") or --prompt-embeds FILE, got ${args.prompts.length === 0 ? "neither" : "both"}`);

@@ -13,6 +13,7 @@ import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
 import { HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
 import { checkOutFile } from "./outFile.js";
+import type { HubProgressEvent } from "../hub/progress.js";
 
 /**
  * The API's argument names and the flags that set them: an error the library raises about an
@@ -112,11 +113,49 @@ function readEmbeds(file: string): { data: Float32Array; dims: number[] } {
   return { data: Float32Array.from(json.data as number[]), dims: json.dims as number[] };
 }
 
+/** Megabytes with one decimal, for the download bar. */
+function megabytes(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
+
+/**
+ * Loads --model; a Hub model shows a download bar on a terminal (throttled to 10 redraws a second,
+ * always drawn when complete) and is taken from the cache alone with --offline.
+ */
+async function loadModel(args: GenerateArgs, io: CliIO): Promise<VQDiffusionPipeline> {
+  let drawn = false;
+  let last = 0;
+  const onProgress = (e: HubProgressEvent) => {
+    const now = Date.now();
+    const complete = e.overall.loaded === e.overall.total;
+    if ((!complete && now - last < 100) || e.overall.total === 0) return;
+    last = now;
+    drawn = true;
+    const width = 30;
+    const filled = Math.round((e.overall.loaded / e.overall.total) * width);
+    io.stderr(`\r\x1b[K[${"#".repeat(filled)}${".".repeat(width - filled)}] downloading ${megabytes(e.overall.loaded)}/${megabytes(e.overall.total)} MB ${e.file}`);
+  };
+  // @huggingface/hub logs each download with console.debug (to stdout): the bar says it instead.
+  const debug = console.debug;
+  console.debug = () => undefined;
+  try {
+    return await loadNodePipeline(VQDiffusionPipeline, args.model, {
+      revision: args.revision,
+      localFilesOnly: args.offline ? true : undefined,
+      onProgress: io.stderrIsTTY ? onProgress : undefined,
+      // Warnings (unknown words, a prompt cut to L tokens) go to stderr; the run goes on and exits 0.
+      onWarning: (message) => io.stderr(`warning: ${message}\n`),
+    }, "--model");
+  } finally {
+    console.debug = debug;
+    if (drawn) io.stderr("\r\x1b[K");
+  }
+}
+
 async function runGenerate(args: GenerateArgs, io: CliIO): Promise<string> {
   checkOutFile(args.out);
   const started = performance.now();
-  // Warnings (unknown words, a prompt cut to L tokens) go to stderr; the run goes on and exits 0.
-  const pipe = await loadNodePipeline(VQDiffusionPipeline, args.model, { onWarning: (message) => io.stderr(`warning: ${message}\n`) }, "--model");
+  const pipe = await loadModel(args, io);
   try {
     return await generateWith(pipe, args, io, started);
   } finally {

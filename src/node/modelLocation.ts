@@ -7,7 +7,7 @@
  * | an absolute path, or one starting with `./` or `../` (or `.`, `..`), or a `file:` URL | a folder on disk |
  * | `http://…` or `https://…` | a folder served over HTTP |
  * | a bare name without a slash that is a bundled model (`fashion-mnist`) | that bundled model |
- * | `org/name` (one slash, Hub characters) | a Hugging Face Hub repository (not loaded yet: refused) |
+ * | `org/name` (one slash, Hub characters) | a Hugging Face Hub repository (fetched into huggingface_hub's cache) |
  *
  * Anything else (a bare name that is not bundled, `a/b/c`, another URL scheme) is refused with the way
  * to write what was probably meant: a folder in the working directory is `./name`.
@@ -26,7 +26,7 @@ export type ModelLocation =
 
 /** The forms a model argument may take, for messages. */
 export function modelForms(): string {
-  return `a bundled model (${Object.keys(BUNDLED_MODELS).join(", ")}), a folder path starting with ./, ../ or /, or an http(s):// URL`;
+  return `a bundled model (${Object.keys(BUNDLED_MODELS).join(", ")}), a folder path starting with ./, ../ or /, an http(s):// URL, or a Hub model id org/name`;
 }
 
 /** A Hub repository id: `org/name`, each part of letters, digits, `-`, `_`, `.` (not starting with `.` or `-`). */

@@ -6,15 +6,22 @@
 import { access, open, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { argumentError } from "../errors.js";
+import { openHubSource, type HubLoadOptions } from "../hub/hubSource.js";
 import { checkFolderPath, fileTooLarge, urlSource, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
 import type { OrtModule, OrtSessionOptions } from "../pipeline/onnxComponent.js";
 import type { WarningHandler } from "../pipeline/promptTokenizer.js";
 import { VQDiffusionPipeline as CorePipeline, type PipelineComponents } from "../pipeline/vqDiffusionPipeline.js";
-import { modelForms, modelLocation } from "./modelLocation.js";
+import { nodeHubPlatform } from "./hubCache.js";
+import { modelLocation } from "./modelLocation.js";
 import { loadOnnxruntimeNode } from "./onnxruntimeNode.js";
 
-/** Options of {@link VQDiffusionPipeline.fromPretrained} in `vq-diffusion/node`. */
-export interface NodePipelineLoadOptions {
+/**
+ * Options of {@link VQDiffusionPipeline.fromPretrained} in `vq-diffusion/node`. The Hub options
+ * (`revision`, `cacheDir`, `hubUrl`, `accessToken`, `localFilesOnly`, `onProgress`, `signal`) apply
+ * to a Hub model id (`org/name`) and default to the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE /
+ * HF_HOME, HF_HUB_OFFLINE).
+ */
+export interface NodePipelineLoadOptions extends HubLoadOptions {
   /** Another onnxruntime module (default: onnxruntime-node). */
   ort?: OrtModule;
   /** Passed to every `InferenceSession.create` (its `externalData` is replaced by the model's own external data files). */
@@ -131,7 +138,9 @@ export class VQDiffusionPipeline extends CorePipeline {
    * follows one rule (`modelLocation`, docs/model-folder.md "Naming a model"): a bundled model's name
    * (`"fashion-mnist"`, found inside the package whatever the working directory), a folder path that
    * is absolute or starts with `./` or `../` (or a `file:` URL), or an `http(s)://` URL of a folder.
-   * `org/name` (a Hugging Face Hub id) is refused for now.
+   * `org/name` (a Hugging Face Hub id: fetched into huggingface_hub's cache, shared with Python, then
+   * read from there; `options` carry the revision, cache, mirror, token, offline switch, progress and
+   * abort signal).
    *
    * @param pretrainedModelNameOrPath - as above; the folder is diffusers' layout with ONNX components (docs/model-folder.md).
    * @throws Error naming `pretrainedModelNameOrPath` when it names nothing loadable, or the file at fault.
@@ -155,7 +164,7 @@ export async function loadNodePipeline<P extends CorePipeline>(
   options: NodePipelineLoadOptions,
   name: string,
 ): Promise<P> {
-  if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, onWarning? }", options);
+  if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, onWarning?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
   const location = modelLocation(model, name);
   let source: ModelFileSource;
   switch (location.kind) {
@@ -171,10 +180,8 @@ export async function loadNodePipeline<P extends CorePipeline>(
       source = urlSource(location.url);
       break;
     case "hub":
-      throw new Error(
-        `${name}: expected ${modelForms()}, got the Hugging Face Hub id ${JSON.stringify(location.repoId)}, which this version does not download ` +
-          `(download the folder and pass its path, e.g. ${JSON.stringify(`./${location.repoId}`)})`,
-      );
+      source = await openHubSource(location.repoId, options, nodeHubPlatform(), name);
+      break;
   }
   const ort: OrtModule = options.ort ?? (await loadOnnxruntimeNode());
   return cls.fromSource(source, ort, options.sessionOptions, options.onWarning);

@@ -16,6 +16,9 @@ import { VQDiffusionSampler, type SampleOptions, type StepInfo } from "../sampli
 import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, formatDims } from "../tensor/validate.js";
+import { browserHubPlatform } from "../hub/cacheStorageStore.js";
+import { openHubSource, type HubLoadOptions } from "../hub/hubSource.js";
+import { isModelIdForm } from "../hub/modelId.js";
 import { toRGBAImages, type RGBAImage } from "./images.js";
 import { locateFolderFile, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
 import { locateExternalData, readExternalData } from "./onnxExternalData.js";
@@ -91,8 +94,12 @@ export interface GenerateOutput {
   timings: GenerationTimings;
 }
 
-/** Options of {@link VQDiffusionPipeline.fromPretrained} in the core entry. */
-export interface PipelineLoadOptions {
+/**
+ * Options of {@link VQDiffusionPipeline.fromPretrained} in the core entry. The Hub options
+ * (`revision`, `cacheDir` = the Cache Storage name, `hubUrl`, `accessToken`, `localFilesOnly`,
+ * `onProgress`, `signal`) apply to a Hub model id (`org/name`).
+ */
+export interface PipelineLoadOptions extends HubLoadOptions {
   /** The onnxruntime module: `import * as ort from "onnxruntime-web"` (or `"onnxruntime-node"`). */
   ort: OrtModule;
   /**
@@ -152,14 +159,24 @@ export class VQDiffusionPipeline {
   }
 
   /**
-   * Loads a model folder from a base URL (fetching its files) and creates the sessions with the
-   * onnxruntime module you pass. Works in browsers, Web Workers, Deno, Node.js (with `fetch`).
+   * Loads a model folder from a base URL (fetching its files), or a Hugging Face Hub model id
+   * `org/name` (fetched into Cache Storage, as transformers.js does, and read from there when
+   * offline), and creates the sessions with the onnxruntime module you pass. Works in browsers,
+   * Web Workers, Deno, Node.js (with `fetch`).
    *
-   * @param baseUrl - the folder's URL (relative URLs resolve against the page).
+   * @param baseUrlOrModelId - the folder's URL: absolute (`https://…`, `/…`) or relative starting
+   *   with `./` or `../` (resolved against the page); or a Hub id `org/name` (one slash, no prefix).
    */
-  static async fromPretrained(baseUrl: string, options: PipelineLoadOptions): Promise<VQDiffusionPipeline> {
-    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort, sessionOptions?, fetch?, onWarning? }", options);
-    return VQDiffusionPipeline.fromSource(urlSource(baseUrl, options.fetch), options.ort, options.sessionOptions, options.onWarning);
+  static async fromPretrained(baseUrlOrModelId: string, options: PipelineLoadOptions): Promise<VQDiffusionPipeline> {
+    if (typeof options !== "object" || options === null) {
+      throw argumentError("options", "{ ort, sessionOptions?, onWarning?, fetch?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
+    }
+    const { ort, fetch: fetchFn, sessionOptions, onWarning } = options;
+    const source =
+      typeof baseUrlOrModelId === "string" && isModelIdForm(baseUrlOrModelId)
+        ? await openHubSource(baseUrlOrModelId, options, browserHubPlatform(fetchFn), "baseUrlOrModelId")
+        : urlSource(baseUrlOrModelId, fetchFn);
+    return VQDiffusionPipeline.fromSource(source, ort, sessionOptions, onWarning);
   }
 
   /**

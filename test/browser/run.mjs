@@ -13,6 +13,7 @@ import { chromium } from "playwright-core";
 import { samplePixelArt } from "../../dist/demo/index.js";
 import { TorchGenerator } from "../../dist/index.js";
 import { VQDiffusionPipeline } from "../../dist/node.js";
+import { hubPageCheck } from "./hubPage.mjs";
 
 const root = fileURLToPath(new URL("../../examples/web/dist/", import.meta.url));
 const results = fileURLToPath(new URL("../../test-results/", import.meta.url));
@@ -165,6 +166,7 @@ try {
       return `page says "${statusText}"`;
     });
   }
+  await hubPageCheck(browser, check);
   await threadsAndWebGPU();
   console.log("per-step milliseconds, Chromium (onnxruntime-web, WASM, isolated page) vs Node.js (onnxruntime-node):");
   for (const r of timesTable) {
