@@ -14,7 +14,8 @@ timing wrappers around the pipeline's own calls, without changing what they comp
 - guidance + truncation: the rest of each step (between two step callbacks), i.e. diffusers'
   `u + w (c - u)`, logsumexp renormalisation, `truncate` and the clamp;
 - decode: `quantize.get_codebook_entry` + `vqvae.decode`.
-Prints them as JSON (ms; per step for the loop's parts), with load time and the process's peak RSS.
+Prints them as JSON (ms; per step for the loop's parts), with load time and the process's peak RSS,
+and with `--tokens` the final tokens (B = 1: N of them), for bench:ithq's agreement column.
 """
 import argparse
 import json
@@ -72,6 +73,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--tokens", action="store_true", help="also print the final tokens (the last step's sample)")
     o = ap.parse_args()
     torch.set_num_threads(o.threads)
     torch.set_num_interop_threads(1)
@@ -98,8 +100,11 @@ def main():
 
     pipe._encode_prompt = encode_then_mark
 
+    final = {}
+
     def on_step(i, t, sample):
         marks.append(time.perf_counter())
+        final["tokens"] = sample
 
     generator = torch.Generator().manual_seed(o.seed)
     with torch.inference_mode():
@@ -124,6 +129,8 @@ def main():
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "image_mean": float(out.images.mean()),
     }
+    if o.tokens:
+        res["tokens"] = final["tokens"].reshape(-1).tolist()
     print(json.dumps(res) if o.json else json.dumps(res, indent=2))
 
 
