@@ -33,7 +33,10 @@ def main(argv=None) -> int:
 
     import torch
 
+    from vqd_export.quiet import quiet
     from vqd_export.random_model import build, save
+
+    quiet()
 
     t0 = time.time()
     torch.set_grad_enabled(False)

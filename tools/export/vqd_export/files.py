@@ -40,17 +40,24 @@ class OutputFolderError(Exception):
     """An output folder that may not be written (exists and is not empty, without overwrite)."""
 
 
+def check_output_folder(out: str, overwrite: bool, option: str = "--out") -> None:
+    """Raises OutputFolderError unless `out` is absent, an empty folder, or (with `overwrite`) a folder."""
+    out = os.path.abspath(out)
+    if os.path.exists(out):
+        if not os.path.isdir(out):
+            raise OutputFolderError(f"{option}: expected a folder to write, got a file: {out}")
+        entries = os.listdir(out)
+        if entries and not overwrite:
+            raise OutputFolderError(f"{option}: expected a new or empty folder, got {out} holding {len(entries)} entries (pass --overwrite to replace it)")
+
+
 @contextlib.contextmanager
 def staged_folder(out: str, overwrite: bool, option: str = "--out"):
     """Yields a fresh temporary folder beside `out`; on success it replaces `out` in one rename, on
     any error it is deleted and `out` is left as it was. `out` may not exist, or be empty, or (with
     `overwrite`) hold anything: it is replaced whole."""
+    check_output_folder(out, overwrite, option)
     out = os.path.abspath(out)
-    if os.path.exists(out):
-        if not os.path.isdir(out):
-            raise OutputFolderError(f"{option}: expected a folder to write, got a file: {out}")
-        if os.listdir(out) and not overwrite:
-            raise OutputFolderError(f"{option}: expected a new or empty folder, got {out} with {len(os.listdir(out))} entries (pass --overwrite to replace it)")
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
     stage = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.partial-", dir=parent)

@@ -44,9 +44,9 @@ PRESETS = {
     # Other sizes than the real-golden checkpoint D, learnable null embeddings, ITHQ's pad token "!",
     # a non-default schedule, three VQ-VAE levels (20 × 20 images from 5 × 5 latents).
     "tiny-learnable": {
-        "tokenizer": {"num_merges": 300, "model_max_length": 10, "pad_token": "!"},
+        "tokenizer": {"num_merges": 300, "model_max_length": 16, "pad_token": "!"},
         "text_encoder": {**_TEXT_COMMON, "vocab_size": 814, "hidden_size": 20, "intermediate_size": 40,
-                         "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 10,
+                         "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 16,
                          "projection_dim": 20},
         "transformer": {**_TRANSFORMER_COMMON, "num_attention_heads": 2, "attention_head_dim": 6, "num_layers": 2,
                         "cross_attention_dim": 20, "num_vector_embeds": 33, "sample_size": 5,
