@@ -1,4 +1,4 @@
-// Benchmark inputs at the published ITHQ size, built as ../shared/bench/torch_step.py builds its own:
+// Benchmark inputs at the published ITHQ size, built as tools/bench/torch_step.py builds its own:
 // log_softmax(8 · uniform) over the class axis, and tokens of one of three kinds (its --tokens):
 //   "masked"   every pixel masked (a chain's start)
 //   "mixed"    pixel i unmasked to (7i) mod (K − 1) when i ≡ 0 (mod 3), else masked (two thirds masked)

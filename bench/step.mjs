@@ -2,7 +2,7 @@
 // kinds of a chain (all masked: its start; two thirds masked; all unmasked: its end) at B = 1 and 4,
 // reference and fast modes, WASM SIMD and plain-TypeScript kernels, and the plain unfused
 // implementation; median of several runs after a warm-up. When /usr/bin/python3 has PyTorch, the
-// PyTorch baseline (../shared/bench/torch_step.py, given the same tokens with --tokens) runs in the
+// PyTorch baseline (tools/bench/torch_step.py, given the same tokens with --tokens) runs in the
 // same session and the ratio is printed. `--json` prints one JSON object per row instead.
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
@@ -17,7 +17,7 @@ const asJson = process.argv.includes("--json");
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const root = fileURLToPath(new URL("..", import.meta.url));
-const torchScript = fileURLToPath(new URL("../../shared/bench/torch_step.py", import.meta.url));
+const torchScript = fileURLToPath(new URL("../tools/bench/torch_step.py", import.meta.url));
 
 function median(f, runs = RUNS) {
   f();
@@ -94,6 +94,6 @@ if (asJson) {
     const ratio = (k) => (r.torch == null || r[k] == null ? "-" : `${(r.torch / r[k]).toFixed(1)}×`);
     console.log(`| ${r.B} | ${r.tokens} | ${fmt(r.torch)} | ${columns.map((c) => fmt(r[c])).join(" | ")} | ${ratio("wasm reference")} | ${ratio("wasm fast")} |`);
   }
-  if (rows[0].torch == null) console.log("(no PyTorch column: apt-get install -y python3-torch, with ../shared/bench/torch_step.py present)");
+  if (rows[0].torch == null) console.log("(no PyTorch column: apt-get install -y python3-torch, with tools/bench/torch_step.py present)");
   console.log(memoryLines.join("\n"));
 }

@@ -26,6 +26,7 @@ export type { ModelFileSource, PipelineConfig } from "./pipeline/modelFolder.js"
 export { OnnxComponent } from "./pipeline/onnxComponent.js";
 export type { OrtModule, OrtSessionOptions, ValueSpec, FloatOutput } from "./pipeline/onnxComponent.js";
 export { PromptTokenizer } from "./pipeline/promptTokenizer.js";
+export type { PromptEncodeOptions, WarningHandler } from "./pipeline/promptTokenizer.js";
 export { readSafetensors, SAFETENSORS_MAX_HEADER_BYTES } from "./pipeline/safetensors.js";
 export type { SafetensorsTensor } from "./pipeline/safetensors.js";
 export { composeImageSheet } from "./pipeline/images.js";

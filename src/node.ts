@@ -15,3 +15,7 @@ export { readSchedulerConfig, writeSchedulerConfig, SCHEDULER_CONFIG_NAME } from
 export type { FromPretrainedOptions } from "./node/schedulerFiles.js";
 export { VQDiffusionPipeline, directorySource } from "./node/nodePipeline.js";
 export type { NodePipelineLoadOptions } from "./node/nodePipeline.js";
+export { BUNDLED_MODELS } from "./node/bundledModels.js";
+export type { BundledModel } from "./node/bundledModels.js";
+export { modelLocation } from "./node/modelLocation.js";
+export type { ModelLocation } from "./node/modelLocation.js";

@@ -1,11 +1,12 @@
 /** The `vq-diffusion sample` command, run in-process with captured output. */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pngjs from "pngjs";
 import { describe, expect, it } from "vitest";
 import { parseArgs, USAGE } from "../src/cli/args.js";
-import { main, type CliIO } from "../src/cli/main.js";
+import { inFlagTerms, main, type CliIO } from "../src/cli/main.js";
+import { checkOutFile } from "../src/cli/outFile.js";
 import { PIXEL_ART, PIXEL_ART_LABELS, PIXEL_ART_NUM_CLASSES, PALETTE } from "../src/demo/pixelArt.js";
 
 function capture(tty = false): CliIO & { out: string[]; err: string[] } {
@@ -101,7 +102,7 @@ describe("vq-diffusion generate", () => {
     [["generate"], '--prompt: expected a prompt (e.g. --prompt "ankle boot") or --prompt-embeds FILE, got neither'],
     [["generate", "--prompt", "bag", "--prompt-embeds", "x.json"], '--prompt: expected a prompt (e.g. --prompt "ankle boot") or --prompt-embeds FILE, got both'],
     [["generate", "--prompt", "bag", "--images", "0"], '--images: expected an integer in [1, 64], got "0"'],
-    [["generate", "--prompt", "bag", "--guidance", "-1"], '--guidance: expected a number >= 0, got "-1"'],
+    [["generate", "--prompt", "bag", "--guidance", "-1"], '--guidance: expected a finite number >= 0, got "-1"'],
     [["generate", "--prompt", "bag", "--label", "x"], '--label: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--label"'],
   ])("%j is a usage error with exit code 2", async (argv, message) => {
     const io = capture();
@@ -115,10 +116,102 @@ describe("vq-diffusion generate", () => {
     expect(io.err.join("")).toBe(`vq-diffusion: --out: expected a file in an existing folder, got ${join(dir, "missing", "x.png")} (no folder ${join(dir, "missing")})\n`);
     const io2 = capture();
     expect(await main(["generate", "--model", join(dir, "nope"), "--prompt", "bag", "--out", join(dir, "x.png")], io2)).toBe(1);
-    expect(io2.err.join("")).toBe(`vq-diffusion: dir: expected a model folder holding model_index.json, got ${join(dir, "nope")}\n`);
+    expect(io2.err.join("")).toBe(`vq-diffusion: --model: expected a model folder holding model_index.json, got ${join(dir, "nope")}\n`);
     const io3 = capture();
     expect(await main(["generate", "--model", tiny, "--prompt", "bag", "--out", join(dir, "x.png")], io3)).toBe(1);
-    expect(io3.err.join("")).toBe('vq-diffusion: prompt: expected promptEmbeds instead (this model folder has no text_encoder/tokenizer), got ["bag"]\n');
+    expect(io3.err.join("")).toBe('vq-diffusion: --prompt: expected --prompt-embeds FILE instead (this model folder has no text_encoder/tokenizer), got "bag"\n');
+  });
+});
+
+describe("messages name the flag the user typed", () => {
+  const tiny = new URL("./fixtures/pipeline-golden/tiny-a", import.meta.url).pathname;
+  const FORMS = "a bundled model (fashion-mnist), a folder path starting with ./, ../ or /, or an http(s):// URL";
+  const run = async (argv: string[]) => {
+    const io = capture();
+    const code = await main(argv, io);
+    return [code, io.err.join("")];
+  };
+  const usage = (message: string) => `vq-diffusion: ${message}\n${USAGE}\n`;
+
+  it("--steps states the model's [1, T] for a value too small and one too large", async () => {
+    writeFileSync(join(dir, "e.json"), JSON.stringify({ dims: [1, 8, 32], data: new Array(8 * 32).fill(0.1) }));
+    const range = (got: string) => `vq-diffusion: --steps: expected an integer in [1, 100] (the model's T, num_train_timesteps), got "${got}"\n`;
+    for (const steps of ["101", "-5", "0"]) {
+      expect(await run(["generate", "--model", tiny, "--prompt-embeds", join(dir, "e.json"), "--steps", steps, "--out", join(dir, "s.png")])).toEqual([1, range(steps)]);
+    }
+    expect(await run(["generate", "--prompt", "bag", "--steps", "1.5"])).toEqual([2, usage(`--steps: expected an integer in [1, the model's T], got "1.5"`)]);
+  });
+
+  it.each([
+    [["generate", "--prompt", "bag", "--guidance", "Infinity"], '--guidance: expected a finite number >= 0, got "Infinity"'],
+    [["sample", "--guidance", "Infinity"], '--guidance: expected a finite number >= 0, got "Infinity"'],
+    [["generate", "--prompt", "bag", "--steps", "--out", "x.png"], '--steps: expected a value, got the option "--out"'],
+    [["sample", "--seed", "--batch", "2"], '--seed: expected a value, got the option "--batch"'],
+    [["generate", "--prompt", "bag", "--model", "my-model"], `--model: expected ${FORMS}, got "my-model", which is not a bundled model (a folder in the working directory is "./my-model")`],
+    [["generate", "--prompt", "bag", "--model", ""], `--model: expected ${FORMS}, got ""`],
+    [["generate", "--prompt", "bag", "--out", "x.jpg"], '--out: expected a file name ending in .png, got "x.jpg"'],
+    [["sample", "--out", "sheet"], '--out: expected a file name ending in .png, got "sheet"'],
+    [["sample", "--out", ""], '--out: expected a file name ending in .png, got ""'],
+  ])("%j is a usage error naming the flag", async (argv, message) => {
+    expect(await run(argv)).toEqual([2, usage(message)]);
+  });
+
+  it("a value starting with -- is taken with --name=value", () => {
+    expect(parseArgs(["generate", "--prompt=--odd", "--out=a.PNG"])).toMatchObject({ prompts: ["--odd"], out: "a.PNG" });
+  });
+
+  it("a Hub id is refused naming --model", async () => {
+    expect(await run(["generate", "--prompt", "bag", "--model", "microsoft/vq-diffusion-ithq", "--out", join(dir, "h.png")])).toEqual([
+      1,
+      `vq-diffusion: --model: expected ${FORMS}, got the Hugging Face Hub id "microsoft/vq-diffusion-ithq", which this version does not download (download the folder and pass its path, e.g. "./microsoft/vq-diffusion-ithq")\n`,
+    ]);
+  });
+
+  it("a guidance scale that overflows mid-run names --guidance", async () => {
+    expect(await run(["sample", "--label", "heart", "--guidance", "1e38", "--out", join(dir, "o.png")])).toEqual([
+      1,
+      "vq-diffusion: --guidance: expected a scale at which u + scale·(c − u) stays finite in float32, got 1e+38, which gives -Infinity from u = -609.7010498046875, c = -641.7905883789062\n",
+    ]);
+  });
+
+  it("inFlagTerms maps the API's names to flags and leaves other messages alone", () => {
+    expect(inFlagTerms("numInferenceSteps: expected x, got 1")).toBe("--steps: expected x, got 1");
+    expect(inFlagTerms("transformer/config.json: expected x, got 1")).toBe("transformer/config.json: expected x, got 1");
+    expect(inFlagTerms("constructor: expected x, got 1")).toBe("constructor: expected x, got 1");
+    expect(inFlagTerms("promptEmbeds.data: expected x, got 1")).toBe("--prompt-embeds data: expected x, got 1");
+  });
+
+  it("a --prompt-embeds file of the wrong shape names --prompt-embeds", async () => {
+    writeFileSync(join(dir, "bad.json"), JSON.stringify({ dims: [1, 12, 24], data: new Array(12 * 24).fill(0.1) }));
+    expect(await run(["generate", "--model", tiny, "--prompt-embeds", join(dir, "bad.json"), "--out", join(dir, "b.png")])).toEqual([
+      1,
+      "vq-diffusion: --prompt-embeds dims: expected [P, L, D] with L = 8, D = 32 = [*, 8, 32], got [1, 12, 24]\n",
+    ]);
+  });
+});
+
+describe("--out is checked before anything is loaded, in both subcommands", () => {
+  const folder = join(dir, "sheet.png");
+  mkdirSync(folder, { recursive: true });
+  it.each([
+    [["generate", "--model", "./no-such-model", "--prompt", "bag", "--out", folder], `--out: expected a PNG file name, got the folder ${folder}`],
+    [["sample", "--out", folder], `--out: expected a PNG file name, got the folder ${folder}`],
+    [["generate", "--model", "./no-such-model", "--prompt", "bag", "--out", join(dir, "none", "x.png")], `--out: expected a file in an existing folder, got ${join(dir, "none", "x.png")} (no folder ${join(dir, "none")})`],
+    [["sample", "--out", join(dir, "none", "x.png")], `--out: expected a file in an existing folder, got ${join(dir, "none", "x.png")} (no folder ${join(dir, "none")})`],
+  ])("%j", async (argv, message) => {
+    const io = capture();
+    expect(await main(argv, io)).toBe(1);
+    expect(io.err.join("")).toBe(`vq-diffusion: ${message}\n`);
+  });
+
+  it("a folder or a file this process may not write", () => {
+    const denied = (target: string) => (path: string) => {
+      if (path === target) throw Object.assign(new Error("denied"), { code: "EACCES" });
+    };
+    const fs = (existing: string[], target: string) => ({ stat: (p: string) => (existing.includes(p) ? { isDirectory: () => !p.endsWith(".png") } : undefined), checkWritable: denied(target) });
+    expect(() => checkOutFile("/ro/x.png", fs(["/ro"], "/ro"))).toThrow("--out: expected a file in a folder this process may write to, got /ro/x.png (EACCES on /ro)");
+    expect(() => checkOutFile("/ro/x.png", fs(["/ro", "/ro/x.png"], "/ro/x.png"))).toThrow("--out: expected a file this process may overwrite, got /ro/x.png (EACCES)");
+    expect(() => checkOutFile("/ro/x.png", fs(["/ro"], "/other"))).not.toThrow();
   });
 });
 

@@ -124,7 +124,7 @@ describe("model folder errors", () => {
   });
 
   it("a folder that is not one (Node entry)", async () => {
-    await expect(NodePipeline.fromPretrained(BAD)).rejects.toThrow(/^dir: expected a model folder holding model_index.json, got /);
+    await expect(NodePipeline.fromPretrained(BAD)).rejects.toThrow(`pretrainedModelNameOrPath: expected a model folder holding model_index.json, got ${BAD.replace(/\/$/, "")}`);
   });
 
   it("a session error from onnxruntime is rethrown with the component's file", async () => {

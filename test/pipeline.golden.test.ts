@@ -1,6 +1,6 @@
 /**
  * Parity with diffusers' own `VQDiffusionPipeline.__call__` on a tiny random-weight model exported
- * to ONNX (test/fixtures/pipeline-golden, copied from ../shared): tokens equal after every step, token
+ * to ONNX (test/fixtures/pipeline-golden, made with diffusers' own classes; its README says how): tokens equal after every step, token
  * for token; uint8 pixels within 1 level (ONNX Runtime and PyTorch differ in the last float bits).
  */
 import { readFileSync } from "node:fs";

@@ -5,9 +5,10 @@
  * URL parameters: `page=text` (default) or `page=pixel-art` picks the mode; any control's name presets
  * it (text: prompt, images, steps, guidance, truncation, spacing, strategy, mode, seed, backend,
  * preview; pixel art: seed, steps, batch, label, guidance, truncation, spacing, strategy, mode);
- * `autorun=1` starts at once. A value a control cannot take is reported in the status line and the
- * run does not start.
+ * `autorun=1` starts at once. A value a control cannot take is reported in the status line with the
+ * values it takes (its range, from the control's min, max and step), and the run does not start.
  */
+import { parameterProblem } from "./controls.ts";
 import { setUpPixelArt } from "./pixelArtPage.ts";
 import { setUpTextToImage } from "./textToImagePage.ts";
 
@@ -35,7 +36,10 @@ function preset(form: HTMLFormElement): string[] {
       continue;
     }
     field.value = value;
-    if (field.value !== value || (field instanceof HTMLInputElement && !field.checkValidity())) problems.push(`${key}: ${JSON.stringify(value)} is not a valid value`);
+    const valid = field.value === value && (!(field instanceof HTMLInputElement) || field.checkValidity());
+    const shape = field instanceof HTMLSelectElement ? { type: field.type, options: [...field.options].map((o) => o.value) } : { type: field.type, min: field.min, max: field.max, step: field.step };
+    const problem = parameterProblem(key, value, shape, valid);
+    if (problem !== null) problems.push(problem);
   }
   return problems;
 }

@@ -2,8 +2,10 @@
  * Command-line parsing for `vq-diffusion`: a small, strict parser (no dependency) whose errors name
  * the option, what was expected and what came.
  */
-import { FASHION_MNIST_PROMPTS } from "../demo/fashionMnist.js";
 import { PIXEL_ART_LABELS } from "../demo/pixelArt.js";
+import { BUNDLED_MODELS } from "../node/bundledModels.js";
+import { modelLocation } from "../node/modelLocation.js";
+import { outNameProblem } from "./outFile.js";
 
 /** The options both commands take, with the same meaning. */
 export interface CommonArgs {
@@ -27,7 +29,7 @@ export interface SampleArgs extends CommonArgs {
 /** The parsed `generate` command: text to images with a model folder. */
 export interface GenerateArgs extends CommonArgs {
   command: "generate";
-  /** A bundled model's name (see {@link BUNDLED_MODELS}) or a folder path. */
+  /** What `--model` named: a bundled model's name, a folder path (./, ../ or absolute) or a URL (see `modelLocation`). */
   model: string;
   /** One or more prompts (--prompt may be repeated). */
   prompts: string[];
@@ -38,16 +40,8 @@ export interface GenerateArgs extends CommonArgs {
 
 export type ParsedArgs = SampleArgs | GenerateArgs | { command: "help" } | { command: "version" };
 
-/** Models that ship inside the package, by name, with the prompts each knows. */
-export const BUNDLED_MODELS: Readonly<Record<string, { folder: string; prompts: readonly string[] }>> = {
-  "fashion-mnist": {
-    folder: "models/fashion-mnist",
-    prompts: FASHION_MNIST_PROMPTS,
-  },
-};
-
 export const USAGE =
-  "usage: vq-diffusion generate --prompt TEXT|--prompt-embeds FILE [--model fashion-mnist|DIR] [--seed N] [--steps N] [--images 1-64] [--guidance S] [--truncation R] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--mode reference|fast] [--out FILE.png]\n" +
+  "usage: vq-diffusion generate --prompt TEXT|--prompt-embeds FILE [--model fashion-mnist|./DIR|URL] [--seed N] [--steps 1-T] [--images 1-64] [--guidance S] [--truncation R] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--mode reference|fast] [--out FILE.png]\n" +
   "       vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--out FILE.png]";
 
 export const HELP = `${USAGE}
@@ -55,21 +49,23 @@ export const HELP = `${USAGE}
 generate: text to images with a VQ-Diffusion model exported to ONNX (a model folder in diffusers'
 layout, see the README), run with onnxruntime-node; writes a PNG sheet of the images.
 
-  --model M         a bundled model (fashion-mnist, the default) or a model folder
+  --model M         a bundled model (fashion-mnist, the default), a model folder (a path starting
+                    with ./, ../ or /) or an http(s):// URL of one
   --prompt TEXT     the prompt; repeat --prompt for several (each gets --images images)
                     fashion-mnist knows: ${BUNDLED_MODELS["fashion-mnist"].prompts.join(", ")}
   --prompt-embeds F instead of --prompt: a JSON file {"dims": [P, L, D], "data": [...]} of the text
                     encoder's raw output (for a model folder without text_encoder/tokenizer)
   --seed N          generator seed (default 0), as torch.Generator().manual_seed(N)
-  --steps N         reverse steps, 1 to the model's T (default 100)
+  --steps N         reverse steps, 1 to the model's T (num_train_timesteps; default 100)
   --images N        images per prompt, 1-64 (default 4)
-  --guidance S      classifier-free guidance scale, on when > 1 (default 5; 1 turns it off)
+  --guidance S      classifier-free guidance scale, a finite number >= 0, on when > 1 (default 5;
+                    1 turns it off)
   --truncation R    keep each pixel's most probable codes up to mass R, in (0, 1] (default 1)
   --spacing S       spread the steps over the schedule (linspace, leading, trailing) and jump
                     exactly between them (default: diffusers' last n steps, n-1 ... 0)
   --strategy S      posterior (default) or purity (reveal tokens by confidence)
   --mode M          reference (token-exact with Python) or fast (default reference)
-  --out FILE        output PNG (default vq-diffusion.png)
+  --out FILE.png    output PNG, checked before anything runs (default vq-diffusion.png)
 
 sample: the pixel-art demo (no model files needed).
 
@@ -90,7 +86,7 @@ each image's intermediate steps (masked tokens as a grey checker) beside the fin
   --spacing S       spread the steps over the schedule (linspace, leading, trailing) and jump
                     exactly between them (default: the reference's last n steps, n-1 ... 0)
   --strategy S      posterior (default) or purity (reveal tokens by confidence)
-  --out FILE        output PNG (default vq-diffusion.png)
+  --out FILE.png    output PNG, checked before anything runs (default vq-diffusion.png)
   --help            this text`;
 
 /** A command-line error: the CLI prints it with the usage line and exits with code 2. */
@@ -124,7 +120,7 @@ function commonOption(args: CommonArgs, name: string, value: string): boolean {
       args.seed = integer(name, value, 0, Number.MAX_SAFE_INTEGER);
       return true;
     case "--guidance":
-      args.guidance = real(name, value, (v) => v >= 0, "a number >= 0");
+      args.guidance = real(name, value, (v) => v >= 0, "a finite number >= 0");
       return true;
     case "--truncation":
       args.truncation = real(name, value, (v) => v > 0 && v <= 1, "a number in (0, 1]");
@@ -138,10 +134,12 @@ function commonOption(args: CommonArgs, name: string, value: string): boolean {
     case "--strategy":
       args.strategy = oneOf(name, value, ["posterior", "purity"] as const);
       return true;
-    case "--out":
-      if (value === "") throw new UsageError(`--out: expected a file name, got ""`);
+    case "--out": {
+      const problem = outNameProblem(value);
+      if (problem !== null) throw new UsageError(`--out: ${problem}`);
       args.out = value;
       return true;
+    }
     default:
       return false;
   }
@@ -157,6 +155,8 @@ function options(argv: readonly string[]): [string, string][] {
     const value = eq > 0 ? flag.slice(eq + 1) : argv[++i];
     if (!name.startsWith("--")) throw new UsageError(`argument: expected an option (--name value), got ${JSON.stringify(flag)}`);
     if (value === undefined) throw new UsageError(`${name}: expected a value, got nothing`);
+    // `--steps --out x.png`: the next flag is not --steps' value (a value that starts with -- is written --name=value).
+    if (eq < 0 && value.startsWith("--")) throw new UsageError(`${name}: expected a value, got the option ${JSON.stringify(value)}`);
     out.push([name, value]);
   }
   return out;
@@ -210,7 +210,11 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
     if (commonOption(args, name, value)) continue;
     switch (name) {
       case "--model":
-        if (value === "") throw new UsageError(`--model: expected a bundled model (${Object.keys(BUNDLED_MODELS).join(", ")}) or a folder, got ""`);
+        try {
+          modelLocation(value, name); // the form only; the folder is read when the run starts
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
         args.model = value;
         break;
       case "--prompt":
@@ -221,7 +225,9 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
         args.promptEmbeds = value;
         break;
       case "--steps":
-        args.steps = integer(name, value, 1, 10_000);
+        // The range is the model's [1, T], checked once the model is read (so -5 and 101 get the same message).
+        if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${name}: expected an integer in [1, the model's T], got ${JSON.stringify(value)}`);
+        args.steps = Number(value);
         break;
       case "--images":
         args.images = integer(name, value, 1, 64);

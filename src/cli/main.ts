@@ -2,16 +2,45 @@
  * `vq-diffusion sample`: the main job of the package, in one command. Node.js only; the executable
  * entry is `bin.ts`, which calls {@link main} with the process's arguments and streams.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { TorchGenerator } from "../random/torchGenerator.js";
 import { composeImageSheet, type RGBAImage } from "../pipeline/images.js";
-import { VQDiffusionPipeline } from "../node/nodePipeline.js";
+import { PACKAGE_ROOT } from "../node/bundledModels.js";
+import { loadNodePipeline, VQDiffusionPipeline } from "../node/nodePipeline.js";
 import pngjs from "pngjs";
 import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
-import { BUNDLED_MODELS, HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
+import { HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
+import { checkOutFile } from "./outFile.js";
+
+/**
+ * The API's argument names and the flags that set them: an error the library raises about an
+ * argument the CLI filled from a flag (a guidance scale that overflows mid-run) names the flag.
+ */
+const FLAGS: Readonly<Record<string, string>> = {
+  numInferenceSteps: "--steps",
+  guidanceScale: "--guidance",
+  truncationRate: "--truncation",
+  numImagesPerPrompt: "--images",
+  batchSize: "--batch",
+  label: "--label",
+  timestepSpacing: "--spacing",
+  strategy: "--strategy",
+  mode: "--mode",
+  promptEmbeds: "--prompt-embeds",
+  prompt: "--prompt",
+};
+
+/**
+ * `message` with a leading API argument name replaced by its flag: `guidanceScale: expected …` →
+ * `--guidance: expected …`, `promptEmbeds.dims: expected …` → `--prompt-embeds dims: expected …`.
+ */
+export function inFlagTerms(message: string): string {
+  const m = /^([A-Za-z]+)((?:\.[A-Za-z]+)*): /.exec(message);
+  if (m === null || !Object.hasOwn(FLAGS, m[1])) return message;
+  return `${FLAGS[m[1]]}${m[2] ? ` ${m[2].slice(1)}` : ""}${message.slice(m[1].length + m[2].length)}`;
+}
 
 /** Encodes an RGBA image as PNG bytes (deterministic: the same pixels give the same bytes). */
 export function encodePng(image: RGBAImage): Buffer {
@@ -41,6 +70,7 @@ function progress(io: CliIO, step: number, total: number): void {
 }
 
 async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
+  checkOutFile(args.out);
   const started = performance.now();
   const tty = io.stderrIsTTY;
   const result = await samplePixelArt({
@@ -68,21 +98,6 @@ async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
   );
 }
 
-/** The package's root folder (where the bundled models are), from this file's place in dist/cli. */
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-/** A bundled model's folder, or the path itself. */
-export function resolveModel(model: string): string {
-  const bundled = BUNDLED_MODELS[model];
-  return bundled ? resolve(PACKAGE_ROOT, bundled.folder) : model;
-}
-
-/** Fails before any work when the output's folder does not exist. */
-function checkOutFolder(out: string): void {
-  const folder = dirname(resolve(out));
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error(`--out: expected a file in an existing folder, got ${out} (no folder ${folder})`);
-}
-
 /** Reads --prompt-embeds: a JSON file { dims: [P, L, D], data: [...] }. */
 function readEmbeds(file: string): { data: Float32Array; dims: number[] } {
   let json: { dims?: unknown; data?: unknown };
@@ -98,9 +113,26 @@ function readEmbeds(file: string): { data: Float32Array; dims: number[] } {
 }
 
 async function runGenerate(args: GenerateArgs, io: CliIO): Promise<string> {
-  checkOutFolder(args.out);
+  checkOutFile(args.out);
   const started = performance.now();
-  const pipe = await VQDiffusionPipeline.fromPretrained(resolveModel(args.model));
+  // Warnings (unknown words, a prompt cut to L tokens) go to stderr; the run goes on and exits 0.
+  const pipe = await loadNodePipeline(VQDiffusionPipeline, args.model, { onWarning: (message) => io.stderr(`warning: ${message}\n`) }, "--model");
+  try {
+    return await generateWith(pipe, args, io, started);
+  } finally {
+    await pipe.release();
+  }
+}
+
+/** Checks the flags that depend on the model (--steps against its T, --prompt against its text encoder), then generates. */
+async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: CliIO, started: number): Promise<string> {
+  const T = pipe.config.numTrainTimesteps;
+  if (args.steps < 1 || args.steps > T) {
+    throw new Error(`--steps: expected an integer in [1, ${T}] (the model's T, num_train_timesteps), got ${JSON.stringify(String(args.steps))}`);
+  }
+  if (args.prompts.length > 0 && pipe.tokenizer === null) {
+    throw new Error(`--prompt: expected --prompt-embeds FILE instead (this model folder has no text_encoder/tokenizer), got ${args.prompts.map((p) => JSON.stringify(p)).join(", ")}`);
+  }
   const tty = io.stderrIsTTY;
   const { images } = await pipe.generate({
     ...(args.promptEmbeds === undefined ? { prompt: args.prompts } : { promptEmbeds: readEmbeds(args.promptEmbeds) }),
@@ -114,7 +146,6 @@ async function runGenerate(args: GenerateArgs, io: CliIO): Promise<string> {
     mode: args.mode,
     onStep: tty ? ({ step }) => progress(io, step, args.steps) : undefined,
   });
-  await pipe.release();
   if (tty) io.stderr("\r\x1b[K");
   const scale = Math.max(1, Math.round(112 / images[0].width));
   writeFileSync(args.out, encodePng(composeImageSheet(images, { columns: args.images, scale, gap: 4 })));
@@ -149,7 +180,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     io.stdout((await (args.command === "generate" ? runGenerate(args, io) : runSample(args, io))) + "\n");
     return 0;
   } catch (e) {
-    io.stderr(`vq-diffusion: ${(e as Error).message}\n`);
+    io.stderr(`vq-diffusion: ${inFlagTerms((e as Error).message)}\n`);
     return 1;
   }
 }

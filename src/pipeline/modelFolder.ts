@@ -1,5 +1,5 @@
 /**
- * The model folder of PIPELINE.md §1 (diffusers' layout with ONNX components), read through a
+ * The model folder of docs/model-folder.md (diffusers' layout with ONNX components), read through a
  * {@link ModelFileSource}: URLs with `fetch` in the core, the file system in `vq-diffusion/node`.
  *
  *   model_index.json                                   components, as [library, class]

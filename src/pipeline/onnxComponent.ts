@@ -3,7 +3,7 @@
  * onnxruntime module the caller hands in (onnxruntime-node or onnxruntime-web: both implement
  * onnxruntime-common's API). The core never imports onnxruntime itself; only its types.
  *
- * At load, the session's inputs and outputs are checked against the contract (PIPELINE.md §1): names,
+ * At load, the session's inputs and outputs are checked against the contract (docs/model-folder.md, "The networks"): names,
  * element types, ranks and every static size the folder's configs fix. At run time, outputs are
  * checked again (a dynamic size can still disagree) and a session error is rethrown with the
  * component's file name.

@@ -1,5 +1,5 @@
 /**
- * `VQDiffusionPipeline`: text to images with a VQ-Diffusion model exported to ONNX (PIPELINE.md),
+ * `VQDiffusionPipeline`: text to images with a VQ-Diffusion model exported to ONNX (docs/model-folder.md),
  * giving diffusers' `VQDiffusionPipeline.__call__` tokens for the same model and seed:
  *   1. E ← normalise(text_encoder(tokenize(prompt, pad to L)))   or the caller's promptEmbeds   [P, L, D]
  *      repeated I times per prompt → [B, L, D], B = P · I
@@ -20,7 +20,7 @@ import { toRGBAImages, type RGBAImage } from "./images.js";
 import { parseJsonObject, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
 import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxComponent.js";
 import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
-import { PromptTokenizer } from "./promptTokenizer.js";
+import { PromptTokenizer, type PromptEncodeOptions, type WarningHandler } from "./promptTokenizer.js";
 import { readSafetensors } from "./safetensors.js";
 
 /** Milliseconds per stage of a generation (totals over the run). */
@@ -45,12 +45,18 @@ export interface GenerateStepInfo extends StepInfo {
   timings: GenerationTimings;
 }
 
-/** Options of {@link VQDiffusionPipeline.generate} (PIPELINE.md §2–3). */
+/** Options of {@link VQDiffusionPipeline.generate} (docs/generation.md, "Inputs"). */
 export interface GenerateOptions
   extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "signal" | "initTokens" | "strength" | "keepMask"> {
   /** Called after every step with the tokens (a copy) and the timings so far (awaited when it returns a promise). */
   onStep?: (info: GenerateStepInfo) => void | Promise<void>;
-  /** The prompt, or P prompts. Exactly one of `prompt` and `promptEmbeds`. */
+  /**
+   * The prompt, or P prompts. Exactly one of `prompt` and `promptEmbeds`. Tokenized as diffusers'
+   * `_encode_prompt` does: padded to L; a prompt over L tokens keeps its first L ids (its end token
+   * dropped), with a warning naming the cut text. A list that mixes a prompt over L tokens with
+   * shorter ones, which diffusers refuses (`ValueError`: its rows come out ragged), is encoded here
+   * prompt by prompt, each cut as it would be alone.
+   */
   prompt?: string | readonly string[];
   /** The text encoder's raw output for P prompts, [P, L, D] (normalised here, as diffusers does). */
   promptEmbeds?: Tensor<Float32Array>;
@@ -66,6 +72,12 @@ export interface GenerateOptions
   generator?: TorchGenerator;
   /** Starting tokens, [B, N], in [0, K − 1] (K − 1 = masked); default all masked. */
   latents?: Tensor<TokenArray>;
+  /**
+   * Receives this run's warnings (default: the pipeline's {@link VQDiffusionPipeline.onWarning}):
+   * words of a prompt the tokenizer does not know, named, and prompts over L tokens, with the text
+   * that was cut. They come before the text encoder runs; the run goes on.
+   */
+  onWarning?: WarningHandler;
 }
 
 /** What {@link VQDiffusionPipeline.generate} returns. */
@@ -86,6 +98,11 @@ export interface PipelineLoadOptions {
   sessionOptions?: OrtSessionOptions;
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
+  /**
+   * Receives warnings, as one sentence each (the pipeline never writes to the console): those of
+   * loading, and the default for every `generate` call's (unknown words, prompts cut to L tokens).
+   */
+  onWarning?: WarningHandler;
 }
 
 /** The parts of a pipeline; see {@link VQDiffusionPipeline.fromSource}. */
@@ -116,11 +133,18 @@ export class VQDiffusionPipeline {
   readonly scheduler: VQDiffusionScheduler;
   /** The loaded parts: sessions, tokenizer, null embeddings (e.g. to run one component alone). */
   readonly components: PipelineComponents;
+  /** Where `generate` sends warnings when its options name no `onWarning` (none: they are dropped). */
+  readonly onWarning: WarningHandler | undefined;
 
-  constructor(parts: PipelineComponents) {
+  /**
+   * @param parts - the loaded components.
+   * @param onWarning - the default warning handler of `generate`.
+   */
+  constructor(parts: PipelineComponents, onWarning?: WarningHandler) {
     this.components = parts;
     this.config = parts.config;
     this.scheduler = parts.scheduler;
+    this.onWarning = checkWarningHandler("onWarning", onWarning);
   }
 
   /**
@@ -130,17 +154,23 @@ export class VQDiffusionPipeline {
    * @param baseUrl - the folder's URL (relative URLs resolve against the page).
    */
   static async fromPretrained(baseUrl: string, options: PipelineLoadOptions): Promise<VQDiffusionPipeline> {
-    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort, sessionOptions?, fetch? }", options);
-    return VQDiffusionPipeline.fromSource(urlSource(baseUrl, options.fetch), options.ort, options.sessionOptions);
+    if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort, sessionOptions?, fetch?, onWarning? }", options);
+    return VQDiffusionPipeline.fromSource(urlSource(baseUrl, options.fetch), options.ort, options.sessionOptions, options.onWarning);
   }
 
-  /** Loads a model folder from any {@link ModelFileSource} (URLs, a file system, memory). */
+  /**
+   * Loads a model folder from any {@link ModelFileSource} (URLs, a file system, memory).
+   *
+   * @param onWarning - receives warnings, and becomes the pipeline's {@link VQDiffusionPipeline.onWarning}.
+   */
   static async fromSource<P extends VQDiffusionPipeline>(
-    this: new (parts: PipelineComponents) => P,
+    this: new (parts: PipelineComponents, onWarning?: WarningHandler) => P,
     source: ModelFileSource,
     ort: OrtModule,
     sessionOptions?: OrtSessionOptions,
+    onWarning?: WarningHandler,
   ): Promise<P> {
+    checkWarningHandler("onWarning", onWarning);
     if (typeof ort !== "object" || ort === null || typeof ort.InferenceSession?.create !== "function" || typeof ort.Tensor !== "function") {
       throw argumentError("ort", "an onnxruntime module (import * as ort from \"onnxruntime-web\" or \"onnxruntime-node\")", ort);
     }
@@ -187,7 +217,7 @@ export class VQDiffusionPipeline {
           outputs: [{ name: "last_hidden_state", type: "float32", dims: [null, L, D], what: "[B, L, D]" }],
         })
       : null;
-    return new this({ config, scheduler, transformer, decoder, textEncoder, tokenizer, nullEmbeddings });
+    return new this({ config, scheduler, transformer, decoder, textEncoder, tokenizer, nullEmbeddings }, onWarning);
   }
 
   /** The prompt tokenizer (null for a folder without one). */
@@ -196,7 +226,7 @@ export class VQDiffusionPipeline {
   }
 
   /**
-   * Text to images (PIPELINE.md §2). Every option is checked before anything runs.
+   * Text to images (docs/generation.md). Every option is checked before anything runs.
    *
    * @example
    * ```ts
@@ -225,14 +255,15 @@ export class VQDiffusionPipeline {
     }
     if (options.latents !== undefined) checkTokens("latents", options.latents, [B, N], "[B, N] with B = prompts × numImagesPerPrompt", K);
     if (options.generator !== undefined) checkGenerator("generator", options.generator);
+    const onWarning = checkWarningHandler("onWarning", options.onWarning) ?? this.onWarning;
 
     const timings: GenerationTimings = { textEncoderMs: 0, transformerMs: 0, guidanceMs: 0, schedulerMs: 0, decodeMs: 0, steps: 0 };
     let clock = performance.now();
     const positive =
       prompts.kind === "text"
-        ? normalizeEmbeddings(await this.encodeText(prompts.prompts), D, "text_encoder/model.onnx output")
+        ? normalizeEmbeddings(await this.encodeText(prompts.prompts, { onWarning }), D, "text_encoder/model.onnx output")
         : normalizeEmbeddings(prompts.embeds.data, D, "promptEmbeds");
-    const negative = !guided ? null : this.components.nullEmbeddings ?? normalizeEmbeddings(await this.encodeText([""]), D, "text_encoder/model.onnx output");
+    const negative = !guided ? null : this.components.nullEmbeddings ?? normalizeEmbeddings(await this.encodeText([""], { truncation: true }), D, "text_encoder/model.onnx output");
     const context = contextBatch(positive, P, I, L * D, negative);
     timings.textEncoderMs = performance.now() - clock;
     const stages = { denoiserMs: 0, guidanceMs: 0, stepMs: 0 };
@@ -335,12 +366,15 @@ export class VQDiffusionPipeline {
     await Promise.all([transformer.release(), decoder.release(), textEncoder?.release()]);
   }
 
-  /** The text encoder's raw output for prompts: [P, L, D] flat. */
-  private async encodeText(prompts: readonly string[]): Promise<Float32Array> {
+  /**
+   * The text encoder's raw output for prompts: [P, L, D] flat. diffusers' `_encode_prompt`: the prompt
+   * without truncation (cut to L afterwards, with a warning), the unconditional "" with `truncation: true`.
+   */
+  private async encodeText(prompts: readonly string[], options: PromptEncodeOptions): Promise<Float32Array> {
     const { textEncoder, tokenizer } = this.components;
     if (textEncoder === null || tokenizer === null) throw new Error("prompt: this model folder has no text_encoder/tokenizer; pass promptEmbeds instead");
     const { sequenceLength: L, crossAttentionDim: D } = this.config;
-    const ids = tokenizer.encode(prompts);
+    const ids = tokenizer.encode(prompts, options);
     const out = await textEncoder.run({ input_ids: textEncoder.tensor("int64", ids, [prompts.length, L]) }, [prompts.length, L, D]);
     return out.data;
   }
@@ -363,4 +397,10 @@ export class VQDiffusionPipeline {
     if (this.components.textEncoder === null) throw argumentError("prompt", "promptEmbeds instead (this model folder has no text_encoder/tokenizer)", prompt);
     return { kind: "text", prompts: list };
   }
+}
+
+/** The handler itself, after checking that it is a function (or undefined). */
+function checkWarningHandler(name: string, handler: unknown): WarningHandler | undefined {
+  if (handler !== undefined && typeof handler !== "function") throw argumentError(name, "a function (message: string) => void", handler);
+  return handler as WarningHandler | undefined;
 }

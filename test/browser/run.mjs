@@ -69,12 +69,14 @@ async function runPage(params, viewport, timeout) {
   const page = await browser.newPage({ viewport });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  page.on("response", (r) => r.status() >= 400 && errors.push(`HTTP ${r.status()} for ${r.url()}`)); // the favicon included
   const query = new URLSearchParams({ ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])), autorun: "1" });
   await page.goto(`http://127.0.0.1:${port}/?${query}`);
   await page.waitForSelector("body[data-state=done], body[data-state=error]", { timeout });
   const state = await page.evaluate(() => document.body.dataset.state);
   const statusText = await page.textContent("#status");
   assert.equal(state, "done", `page state: ${statusText}; errors: ${errors.join("; ")}`);
+  assert.deepEqual(errors, [], "errors in the page or failed requests");
   return { page, statusText, inPage: await page.evaluate(() => window.vqdResult) };
 }
 
@@ -98,16 +100,21 @@ try {
       return `${inNode.tokens.data.length} tokens equal to Node.js; page says "${statusText}"`;
     });
   }
-  // A URL parameter the controls cannot take is reported and nothing runs.
-  await check("bad URL parameters", async () => {
-    const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${port}/?page=text&seed=abc&colour=red&autorun=1`);
-    await page.waitForSelector("body[data-state=error]", { timeout: 30_000 });
-    const statusText = await page.textContent("#status");
-    assert.equal(statusText, 'URL parameters: seed: "abc" is not a valid value; colour: not a control of this page');
-    await page.close();
-    return `page says "${statusText}"`;
-  });
+  // A URL parameter the controls cannot take is reported with the values it takes, and nothing runs.
+  for (const [query, expected] of [
+    ["page=text&seed=abc&colour=red", 'URL parameters: seed: expected an integer >= 0, got "abc"; colour: not a control of this page'],
+    ["page=pixel-art&steps=500&batch=0&images=4", 'URL parameters: steps: expected an integer in [1, 100], got "500"; batch: expected an integer in [1, 16], got "0"; images: not a control of this page'],
+  ]) {
+    await check(`bad URL parameters ${query}`, async () => {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${port}/?${query}&autorun=1`);
+      await page.waitForSelector("body[data-state=error]", { timeout: 30_000 });
+      const statusText = await page.textContent("#status");
+      assert.equal(statusText, expected);
+      await page.close();
+      return `page says "${statusText}"`;
+    });
+  }
   console.log("per-step milliseconds, Chromium (onnxruntime-web, WASM, 1 thread) vs Node.js (onnxruntime-node):");
   for (const r of timesTable) {
     const f = (t) => `transformer ${t.transformerMs.toFixed(2)}, scheduler ${t.schedulerMs.toFixed(2)}, guidance ${t.guidanceMs.toFixed(2)}`;

@@ -2,7 +2,7 @@
 (models/fashion-mnist-eval/pytorch-weights.pt, written by tools/train/export.py) run with diffusers'
 VQDiffusionPipeline loop, as a PyTorch user would: torch.inference_mode(), the guided batch in one
 forward pass, diffusers' truncation (sort, cumsum, gather) and the reference scheduler step
-(../shared/bench/torch_step.py's posterior and Gumbel-max draw), then the VQ-VAE decoder.
+(tools/bench/torch_step.py's posterior and Gumbel-max draw), then the VQ-VAE decoder.
 
     /usr/bin/python3 tools/bench/torch_pipeline.py --images 16 [--steps 100] [--guidance 5] [--threads 2] [--json]
 
@@ -20,7 +20,6 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "train"))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "shared", "bench"))
 from text_encoder import TextEncoder, encode  # noqa: E402
 from transformer import Transformer  # noqa: E402
 from vqvae import VQVAE  # noqa: E402

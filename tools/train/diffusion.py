@@ -2,7 +2,7 @@
 and the loss (variational bound + auxiliary x_0 cross-entropy), as in Gu et al. (arXiv 2111.14822).
 
 Shapes: B images, N latent pixels, K classes with the mask K-1 last, K1 = K-1 codes.
-The posterior is the scheduler's (DESIGN.md §1), written in log space; it is the same formula the
+The posterior is the scheduler's (docs/generation.md, step 4), written in log space; it is the same formula the
 TypeScript `qPosterior` computes, here batched over a per-image timestep.
 """
 import torch

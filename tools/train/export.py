@@ -1,4 +1,4 @@
-"""Export: the model folder of PIPELINE.md §1 (ONNX components, configs, tokenizer, null embeddings
+"""Export: the model folder of docs/model-folder.md (ONNX components, configs, tokenizer, null embeddings
 as safetensors), the evaluation files, and recorded input/output pairs that the TypeScript tests
 replay through the pipeline's own loading code (test/fixtures/fashion-mnist-export.json).
 """

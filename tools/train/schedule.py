@@ -1,4 +1,4 @@
-"""The scheduler's default mask-and-replace schedule (DESIGN.md §1), as torch tables.
+"""The scheduler's default mask-and-replace schedule (docs/generation.md, step 4), as torch tables.
 
 Computed in float64, logged with a floor of log(1e-30) (the reference's one-hot floor, which stands
 in for log 0), stored as float32. Index T of the cumulative tables is the identity ("t = -1").

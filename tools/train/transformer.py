@@ -1,6 +1,6 @@
 """The VQ-Diffusion transformer: tokens x_t, prompt embeddings, timestep → log p(x_0 | x_t).
 
-As diffusers' Transformer2DModel with discrete input (PIPELINE.md §1): token + position embeddings;
+As diffusers' Transformer2DModel with discrete input (docs/model-folder.md): token + position embeddings;
 blocks of self-attention and cross-attention, each after an adaptive layer norm of the timestep, and
 a feed-forward; a final norm and a linear map to the K-1 codes; log_softmax over the class axis.
 

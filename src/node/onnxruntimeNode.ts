@@ -1,0 +1,40 @@
+/**
+ * onnxruntime-node, loaded on first use. It is an optional peer dependency of the package (a browser
+ * app should not install its native binaries), so a Node.js app installs it beside vq-diffusion; when
+ * it is missing, the error says which package and how to install it.
+ */
+import type { OrtModule } from "../pipeline/onnxComponent.js";
+
+/** The version the package is tested with, and the command that installs it without the CUDA download. */
+export const ONNXRUNTIME_NODE_INSTALL = "ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0";
+
+/** Whether `e` is Node.js' "cannot find package" error for `pkg` (the package itself, not one it imports). */
+function isMissingPackage(e: unknown, pkg: string): boolean {
+  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && typeof message === "string" && message.includes(`'${pkg}'`);
+}
+
+/**
+ * Imports onnxruntime-node, or throws an Error naming it and the install command when it is not installed.
+ *
+ * @param importModule - the import to run (tests replace it).
+ * @throws Error `onnxruntime-node: expected the package installed …` when it cannot be found; other
+ *   errors (a broken native binding) are rethrown as they are.
+ *
+ * @example
+ * ```ts
+ * const ort = await loadOnnxruntimeNode();
+ * ```
+ */
+export async function loadOnnxruntimeNode(importModule: () => Promise<unknown> = () => import("onnxruntime-node")): Promise<OrtModule> {
+  try {
+    return (await importModule()) as OrtModule;
+  } catch (e) {
+    if (!isMissingPackage(e, "onnxruntime-node")) throw e;
+    throw new Error(
+      `onnxruntime-node: expected the package installed beside vq-diffusion to run models in Node.js (${ONNXRUNTIME_NODE_INSTALL}; ` +
+        `or pass { ort }), got none: ${(e as Error).message.split("\n")[0]}`,
+      { cause: e },
+    );
+  }
+}
