@@ -46,7 +46,11 @@ function quantize(folder: string, out: string): string[] {
   return r.stdout.trim().split("\n");
 }
 
-/** Lowest share of final tokens equal to diffusers' float32 ones, over all cases, per folder (measured, rounded down). */
+/**
+ * Share of final tokens equal to diffusers' float32 ones, over all cases, per folder: measured 206/224
+ * (92.0 %) for D and 227/250 (90.8 %) for tiny-learnable, rounded down. (Scales swapped between
+ * columns give 50 % and 46 %.)
+ */
 const FLOOR: Record<string, number> = { "D-fp32": 0.9, "tiny-learnable/fp32": 0.9 };
 const CASES: Record<string, string> = {
   "D-fp32": join(ROOT, "test/fixtures/real-golden/D/cases.json"),
