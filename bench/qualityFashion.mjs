@@ -6,7 +6,7 @@
 // images as samples per cell, and of the VQ-VAE's reconstructions of the test images.
 //
 //   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5]
-//                                 [--methods reference,linspace,purity] [--json]
+//                                 [--methods reference,linspace,purity] [--model DIR] [--json]
 // Needs Debian's dataset-fashion-mnist (the test images) and a build (npm run build).
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
@@ -32,7 +32,8 @@ const methods = [
   { key: "purity", name: "linspace, purity", options: { timestepSpacing: "linspace", strategy: "purity" } },
 ].filter((m) => flag("methods", "reference,linspace,purity").split(",").includes(m.key));
 
-const pipe = await VQDiffusionPipeline.fromPretrained(new URL("../models/fashion-mnist", import.meta.url).pathname);
+// --model: another export of the same model (e.g. its int8 or fp16 folder), for the quality of quantized weights
+const pipe = await VQDiffusionPipeline.fromPretrained(flag("model", new URL("../models/fashion-mnist", import.meta.url).pathname));
 const classifier = await loadClassifier(ort);
 const test = readFashionMnist("t10k");
 const testEval = await classifier.classify(test.pixels, test.n);

@@ -23,6 +23,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="the model folder to write (new or empty, unless --overwrite)")
     p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16"],
                    help="how the ONNX weights are stored (default fp32); fp16 keeps float32 inputs, outputs and arithmetic")
+    p.add_argument("--quantize", choices=["int8"],
+                   help="int8: onnxruntime's dynamic int8 quantization of the transformer's and text encoder's MatMul/Gemm "
+                        "weights, after a float32 export (vqd_export/quantize.py)")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
     p.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
                    help="run every component in onnxruntime against PyTorch and fail past the tolerance (default on)")
@@ -30,6 +33,10 @@ def main(argv=None) -> int:
                    help="model.onnx.data beside a model.onnx: only past protobuf's 2 GB limit (auto, default), always, or never")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     args = p.parse_args(argv)
+
+    if args.quantize and args.dtype != "fp32":
+        print(f"export.py: --quantize int8 quantizes float32 weights: expected --dtype fp32, got {args.dtype}", file=sys.stderr)
+        return 2
 
     try:  # the checks that need no torch first, so that bad input is refused in a moment
         read_index(args.model)
@@ -44,8 +51,13 @@ def main(argv=None) -> int:
 
     quiet()
     try:
-        export_checkpoint(args.model, args.out, dtype=args.dtype, opset=args.opset, check=args.check,
-                          overwrite=args.overwrite, external=args.external_data)
+        if args.quantize == "int8":
+            from vqd_export.quantize import export_int8
+            export_int8(lambda fp32: export_checkpoint(args.model, fp32, opset=args.opset, check=args.check,
+                                                       external=args.external_data), args.out, args.overwrite)
+        else:
+            export_checkpoint(args.model, args.out, dtype=args.dtype, opset=args.opset, check=args.check,
+                              overwrite=args.overwrite, external=args.external_data)
     except (CheckpointError, OutputFolderError, CheckError) as e:
         print(f"export.py: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,138 @@
+"""diffusers' side of `npm run bench:ithq`: diffusers' own VQDiffusionPipeline, unmodified, on a
+checkpoint folder in diffusers' format (e.g. one made by `tools/export/random_checkpoint.py --preset
+ithq`), a guided generation of a few steps, as a PyTorch user runs it: torch 2.x, float32,
+torch.inference_mode(), the given thread count.
+
+    tools/export/.venv/bin/python tools/bench/diffusers_ithq.py --model CHECKPOINT [--steps 2] [--threads 2] [--json]
+
+The pipeline is built from its components, each loaded with its own class (PIPELINE.md §4:
+`VQDiffusionPipeline.from_pretrained` fails on a folder diffusers saved). Per-part times come from
+timing wrappers around the pipeline's own calls, without changing what they compute:
+- text encoding: `_encode_prompt` (tokenizer, CLIP text model, normalisation, null embeddings);
+- transformer: `transformer.forward` (one call per step on the guided batch of 2);
+- scheduler: `scheduler.step`;
+- guidance + truncation: the rest of each step (between two step callbacks), i.e. diffusers'
+  `u + w (c - u)`, logsumexp renormalisation, `truncate` and the clamp;
+- decode: `quantize.get_codebook_entry` + `vqvae.decode`.
+Prints them as JSON (ms; per step for the loop's parts), with load time and the process's peak RSS,
+and with `--tokens` the final tokens (B = 1: N of them), for bench:ithq's agreement column.
+"""
+import argparse
+import json
+import os
+import resource
+import time
+
+import torch
+
+
+def load_pipeline(model):
+    """diffusers' VQDiffusionPipeline from a checkpoint folder, one component at a time."""
+    from diffusers import Transformer2DModel, VQDiffusionScheduler, VQModel
+    from diffusers.pipelines.deprecated.vq_diffusion.pipeline_vq_diffusion import (
+        LearnedClassifierFreeSamplingEmbeddings,
+        VQDiffusionPipeline,
+    )
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    def sub(name):
+        return os.path.join(model, name)
+
+    return VQDiffusionPipeline(
+        vqvae=VQModel.from_pretrained(sub("vqvae")),
+        text_encoder=CLIPTextModel.from_pretrained(sub("text_encoder")),
+        tokenizer=CLIPTokenizer.from_pretrained(sub("tokenizer")),
+        transformer=Transformer2DModel.from_pretrained(sub("transformer")),
+        learned_classifier_free_sampling_embeddings=LearnedClassifierFreeSamplingEmbeddings.from_pretrained(
+            sub("learned_classifier_free_sampling_embeddings")
+        ),
+        scheduler=VQDiffusionScheduler.from_pretrained(sub("scheduler")),
+    )
+
+
+def timed(fn, key, totals):
+    """fn, adding its wall time (s) to totals[key] on every call."""
+
+    def wrapper(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            totals[key] += time.perf_counter() - t0
+
+    return wrapper
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True, help="a VQ-Diffusion checkpoint folder in diffusers' format")
+    ap.add_argument("--prompt", default="a photo of a red fox in the snow")
+    ap.add_argument("--steps", type=int, default=2)
+    ap.add_argument("--guidance", type=float, default=5.0)
+    ap.add_argument("--truncation", type=float, default=1.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--tokens", action="store_true", help="also print the final tokens (the last step's sample)")
+    o = ap.parse_args()
+    torch.set_num_threads(o.threads)
+    torch.set_num_interop_threads(1)
+
+    t0 = time.perf_counter()
+    pipe = load_pipeline(o.model)
+    load_s = time.perf_counter() - t0
+
+    totals = {"text_encoder": 0.0, "transformer": 0.0, "scheduler": 0.0, "decode": 0.0}
+    pipe._encode_prompt = timed(pipe._encode_prompt, "text_encoder", totals)
+    pipe.transformer.forward = timed(pipe.transformer.forward, "transformer", totals)
+    pipe.scheduler.step = timed(pipe.scheduler.step, "scheduler", totals)
+    pipe.vqvae.quantize.get_codebook_entry = timed(pipe.vqvae.quantize.get_codebook_entry, "decode", totals)
+    pipe.vqvae.decode = timed(pipe.vqvae.decode, "decode", totals)
+
+    # The loop's time: from the end of text encoding to the last step's callback.
+    marks = []
+    encode = pipe._encode_prompt
+
+    def encode_then_mark(*args, **kwargs):
+        out = encode(*args, **kwargs)
+        marks.append(time.perf_counter())
+        return out
+
+    pipe._encode_prompt = encode_then_mark
+
+    final = {}
+
+    def on_step(i, t, sample):
+        marks.append(time.perf_counter())
+        final["tokens"] = sample
+
+    generator = torch.Generator().manual_seed(o.seed)
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        out = pipe(
+            o.prompt, num_inference_steps=o.steps, guidance_scale=o.guidance, truncation_rate=o.truncation,
+            generator=generator, output_type="np", callback=on_step, callback_steps=1,
+        )
+        total_s = time.perf_counter() - t0
+    loop_s = marks[-1] - marks[0]
+    n = o.steps
+    per_step = {
+        "transformer": totals["transformer"] * 1000 / n,
+        "guidance": (loop_s - totals["transformer"] - totals["scheduler"]) * 1000 / n,
+        "scheduler": totals["scheduler"] * 1000 / n,
+    }
+    res = {
+        "implementation": f"diffusers {__import__('diffusers').__version__} (PyTorch {torch.__version__})",
+        "steps": n, "guidance": o.guidance, "threads": torch.get_num_threads(),
+        "load_ms": load_s * 1000, "total_ms": total_s * 1000, "ms_per_step": per_step,
+        "text_encoder_ms": totals["text_encoder"] * 1000, "decode_ms": totals["decode"] * 1000,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "image_mean": float(out.images.mean()),
+    }
+    if o.tokens:
+        res["tokens"] = final["tokens"].reshape(-1).tolist()
+    print(json.dumps(res) if o.json else json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()
