@@ -64,6 +64,23 @@ def _nbytes(t: onnx.TensorProto) -> int:
     return count * helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
 
 
+def _attribute_tensors(graph: onnx.GraphProto):
+    """Every tensor a node attribute holds (a Constant's `value`, and those of subgraphs, recursively).
+    torch's exporter stores these as external files too when they are large (ITHQ's AdaLayerNorm
+    LayerNorms: 144 Constant tensors of [1408]), so `rewrite` must carry them like the initializers."""
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("g"):
+                yield from _attribute_tensors(attr.g)
+                yield from attr.g.initializer
+            for g in attr.graphs:
+                yield from _attribute_tensors(g)
+                yield from g.initializer
+
+
 def rewrite(src: str, dst: str, *, fp16: bool = False, external: str = "auto") -> dict:
     """Writes the model at `src` (and its external files) as `dst`, one initializer at a time (the
     weights are never all in memory), converting weights to float16 when `fp16`. `external`: "auto"
@@ -73,16 +90,19 @@ def rewrite(src: str, dst: str, *, fp16: bool = False, external: str = "auto") -
         raise ValueError(f"--external-data: expected auto, always or never, got {external!r}")
     model = onnx.load(src, load_external_data=False)
     base = os.path.dirname(os.path.abspath(src))
-    bound = sum(_nbytes(t) for t in model.graph.initializer)          # fp32 size: an upper bound for fp16
+    others = list(_attribute_tensors(model.graph))                     # stored as given (no fp16 cast)
+    bound = sum(_nbytes(t) for t in model.graph.initializer) + sum(_nbytes(t) for t in others)  # fp32 size: an upper bound for fp16
     use_external = external == "always" or (external == "auto" and bound > PROTOBUF_LIMIT)
     data_name = os.path.basename(dst) + ".data"
     data_path = os.path.join(os.path.dirname(os.path.abspath(dst)), data_name)
     out = open(data_path, "wb") if use_external else None
     casts, total = [], 0
+    others_set = {id(t) for t in others}
     try:
-        for t in model.graph.initializer:
+        for t in [*model.graph.initializer, *others]:
+            initializer = id(t) not in others_set
             a = _tensor_array(t, base)
-            if fp16 and _fp16_ok(a):
+            if fp16 and initializer and _fp16_ok(a):
                 a = a.astype(np.float16)
                 casts.append(helper.make_node("Cast", [t.name + "__fp16"], [t.name], to=onnx.TensorProto.FLOAT,
                                               name=t.name + "__cast"))
