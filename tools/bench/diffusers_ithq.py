@@ -5,7 +5,7 @@ torch.inference_mode(), the given thread count.
 
     tools/export/.venv/bin/python tools/bench/diffusers_ithq.py --model CHECKPOINT [--steps 2] [--threads 2] [--json]
 
-The pipeline is built from its components, each loaded with its own class (PIPELINE.md §4:
+The pipeline is built from its components, each loaded with its own class (tools/export/README.md:
 `VQDiffusionPipeline.from_pretrained` fails on a folder diffusers saved). Per-part times come from
 timing wrappers around the pipeline's own calls, without changing what they compute:
 - text encoding: `_encode_prompt` (tokenizer, CLIP text model, normalisation, null embeddings);

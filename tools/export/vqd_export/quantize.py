@@ -177,7 +177,7 @@ def quantize_model(src: str, dst: str) -> dict:
 
 
 def quantize_into(folder: str, stage: str) -> dict:
-    """Writes the exported model folder `folder` (PIPELINE.md layout) into the empty folder `stage`,
+    """Writes the exported model folder `folder` (docs/model-folder.md layout) into the empty folder `stage`,
     with int8 transformer and text encoder; every other file is copied. Returns the per-component
     results of `quantize_model`."""
     if not os.path.isfile(os.path.join(folder, "model_index.json")):
