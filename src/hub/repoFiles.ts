@@ -1,7 +1,7 @@
 /**
  * A Hub repository's file listing, as data from strangers: every path is checked before it is joined
  * onto a cache folder, every declared size is bounded, and the pipeline's files are picked from it
- * (PIPELINE.md §1: configs, ONNX models and their external data, the tokenizer, the null embeddings),
+ * (docs/model-folder.md, "Files": configs, ONNX models and their external data, the tokenizer, the null embeddings),
  * never a checkpoint's PyTorch weights.
  */
 import { describe } from "../errors.js";
@@ -104,8 +104,8 @@ function isExternalDataName(path: string): boolean {
 }
 
 /**
- * The files of `listing` the pipeline needs, in the listing's order: the fixed files of PIPELINE.md
- * §1 that are present, and the ONNX models' usual external-data files. PyTorch weights (`*.bin`,
+ * The files of `listing` the pipeline needs, in the listing's order: the fixed files of docs/model-folder.md
+ * ("Files") that are present, and the ONNX models' usual external-data files. PyTorch weights (`*.bin`,
  * `*.pt`, a transformer's `.safetensors`), README files, other ONNX variants are left out.
  *
  * @example
