@@ -81,8 +81,6 @@ layout, see the README), run with onnxruntime-node; writes a PNG sheet of the im
 
 sample: the pixel-art demo (no model files needed).
 
-vq-diffusion --version prints the package's version.
-
 Samples 16x16 pixel-art images with VQ-Diffusion: the exact posterior of an embedded data set of
 ${PIXEL_ART_LABELS.length} labels (${PIXEL_ART_LABELS.join(", ")}) as the model, and writes a PNG with
 each image's intermediate steps (masked tokens as a grey checker) beside the final image.
@@ -99,7 +97,9 @@ each image's intermediate steps (masked tokens as a grey checker) beside the fin
                     exactly between them (default: the reference's last n steps, n-1 ... 0)
   --strategy S      posterior (default) or purity (reveal tokens by confidence)
   --out FILE.png    output PNG, checked before anything runs (default vq-diffusion.png)
-  --help            this text`;
+  --help            this text
+
+vq-diffusion --version prints the package's version.`;
 
 /** A command-line error: the CLI prints it with the usage line and exits with code 2. */
 export class UsageError extends Error {}
