@@ -116,7 +116,7 @@ describe("vq-diffusion generate", () => {
     expect(io.err.join("")).toBe(`vq-diffusion: --out: expected a file in an existing folder, got ${join(dir, "missing", "x.png")} (no folder ${join(dir, "missing")})\n`);
     const io2 = capture();
     expect(await main(["generate", "--model", join(dir, "nope"), "--prompt", "bag", "--out", join(dir, "x.png")], io2)).toBe(1);
-    expect(io2.err.join("")).toBe(`vq-diffusion: --model: expected a model folder holding model_index.json, got ${join(dir, "nope")}\n`);
+    expect(io2.err.join("")).toBe(`vq-diffusion: --model: expected a model folder holding model_index.json, got ${join(dir, "nope")} (no such folder)\n`);
     const io3 = capture();
     expect(await main(["generate", "--model", tiny, "--prompt", "bag", "--out", join(dir, "x.png")], io3)).toBe(1);
     expect(io3.err.join("")).toBe('vq-diffusion: --prompt: expected --prompt-embeds FILE instead (this model folder has no text_encoder/tokenizer), got "bag"\n');

@@ -131,7 +131,10 @@ describe("model folder errors", () => {
   });
 
   it("a folder that is not one (Node entry)", async () => {
-    await expect(NodePipeline.fromPretrained(BAD)).rejects.toThrow(`pretrainedModelNameOrPath: expected a model folder holding model_index.json, got ${BAD.replace(/\/$/, "")}`);
+    const expected = (path: string, what: string) => new Error(`pretrainedModelNameOrPath: expected a model folder holding model_index.json, got ${path} (${what})`);
+    await expect(NodePipeline.fromPretrained(BAD)).rejects.toThrow(expected(BAD.replace(/\/$/, ""), "a folder without model_index.json"));
+    await expect(NodePipeline.fromPretrained(join(BAD, "absent"))).rejects.toThrow(expected(join(BAD, "absent"), "no such folder"));
+    await expect(NodePipeline.fromPretrained(join(DIR, "model_index.json"))).rejects.toThrow(expected(join(DIR, "model_index.json"), "not a folder"));
   });
 
   it("a diffusers checkpoint not exported to ONNX: the first missing file's message says so (Node folder)", async () => {
