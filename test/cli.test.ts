@@ -1,5 +1,5 @@
 /** The `vq-diffusion sample` command, run in-process with captured output. */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pngjs from "pngjs";
@@ -116,7 +116,7 @@ describe("vq-diffusion generate", () => {
     expect(io.err.join("")).toBe(`vq-diffusion: --out: expected a file in an existing folder, got ${join(dir, "missing", "x.png")} (no folder ${join(dir, "missing")})\n`);
     const io2 = capture();
     expect(await main(["generate", "--model", join(dir, "nope"), "--prompt", "bag", "--out", join(dir, "x.png")], io2)).toBe(1);
-    expect(io2.err.join("")).toBe(`vq-diffusion: --model: expected a model folder holding model_index.json, got ${join(dir, "nope")}\n`);
+    expect(io2.err.join("")).toBe(`vq-diffusion: --model: expected a model folder holding model_index.json, got ${join(dir, "nope")} (no such folder)\n`);
     const io3 = capture();
     expect(await main(["generate", "--model", tiny, "--prompt", "bag", "--out", join(dir, "x.png")], io3)).toBe(1);
     expect(io3.err.join("")).toBe('vq-diffusion: --prompt: expected --prompt-embeds FILE instead (this model folder has no text_encoder/tokenizer), got "bag"\n');
@@ -140,6 +140,23 @@ describe("messages name the flag the user typed", () => {
       expect(await run(["generate", "--model", tiny, "--prompt-embeds", join(dir, "e.json"), "--steps", steps, "--out", join(dir, "s.png")])).toEqual([1, range(steps)]);
     }
     expect(await run(["generate", "--prompt", "bag", "--steps", "1.5"])).toEqual([2, usage(`--steps: expected an integer in [1, the model's T], got "1.5"`)]);
+  });
+
+  it("without --steps, a model whose T is under 100 runs T steps (100 would be refused)", async () => {
+    const t30 = join(dir, "tiny-t30");
+    cpSync(tiny, t30, { recursive: true });
+    for (const [file, key] of [["scheduler/scheduler_config.json", "num_train_timesteps"], ["transformer/config.json", "num_embeds_ada_norm"]]) {
+      const json = JSON.parse(readFileSync(join(t30, file), "utf8")) as Record<string, unknown>;
+      writeFileSync(join(t30, file), JSON.stringify({ ...json, [key]: 30 }));
+    }
+    writeFileSync(join(dir, "e30.json"), JSON.stringify({ dims: [1, 8, 32], data: new Array(8 * 32).fill(0.1) }));
+    const io = capture();
+    expect(await main(["generate", "--model", t30, "--prompt-embeds", join(dir, "e30.json"), "--images", "1", "--out", join(dir, "t30.png")], io)).toBe(0);
+    expect(io.out.join("")).toMatch(/ in 30 steps \(model /);
+    expect(await run(["generate", "--model", t30, "--prompt-embeds", join(dir, "e30.json"), "--steps", "100", "--out", join(dir, "t30.png")])).toEqual([
+      1,
+      `vq-diffusion: --steps: expected an integer in [1, 30] (the model's T, num_train_timesteps), got "100"\n`,
+    ]);
   });
 
   it.each([

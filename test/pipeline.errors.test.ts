@@ -2,7 +2,9 @@
  * Bad input to the pipeline: each gets an Error naming the file or option, what was expected and
  * what came, and nothing is generated (the generator draws nothing).
  */
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { TorchGenerator, VQDiffusionPipeline } from "../src/index.js";
@@ -129,7 +131,26 @@ describe("model folder errors", () => {
   });
 
   it("a folder that is not one (Node entry)", async () => {
-    await expect(NodePipeline.fromPretrained(BAD)).rejects.toThrow(`pretrainedModelNameOrPath: expected a model folder holding model_index.json, got ${BAD.replace(/\/$/, "")}`);
+    const expected = (path: string, what: string) => new Error(`pretrainedModelNameOrPath: expected a model folder holding model_index.json, got ${path} (${what})`);
+    await expect(NodePipeline.fromPretrained(BAD)).rejects.toThrow(expected(BAD.replace(/\/$/, ""), "a folder without model_index.json"));
+    await expect(NodePipeline.fromPretrained(join(BAD, "absent"))).rejects.toThrow(expected(join(BAD, "absent"), "no such folder"));
+    await expect(NodePipeline.fromPretrained(join(DIR, "model_index.json"))).rejects.toThrow(expected(join(DIR, "model_index.json"), "not a folder"));
+  });
+
+  it("a diffusers checkpoint not exported to ONNX: the first missing file's message says so (Node folder)", async () => {
+    const checkpoint = new URL("./fixtures/real-golden/D/diffusers", import.meta.url).pathname;
+    await expect(NodePipeline.fromPretrained(checkpoint)).rejects.toThrow(
+      new Error(
+        `tokenizer/tokenizer.json: expected the tokenizer (Hugging Face tokenizers format) in the model folder ${checkpoint}, got no such file ` +
+          `(the folder is a diffusers checkpoint: transformer/diffusion_pytorch_model.bin, no transformer/model.onnx; export it to ONNX ` +
+          `with the repository's tools/export/export.py, docs/model-folder.md "Exporting a diffusers checkpoint")`,
+      ),
+    );
+    // An exported folder missing a file gets the plain message (tiny-a's files, tokenizer-less, minus its decoder).
+    const dir = mkdtempSync(join(tmpdir(), "vqd-unexported-"));
+    cpSync(DIR, dir, { recursive: true });
+    rmSync(join(dir, "vqvae_decoder/model.onnx"));
+    await expect(NodePipeline.fromPretrained(dir)).rejects.toThrow(new Error(`vqvae_decoder/model.onnx: expected an ONNX model in the model folder ${dir}, got no such file`));
   });
 
   it("a session error from onnxruntime is rethrown with the component's file", async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { modelLocation } from "../src/node/modelLocation.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
@@ -16,6 +17,18 @@ const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```ts
 describe("README TypeScript examples", () => {
   it("has examples", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(3);
+  });
+  it("each model a Node.js example names is the bundled model, a folder path or the placeholder Hub id org/…", () => {
+    // "models/fashion-mnist" compiles, but names the Hub repository models/fashion-mnist, not the repo's folder.
+    const named = blocks
+      .filter((code) => code.includes('from "vq-diffusion/node"'))
+      .flatMap((code) => [...code.matchAll(/fromPretrained\("([^"]*)"/g)].map((m) => m[1]));
+    expect(named.length).toBeGreaterThanOrEqual(2);
+    const wrong = named.filter((model) => {
+      const location = modelLocation(model, "model");
+      return location.kind === "url" || (location.kind === "hub" && !model.startsWith("org/"));
+    });
+    expect(wrong).toEqual([]);
   });
   it("each compiles alone under tsc --strict against the built package", () => {
     const dir = mkdtempSync(join(tmpdir(), "vqd-readme-"));

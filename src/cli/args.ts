@@ -28,8 +28,10 @@ export interface SampleArgs extends CommonArgs {
 }
 
 /** The parsed `generate` command: text to images with a model folder. */
-export interface GenerateArgs extends CommonArgs {
+export interface GenerateArgs extends Omit<CommonArgs, "steps"> {
   command: "generate";
+  /** --steps; without it, 100 or the model's T when that is smaller (known once the model is read). */
+  steps?: number;
   /** What `--model` named: a bundled model's name, a folder path (./, ../ or absolute) or a URL (see `modelLocation`). */
   model: string;
   /** One or more prompts (--prompt may be repeated). */
@@ -65,7 +67,8 @@ layout, see the README), run with onnxruntime-node; writes a PNG sheet of the im
   --prompt-embeds F instead of --prompt: a JSON file {"dims": [P, L, D], "data": [...]} of the text
                     encoder's raw output (for a model folder without text_encoder/tokenizer)
   --seed N          generator seed (default 0), as torch.Generator().manual_seed(N)
-  --steps N         reverse steps, 1 to the model's T (num_train_timesteps; default 100)
+  --steps N         reverse steps, 1 to the model's T (num_train_timesteps; default 100, or T
+                    when the model's T is smaller)
   --images N        images per prompt, 1-64 (default 4)
   --guidance S      classifier-free guidance scale, a finite number >= 0, on when > 1 (default 5;
                     1 turns it off)
@@ -77,8 +80,6 @@ layout, see the README), run with onnxruntime-node; writes a PNG sheet of the im
   --out FILE.png    output PNG, checked before anything runs (default vq-diffusion.png)
 
 sample: the pixel-art demo (no model files needed).
-
-vq-diffusion --version prints the package's version.
 
 Samples 16x16 pixel-art images with VQ-Diffusion: the exact posterior of an embedded data set of
 ${PIXEL_ART_LABELS.length} labels (${PIXEL_ART_LABELS.join(", ")}) as the model, and writes a PNG with
@@ -96,7 +97,9 @@ each image's intermediate steps (masked tokens as a grey checker) beside the fin
                     exactly between them (default: the reference's last n steps, n-1 ... 0)
   --strategy S      posterior (default) or purity (reveal tokens by confidence)
   --out FILE.png    output PNG, checked before anything runs (default vq-diffusion.png)
-  --help            this text`;
+  --help            this text
+
+vq-diffusion --version prints the package's version.`;
 
 /** A command-line error: the CLI prints it with the usage line and exits with code 2. */
 export class UsageError extends Error {}
@@ -123,7 +126,7 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
 }
 
 /** Sets a common option (all but --steps, whose range differs); returns false for a name that is not one. */
-function commonOption(args: CommonArgs, name: string, value: string): boolean {
+function commonOption(args: Omit<CommonArgs, "steps">, name: string, value: string): boolean {
   switch (name) {
     case "--seed":
       args.seed = integer(name, value, 0, Number.MAX_SAFE_INTEGER);
@@ -219,7 +222,7 @@ function parseSample(argv: readonly string[]): SampleArgs {
 
 function parseGenerate(argv: readonly string[]): GenerateArgs {
   const args: GenerateArgs = {
-    command: "generate", model: "fashion-mnist", prompts: [], seed: 0, steps: 100, images: 4, guidance: 5,
+    command: "generate", model: "fashion-mnist", prompts: [], seed: 0, images: 4, guidance: 5,
     truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png", offline: false,
   };
   for (const [name, value] of options(argv)) {

@@ -166,8 +166,10 @@ async function runGenerate(args: GenerateArgs, io: CliIO): Promise<string> {
 /** Checks the flags that depend on the model (--steps against its T, --prompt against its text encoder), then generates. */
 async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: CliIO, started: number): Promise<string> {
   const T = pipe.config.numTrainTimesteps;
-  if (args.steps < 1 || args.steps > T) {
-    throw new Error(`--steps: expected an integer in [1, ${T}] (the model's T, num_train_timesteps), got ${JSON.stringify(String(args.steps))}`);
+  // Without --steps: diffusers' default of 100, cut to T for a model trained on fewer (100 would be refused).
+  const steps = args.steps ?? Math.min(100, T);
+  if (steps < 1 || steps > T) {
+    throw new Error(`--steps: expected an integer in [1, ${T}] (the model's T, num_train_timesteps), got ${JSON.stringify(String(steps))}`);
   }
   if (args.prompts.length > 0 && pipe.tokenizer === null) {
     throw new Error(`--prompt: expected --prompt-embeds FILE instead (this model folder has no text_encoder/tokenizer), got ${args.prompts.map((p) => JSON.stringify(p)).join(", ")}`);
@@ -176,14 +178,14 @@ async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: C
   const { images } = await pipe.generate({
     ...(args.promptEmbeds === undefined ? { prompt: args.prompts } : { promptEmbeds: readEmbeds(args.promptEmbeds) }),
     numImagesPerPrompt: args.images,
-    numInferenceSteps: args.steps,
+    numInferenceSteps: steps,
     guidanceScale: args.guidance,
     truncationRate: args.truncation,
     generator: new TorchGenerator().manualSeed(args.seed),
     timestepSpacing: args.spacing,
     strategy: args.strategy,
     mode: args.mode,
-    onStep: tty ? ({ step }) => progress(io, step, args.steps) : undefined,
+    onStep: tty ? ({ step }) => progress(io, step, steps) : undefined,
   });
   if (tty) io.stderr("\r\x1b[K");
   const scale = Math.max(1, Math.round(112 / images[0].width));
@@ -191,7 +193,7 @@ async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: C
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const n = images.length;
   return (
-    `wrote ${args.out}: ${n} image${n === 1 ? "" : "s"} of ${args.promptEmbeds ?? args.prompts.map((p) => JSON.stringify(p)).join(", ")} in ${args.steps} step${args.steps === 1 ? "" : "s"} ` +
+    `wrote ${args.out}: ${n} image${n === 1 ? "" : "s"} of ${args.promptEmbeds ?? args.prompts.map((p) => JSON.stringify(p)).join(", ")} in ${steps} step${steps === 1 ? "" : "s"} ` +
     `(model ${args.model}, seed ${args.seed}, guidance ${args.guidance}, truncation ${args.truncation}, ${args.mode} mode` +
     `${args.spacing ? `, ${args.spacing} spacing` : ""}${args.strategy === "purity" ? ", purity" : ""}), one row per prompt, ${seconds} s`
   );

@@ -173,7 +173,10 @@ export async function loadNodePipeline<P extends CorePipeline>(
       source = directorySource(location.path);
       // Named here as the argument (fromSource reads the index itself and would name the file).
       const present = await access(join(source.location, "model_index.json")).then(() => true, () => false);
-      if (!present) throw new Error(`${name}: expected a model folder holding model_index.json, got ${source.location}`);
+      if (!present) {
+        const what = await stat(source.location).then((s) => (s.isDirectory() ? "a folder without model_index.json" : "not a folder"), () => "no such folder");
+        throw new Error(`${name}: expected a model folder holding model_index.json, got ${source.location} (${what})`);
+      }
       break;
     }
     case "url":

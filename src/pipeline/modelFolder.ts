@@ -190,8 +190,33 @@ export type JsonObject = Record<string, unknown>;
 /** Reads a file that must exist, of at most `maxBytes` bytes. */
 export async function readRequired(source: ModelFileSource, path: string, what: string, maxBytes: number): Promise<Uint8Array> {
   const bytes = await readFolderFile(source, path, maxBytes);
-  if (bytes === null) throw new Error(`${path}: expected ${what} in the model folder ${source.location}, got no such file`);
+  if (bytes === null) throw new Error(`${path}: expected ${what} in the model folder ${source.location}, got no such file${await unexportedHint(source)}`);
   return bytes;
+}
+
+/**
+ * When a folder on this machine is a diffusers checkpoint not exported to ONNX (PyTorch weights
+ * where `transformer/model.onnx` should be), the words that say so, for the message of its first
+ * missing file; "" otherwise, for sources without `locate` (nothing is fetched to find out), and
+ * when looking fails. Only located, never read.
+ */
+async function unexportedHint(source: ModelFileSource): Promise<string> {
+  if (source.locate === undefined) return "";
+  const any = { maxBytes: Number.MAX_SAFE_INTEGER };
+  try {
+    if ((await source.locate("transformer/model.onnx", any)) !== null) return "";
+    for (const weights of ["transformer/diffusion_pytorch_model.safetensors", "transformer/diffusion_pytorch_model.bin"]) {
+      if ((await source.locate(weights, any)) !== null) {
+        return (
+          ` (the folder is a diffusers checkpoint: ${weights}, no transformer/model.onnx; export it to ONNX with the repository's ` +
+          `tools/export/export.py, docs/model-folder.md "Exporting a diffusers checkpoint")`
+        );
+      }
+    }
+  } catch {
+    // A path the source refuses to locate says nothing more than the missing file already does.
+  }
+  return "";
 }
 
 /** Parses a JSON object from `bytes`, bounded by {@link PIPELINE_LIMITS.maxJsonBytes}. */

@@ -5,10 +5,9 @@
 #
 #   bash tools/export/setup.sh            # then: tools/export/.venv/bin/python tools/export/export.py --help
 #
-# Where PyPI is reachable nothing else is needed. Two local conveniences:
-# - a folder of wheels beside the checkout (../shared/wheels, or $VQD_WHEELS) is passed to pip as
-#   --find-links: diffusers 0.40 is not on PyPI yet, and such a folder can hold a wheel built from
-#   its source;
+# Every package but one comes from PyPI; diffusers 0.40.0.dev0 is on no index, so:
+# - a folder of wheels holding its wheel (built from its source), $VQD_WHEELS or ../shared/wheels
+#   beside the checkout, is passed to pip as --find-links (without one, pip fails and this says so);
 # - where pip's configuration names local mirrors (extra-index-url) and the default index cannot be
 #   reached, the first mirror becomes the index and retries are off, so a missing package fails at
 #   once instead of waiting.
@@ -35,6 +34,12 @@ extra="$("$venv/bin/python" -m pip config get global.extra-index-url 2>/dev/null
 if [ -n "$extra" ] && [ -z "${PIP_INDEX_URL:-}" ]; then
   export PIP_INDEX_URL="${extra%% *}" PIP_RETRIES=0
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}" -r "$req" -c "$here/constraints.txt" 2>&1 | { grep -v "^WARNING: Location" || true; }
+if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}" -r "$req" -c "$here/constraints.txt" 2>&1 | { grep -v "^WARNING: Location" || true; }; then
+  # The usual cause: diffusers 0.40.0.dev0 is on no index (PyPI has releases only).
+  if [ -d "$wheels" ]; then found="the folder $wheels, passed as --find-links"; else found="no folder $wheels"; fi
+  echo "tools/export/setup.sh: pip could not install $req (above). diffusers==0.40.0.dev0 is not on PyPI:" \
+    "set VQD_WHEELS to a folder holding its wheel (built from diffusers' source); got $found" >&2
+  exit 1
+fi
 echo "$want" > "$stamp"
 echo "tools/export/.venv ready: $("$venv/bin/python" -c 'import torch, transformers, diffusers, onnxruntime; print("torch", torch.__version__, "transformers", transformers.__version__, "diffusers", diffusers.__version__, "onnxruntime", onnxruntime.__version__)')"
