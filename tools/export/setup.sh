@@ -38,7 +38,8 @@ if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${ar
   # The usual cause: diffusers 0.40.0.dev0 is on no index (PyPI has releases only).
   if [ -d "$wheels" ]; then found="the folder $wheels, passed as --find-links"; else found="no folder $wheels"; fi
   echo "tools/export/setup.sh: pip could not install $req (above). diffusers==0.40.0.dev0 is not on PyPI:" \
-    "set VQD_WHEELS to a folder holding its wheel (built from diffusers' source); got $found" >&2
+    "set VQD_WHEELS to a folder holding its wheel, built from diffusers' source at the commit the fixtures were made with" \
+    "(pip wheel --no-deps -w WHEELS git+https://github.com/huggingface/diffusers@58eb52c0803ea9af3abec60841c2a093bdf1f951); got $found" >&2
   exit 1
 fi
 echo "$want" > "$stamp"
