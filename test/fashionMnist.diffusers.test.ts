@@ -13,22 +13,11 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { TorchGenerator } from "../src/index.js";
 import { VQDiffusionPipeline } from "../src/node.js";
+import { casePrompts, promptIds, runCase, type DiffusersCase } from "./helpers/diffusersCases.js";
 
-interface Case {
-  name: string;
-  prompt: string | string[];
-  seed: number;
-  num_images_per_prompt: number;
-  num_inference_steps: number;
-  guidance_scale: number;
-  truncation_rate: number;
-  input_ids: number[][];
-  tokens: number[][];
-  tokens_after_each_step: number[][][];
-  images_uint8: number[][][];
-}
+/** A recorded case of the recipe's checkpoint: every step's tokens and the grey levels [B][H][W]. */
+type Case = DiffusersCase & { tokens_after_each_step: number[][][]; images_uint8: number[][][] };
 
 function parity(name: string, model: string, casesFile: string, config: object) {
   const file = JSON.parse(readFileSync(casesFile, "utf8")) as { cases: Case[] };
@@ -44,23 +33,8 @@ function parity(name: string, model: string, casesFile: string, config: object) 
 
     for (const c of file.cases) {
       it(`${c.name}: ids, tokens after every step, grey levels within 1`, async () => {
-        const prompts = typeof c.prompt === "string" ? [c.prompt] : c.prompt;
-        const L = pipe.config.sequenceLength;
-        const ids = Array.from(pipe.components.tokenizer!.encode(prompts), Number);
-        expect(prompts.map((_, p) => ids.slice(p * L, (p + 1) * L))).toEqual(c.input_ids);
-        const after: number[][][] = [];
-        const out = await pipe.generate({
-          prompt: c.prompt,
-          numImagesPerPrompt: c.num_images_per_prompt,
-          numInferenceSteps: c.num_inference_steps,
-          guidanceScale: c.guidance_scale,
-          truncationRate: c.truncation_rate,
-          generator: new TorchGenerator().manualSeed(c.seed),
-          onStep: ({ sample }) => {
-            const [B, N] = sample.dims;
-            after.push(Array.from({ length: B }, (_, b) => Array.from(sample.data.subarray(b * N, (b + 1) * N))));
-          },
-        });
+        expect(promptIds(pipe, casePrompts(c))).toEqual(c.input_ids);
+        const { out, after } = await runCase(pipe, c);
         expect(after).toEqual(c.tokens_after_each_step);
         expect(Array.from(out.tokens.data)).toEqual(c.tokens.flat());
         expect(out.images.length).toBe(c.images_uint8.length);

@@ -18,26 +18,14 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TorchGenerator } from "../src/index.js";
 import { VQDiffusionPipeline } from "../src/node.js";
+import { runCase, type DiffusersCase } from "./helpers/diffusersCases.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const PYTHON = join(ROOT, "tools/export/.venv/bin/python");
 const EXPORTS = join(ROOT, "test/exports");
 const work = mkdtempSync(join(tmpdir(), "vqd-int8-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-interface Case {
-  name: string;
-  prompt: string | string[];
-  seed: number;
-  num_images_per_prompt: number;
-  num_inference_steps: number;
-  guidance_scale: number;
-  truncation_rate: number;
-  input_ids: number[][];
-  tokens: number[][];
-}
 
 /** Quantizes an export; returns the quantizer's printed lines. */
 function quantize(folder: string, out: string): string[] {
@@ -78,19 +66,12 @@ for (const [folder, casesFile] of Object.entries(CASES)) {
 
     it("loads and generates every recorded case; token agreement with diffusers' float32 run", async () => {
       const pipe = await VQDiffusionPipeline.fromPretrained(out);
-      const cases = (JSON.parse(readFileSync(casesFile, "utf8")) as { cases: Case[] }).cases;
+      const cases = (JSON.parse(readFileSync(casesFile, "utf8")) as { cases: DiffusersCase[] }).cases;
       let equal = 0;
       let total = 0;
       report[folder] = [];
       for (const c of cases) {
-        const { images, tokens } = await pipe.generate({
-          prompt: c.prompt,
-          numImagesPerPrompt: c.num_images_per_prompt,
-          numInferenceSteps: c.num_inference_steps,
-          guidanceScale: c.guidance_scale,
-          truncationRate: c.truncation_rate,
-          generator: new TorchGenerator().manualSeed(c.seed),
-        });
+        const { images, tokens } = (await runCase(pipe, c)).out;
         const final = c.tokens.flat();
         expect(images.length).toBe(c.tokens.length);
         expect(tokens.data.length).toBe(final.length);

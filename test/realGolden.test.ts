@@ -17,28 +17,14 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { TorchGenerator, type VQDiffusionPipeline as CorePipeline } from "../src/index.js";
 import { VQDiffusionPipeline } from "../src/node.js";
+import { casePrompts as prompts, promptIds as ids, runCase as run, type DiffusersCase } from "./helpers/diffusersCases.js";
 
 const EXPORTS = new URL("./exports/", import.meta.url).pathname;
 const D_CASES_FILE = new URL("./fixtures/real-golden/D/cases.json", import.meta.url).pathname;
 
-interface Case {
-  name: string;
-  prompt: string | string[];
-  seed: number;
-  num_images_per_prompt: number;
-  num_inference_steps: number;
-  guidance_scale: number;
-  truncation_rate: number;
-  input_ids: number[][];
-  negative_input_ids?: number[][];
-  text_encoder_output?: { dims: number[]; data: number[] };
-  timesteps: number[];
-  tokens_after_each_step: number[][][];
-  tokens: number[][];
-  images_uint8: number[][][][];
-}
+/** A D or tiny-learnable case: every step's tokens, the timesteps and RGB pixels are recorded. */
+type Case = DiffusersCase & { timesteps: number[]; tokens_after_each_step: number[][][]; images_uint8: number[][][][] };
 interface Probe {
   prompt: string;
   input_ids: number[];
@@ -52,33 +38,6 @@ interface CaseFile {
 const readCases = (path: string) => JSON.parse(readFileSync(path, "utf8")) as CaseFile;
 const D = readCases(D_CASES_FILE);
 const TINY = readCases(EXPORTS + "tiny-learnable/cases.json");
-
-const prompts = (c: Case) => (typeof c.prompt === "string" ? [c.prompt] : c.prompt);
-
-function ids(pipe: CorePipeline, texts: readonly string[]): number[][] {
-  const L = pipe.config.sequenceLength;
-  const flat = Array.from(pipe.components.tokenizer!.encode(texts), Number);
-  return texts.map((_, p) => flat.slice(p * L, (p + 1) * L));
-}
-
-async function run(pipe: CorePipeline, c: Case) {
-  const after: number[][][] = [];
-  const timesteps: number[] = [];
-  const out = await pipe.generate({
-    prompt: c.prompt,
-    numImagesPerPrompt: c.num_images_per_prompt,
-    numInferenceSteps: c.num_inference_steps,
-    guidanceScale: c.guidance_scale,
-    truncationRate: c.truncation_rate,
-    generator: new TorchGenerator().manualSeed(c.seed),
-    onStep: ({ timestep, sample }) => {
-      const [B, N] = sample.dims;
-      timesteps.push(timestep);
-      after.push(Array.from({ length: B }, (_, b) => Array.from(sample.data.subarray(b * N, (b + 1) * N))));
-    },
-  });
-  return { out, after, timesteps };
-}
 
 /** The largest |pipeline − diffusers| over the RGB values of every image; alpha must be 255. */
 function maxPixelDiff(images: { data: Uint8ClampedArray; width: number; height: number }[], reference: number[][][][]): number {
