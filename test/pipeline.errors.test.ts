@@ -137,6 +137,17 @@ describe("model folder errors", () => {
     await expect(NodePipeline.fromPretrained(join(DIR, "model_index.json"))).rejects.toThrow(expected(join(DIR, "model_index.json"), "not a folder"));
   });
 
+  it("a relative URL where there is no page to resolve it against (the core entry in Node.js)", async () => {
+    for (const url of ["/models/fashion-mnist", "./models/fashion-mnist"]) {
+      await expect(VQDiffusionPipeline.fromPretrained(url, { ort: ORT })).rejects.toThrow(
+        new Error(
+          `baseUrl: expected an absolute URL (https://…) where there is no page to resolve a relative one against ` +
+            `(in Node.js, vq-diffusion/node's fromPretrained loads a folder from disk), got "${url}"`,
+        ),
+      );
+    }
+  });
+
   it("a diffusers checkpoint not exported to ONNX: the first missing file's message says so (Node folder)", async () => {
     const checkpoint = new URL("./fixtures/real-golden/D/diffusers", import.meta.url).pathname;
     await expect(NodePipeline.fromPretrained(checkpoint)).rejects.toThrow(

@@ -359,6 +359,15 @@ export async function readPipelineConfig(source: ModelFileSource): Promise<{
 export function urlSource(baseUrl: string, fetchFn: typeof fetch = globalThis.fetch): ModelFileSource {
   if (typeof baseUrl !== "string" || baseUrl === "") throw new Error(`baseUrl: expected the model folder's URL, got ${describe(baseUrl)}`);
   if (typeof fetchFn !== "function") throw new Error(`fetch: expected a fetch function (none is global here), got ${describe(fetchFn)}`);
+  // A relative URL resolves against the page; where there is none (Node.js, Deno), fetch would fail
+  // later with the runtime's own words ("Failed to parse URL"), so say it here.
+  const page = (globalThis as { location?: { href?: unknown } }).location?.href;
+  if (typeof page !== "string" && !URL.canParse(baseUrl)) {
+    throw new Error(
+      `baseUrl: expected an absolute URL (https://…) where there is no page to resolve a relative one against ` +
+        `(in Node.js, vq-diffusion/node's fromPretrained loads a folder from disk), got ${describe(baseUrl)}`,
+    );
+  }
   const base = baseUrl.endsWith("/") ? baseUrl : baseUrl + "/";
   return {
     location: baseUrl,
