@@ -194,8 +194,8 @@ describe("generate errors", async () => {
   }
 
   it("prompt and promptEmbeds: both, neither, or a prompt without a text encoder", async () => {
-    expect(await generateError({})).toBe("prompt: expected exactly one of prompt and promptEmbeds, got \"neither\"");
-    expect(await generateError({ prompt: "a", promptEmbeds: embeds })).toBe("prompt: expected exactly one of prompt and promptEmbeds, got \"both\"");
+    expect(await generateError({})).toBe("prompt: expected exactly one of prompt and promptEmbeds, got neither");
+    expect(await generateError({ prompt: "a", promptEmbeds: embeds })).toBe("prompt: expected exactly one of prompt and promptEmbeds, got both");
     expect(await generateError({ prompt: "a cat" })).toBe('prompt: expected promptEmbeds instead (this model folder has no text_encoder/tokenizer), got "a cat"');
   });
 

@@ -422,7 +422,7 @@ export class VQDiffusionPipeline {
   private readPrompts(options: GenerateOptions): { kind: "text"; prompts: readonly string[] } | { kind: "embeds"; embeds: Tensor<Float32Array> } {
     const { prompt, promptEmbeds } = options;
     if ((prompt === undefined) === (promptEmbeds === undefined)) {
-      throw argumentError("prompt", "exactly one of prompt and promptEmbeds", prompt === undefined ? "neither" : "both");
+      throw new Error(`prompt: expected exactly one of prompt and promptEmbeds, got ${prompt === undefined ? "neither" : "both"}`);
     }
     if (promptEmbeds !== undefined) {
       const { crossAttentionDim: D, sequenceLength: L } = this.config;
