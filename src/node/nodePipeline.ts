@@ -4,6 +4,7 @@
  * `vq-diffusion/node` for the scheduler alone neither needs nor loads the native binding).
  */
 import { access, open, realpath, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { argumentError } from "../errors.js";
 import { openHubSource, type HubLoadOptions } from "../hub/hubSource.js";
@@ -24,7 +25,11 @@ import { loadOnnxruntimeNode } from "./onnxruntimeNode.js";
 export interface NodePipelineLoadOptions extends HubLoadOptions {
   /** Another onnxruntime module (default: onnxruntime-node). */
   ort?: OrtModule;
-  /** Passed to every `InferenceSession.create` (its `externalData` is replaced by the model's own external data files). */
+  /**
+   * Passed to every `InferenceSession.create` (its `externalData` is replaced by the model's own
+   * external data files). `intraOpNumThreads` defaults to `os.availableParallelism()` (all cores, as
+   * PyTorch uses them): onnxruntime-node's own default ran one thread on a 2-core machine here.
+   */
   sessionOptions?: OrtSessionOptions;
   /** Receives warnings (loading, and the default of every `generate`'s: unknown words, cut prompts); see the core's load options. */
   onWarning?: WarningHandler;
@@ -165,6 +170,10 @@ export async function loadNodePipeline<P extends CorePipeline>(
   name: string,
 ): Promise<P> {
   if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, onWarning?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
+  const { sessionOptions } = options;
+  if (sessionOptions !== undefined && (typeof sessionOptions !== "object" || sessionOptions === null)) {
+    throw argumentError("sessionOptions", "an object of onnxruntime session options", sessionOptions);
+  }
   const location = modelLocation(model, name);
   let source: ModelFileSource;
   switch (location.kind) {
@@ -187,5 +196,5 @@ export async function loadNodePipeline<P extends CorePipeline>(
       break;
   }
   const ort: OrtModule = options.ort ?? (await loadOnnxruntimeNode());
-  return cls.fromSource(source, ort, options.sessionOptions, options.onWarning);
+  return cls.fromSource(source, ort, { intraOpNumThreads: availableParallelism(), ...sessionOptions }, options.onWarning);
 }
