@@ -3,6 +3,7 @@
  * declared size, or one that ends (or breaks) before it, is an error, so that a store never keeps a
  * partial file as if it were whole.
  */
+import { readBoundedBody } from "../pipeline/modelFolder.js";
 
 /** What `onProgress` receives: one file's bytes, and the whole load's. */
 export interface HubProgressEvent {
@@ -130,32 +131,8 @@ export function countedBody(
  * const bytes = await readBounded(new Response("{}"), 1024, "org/m: the listing"); // Uint8Array [123, 125]
  * ```
  */
-export async function readBounded(response: Response, max: number, describeFailure: string): Promise<Uint8Array> {
-  const declared = Number(response.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > max) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new Error(`${describeFailure}: expected at most ${max} bytes, got a Content-Length of ${declared}`);
-  }
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  if (response.body !== null) {
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      length += value.byteLength;
-      if (length > max) {
-        await reader.cancel().catch(() => undefined);
-        throw new Error(`${describeFailure}: expected at most ${max} bytes, got more`);
-      }
-      chunks.push(value);
-    }
-  }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+export function readBounded(response: Response, max: number, describeFailure: string): Promise<Uint8Array> {
+  return readBoundedBody(response, max, (got) =>
+    new Error(`${describeFailure}: expected at most ${max} bytes, got ${got === null ? "more" : `a Content-Length of ${got}`}`),
+  );
 }

@@ -387,17 +387,33 @@ export function urlSource(baseUrl: string, fetchFn: typeof fetch = globalThis.fe
   };
 }
 
-/** A response's body, refused past `maxBytes`: by its Content-Length before reading, else while streaming. */
-async function readBody(response: Response, path: string, maxBytes: number): Promise<Uint8Array> {
+/** A model file's body, refused past `maxBytes` with the folder's messages (see {@link readBoundedBody}). */
+function readBody(response: Response, path: string, maxBytes: number): Promise<Uint8Array> {
+  return readBoundedBody(response, maxBytes, (got) =>
+    got === null ? new Error(`${path}: expected a file of at most ${maxBytes} bytes, got more`) : fileTooLarge(path, maxBytes, got),
+  );
+}
+
+/**
+ * A response's whole body, refused past `maxBytes`: by its Content-Length before reading, else while
+ * streaming (the reader is cancelled at the first byte past the bound). `tooLarge(got)` makes the
+ * error: `got` is the declared or read length, or null when a stream went past the bound.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readBoundedBody(new Response("{}"), 1024, () => new Error("too large")); // Uint8Array [123, 125]
+ * ```
+ */
+export async function readBoundedBody(response: Response, maxBytes: number, tooLarge: (got: number | null) => Error): Promise<Uint8Array> {
   const declared = Number(response.headers?.get?.("content-length") ?? NaN);
   if (declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
-    throw fileTooLarge(path, maxBytes, declared);
+    throw tooLarge(declared);
   }
   const reader = response.body?.getReader();
   if (reader === undefined) {
     const bytes = new Uint8Array(await response.arrayBuffer());
-    if (bytes.length > maxBytes) throw fileTooLarge(path, maxBytes, bytes.length);
+    if (bytes.length > maxBytes) throw tooLarge(bytes.length);
     return bytes;
   }
   const chunks: Uint8Array[] = [];
@@ -408,7 +424,7 @@ async function readBody(response: Response, path: string, maxBytes: number): Pro
     size += value.length;
     if (size > maxBytes) {
       await reader.cancel().catch(() => undefined);
-      throw new Error(`${path}: expected a file of at most ${maxBytes} bytes, got more`);
+      throw tooLarge(null);
     }
     chunks.push(value);
   }
