@@ -2,9 +2,11 @@
 
     tools/export/.venv/bin/python tools/train/record_diffusers.py [--checkpoint models/fashion-mnist-diffusers]
 
-The pipeline is built component by component from the checkpoint (at this diffusers commit,
-`VQDiffusionPipeline.from_pretrained` fails on LearnedClassifierFreeSamplingEmbeddings, even when that
-component is passed in: it looks the class up in the diffusers module, which does not export it). Each case runs
+The pipeline comes from `VQDiffusionPipeline.from_pretrained(checkpoint)`, the line a diffusers user
+writes. At this diffusers commit that call fails on the `learned_classifier_free_sampling_embeddings`
+component, even when the component is passed in: the loader looks the class up in the top-level `diffusers`
+module, which stopped exporting it when the pipeline moved to `pipelines/deprecated`. Registering the class
+there first (one line, `load_pipeline`) is the whole workaround; README.md shows it. Each case runs
 diffusers' unmodified `__call__` with `torch.Generator().manual_seed(seed)` (CPU, one thread) and
 records the prompt ids, the tokens after every step (callback_steps=1) and the images as uint8
 (`round(255·x)`, diffusers' `numpy_to_pil`). test/fashionMnist.diffusers.test.ts replays every case
@@ -31,18 +33,11 @@ CASES = [
 
 
 def load_pipeline(checkpoint):
-    """diffusers' VQDiffusionPipeline on the checkpoint, its components loaded one by one."""
-    from diffusers import Transformer2DModel, VQDiffusionPipeline, VQDiffusionScheduler, VQModel
+    """diffusers' VQDiffusionPipeline.from_pretrained on the checkpoint (the class registered first, above)."""
+    import diffusers
     from diffusers.pipelines.deprecated.vq_diffusion.pipeline_vq_diffusion import LearnedClassifierFreeSamplingEmbeddings
-    from transformers import CLIPTextModel, CLIPTokenizer
-    return VQDiffusionPipeline(
-        vqvae=VQModel.from_pretrained(checkpoint, subfolder="vqvae"),
-        text_encoder=CLIPTextModel.from_pretrained(checkpoint, subfolder="text_encoder"),
-        tokenizer=CLIPTokenizer.from_pretrained(checkpoint, subfolder="tokenizer"),
-        transformer=Transformer2DModel.from_pretrained(checkpoint, subfolder="transformer"),
-        scheduler=VQDiffusionScheduler.from_pretrained(checkpoint, subfolder="scheduler"),
-        learned_classifier_free_sampling_embeddings=LearnedClassifierFreeSamplingEmbeddings.from_pretrained(
-            checkpoint, subfolder="learned_classifier_free_sampling_embeddings"))
+    diffusers.LearnedClassifierFreeSamplingEmbeddings = LearnedClassifierFreeSamplingEmbeddings
+    return diffusers.VQDiffusionPipeline.from_pretrained(checkpoint)
 
 
 def main():
