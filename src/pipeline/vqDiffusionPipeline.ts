@@ -11,6 +11,7 @@
  * One pipeline can serve concurrent `generate` calls: a run's state (its chain, its tensors) is its own.
  */
 import { argumentError, argumentErrorText, describe } from "../errors.js";
+import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { checkGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { VQDiffusionSampler, type SampleOptions, type StepInfo } from "../sampling/sampler.js";
 import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
@@ -83,6 +84,13 @@ export interface GenerateOptions
    */
   onWarning?: WarningHandler;
 }
+
+/** The keys {@link GenerateOptions} takes; any other is refused (a misspelt option must not fall back to its default). */
+const GENERATE_OPTION_KEYS = {
+  prompt: true, promptEmbeds: true, numImagesPerPrompt: true, numInferenceSteps: true, guidanceScale: true, truncationRate: true,
+  generator: true, latents: true, timestepSpacing: true, strategy: true, truncationTopK: true, mode: true, onStep: true, signal: true,
+  initTokens: true, strength: true, keepMask: true, onWarning: true,
+} as const satisfies OptionKeys<GenerateOptions>;
 
 /** What {@link VQDiffusionPipeline.generate} returns. */
 export interface GenerateOutput {
@@ -266,7 +274,9 @@ export class VQDiffusionPipeline {
   }
 
   /**
-   * Text to images (docs/generation.md). Every option is checked before anything runs.
+   * Text to images (docs/generation.md). Every option is checked before anything runs; a key
+   * `GenerateOptions` does not have (a typo, or diffusers' `guidance_scale` for `guidanceScale`) is an
+   * Error naming it, not a silent default.
    *
    * @example
    * ```ts
@@ -278,6 +288,7 @@ export class VQDiffusionPipeline {
    */
   async generate(options: GenerateOptions): Promise<GenerateOutput> {
     if (typeof options !== "object" || options === null) throw argumentError("options", "an object", options);
+    checkOptionKeys(options, "options", GENERATE_OPTION_KEYS);
     const { numVecClasses: K, numLatentPixels: N, crossAttentionDim: D, sequenceLength: L } = this.config;
     const prompts = this.readPrompts(options);
     const P = prompts.kind === "text" ? prompts.prompts.length : prompts.embeds.dims[0];

@@ -17,6 +17,7 @@ import {
   type VQDiffusionSchedulerOptions,
 } from "../config/schedulerConfig.js";
 import { argumentError } from "../errors.js";
+import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { stepPrimitives } from "../kernels/backend.js";
 import { fastCategoricalStep } from "../kernels/fastStep.js";
 import { fusedGumbelStep } from "../kernels/fusedStep.js";
@@ -53,6 +54,8 @@ export interface StepOptions {
    */
   prevTimestep?: number;
 }
+
+const STEP_OPTION_KEYS = { generator: true, mode: true, prevTimestep: true } as const satisfies OptionKeys<StepOptions>;
 
 /** What {@link VQDiffusionScheduler.step} returns. */
 export interface StepOutput<T extends TokenArray> {
@@ -222,7 +225,7 @@ export class VQDiffusionScheduler {
     if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > T) {
       throw argumentError("numInferenceSteps", `an integer in [1, ${T}] (numTrainTimesteps = ${T})`, numInferenceSteps);
     }
-    if (typeof options !== "object" || options === null) throw argumentError("options", "{ timestepSpacing }", options);
+    checkOptions(options, "{ timestepSpacing? }", { timestepSpacing: true });
     this.timestepsValue = spacedTimesteps(numInferenceSteps, T, options.timestepSpacing);
     this.stepsValue = numInferenceSteps;
     this.spacingValue = options.timestepSpacing;
@@ -271,7 +274,7 @@ export class VQDiffusionScheduler {
   ): StepOutput<T> {
     const { B, N, logPX0, tokens, source } = this.checkModelInputs("modelOutput", modelOutput, "sample", sample);
     const t = this.checkTimestep("timestep", timestep);
-    checkOptions(options, "{ generator?, mode?, prevTimestep? }");
+    checkOptions(options, "{ generator?, mode?, prevTimestep? }", STEP_OPTION_KEYS);
     const generator = options.generator ?? randomlySeededGenerator();
     checkGenerator("options.generator", generator);
     const mode = options.mode ?? "reference";
@@ -316,7 +319,7 @@ export class VQDiffusionScheduler {
   qPosterior(logPX0: Tensor<Float32Array>, xT: Tensor<TokenArray>, t: number, options: PosteriorOptions = {}): Tensor<Float32Array> {
     const { B, N, logPX0: data, tokens } = this.checkModelInputs("logPX0", logPX0, "xT", xT);
     const step = this.checkTimestep("t", t);
-    checkOptions(options, "{ prevTimestep? }");
+    checkOptions(options, "{ prevTimestep? }", { prevTimestep: true });
     const s = options.prevTimestep ?? step - 1;
     if (!Number.isInteger(s) || s < -1 || s > step - 1) throw argumentError("prevTimestep", `an integer in [-1, ${step - 1}] (t - 1 at most)`, s);
     checkLogProbabilities("logPX0", data, B, this.numEmbed - 1, N);
@@ -355,10 +358,10 @@ export class VQDiffusionScheduler {
    * @param timestep - t in [0, T − 1].
    * @returns x_t, shape (B, N), the caller's token type.
    */
-  addNoise<T extends TokenArray>(tokens: Tensor<T>, timestep: number, options: StepOptions = {}): Tensor<T> {
+  addNoise<T extends TokenArray>(tokens: Tensor<T>, timestep: number, options: Pick<StepOptions, "generator"> = {}): Tensor<T> {
     const { tokens: x, dims, source } = checkTokens("tokens", tokens, [null, null], "[B, N]", this.numEmbed);
     const t = this.checkTimestep("timestep", timestep);
-    checkOptions(options, "{ generator? }");
+    checkOptions(options, "{ generator? }", { generator: true });
     const generator = options.generator ?? randomlySeededGenerator();
     checkGenerator("options.generator", generator);
     const noised = addNoiseTokens(x, this.numEmbed, this.schedule.cumulativeAlpha[t], this.schedule.cumulativeGamma[t], generator);
@@ -388,9 +391,13 @@ export class VQDiffusionScheduler {
   }
 }
 
-/** Options are an object (or left out): `null`, a number or a string is an error, not a TypeError. */
-function checkOptions(options: unknown, what: string): void {
+/**
+ * Options are an object (or left out) of the documented keys: `null`, a number or a string is an
+ * error, not a TypeError, and so is a key the method does not take (see `checkOptionKeys`).
+ */
+function checkOptions(options: unknown, what: string, keys: Readonly<Record<string, true>>): void {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw argumentError("options", what, options);
+  checkOptionKeys(options, "options", keys);
 }
 
 function descending(n: number): Int32Array {
