@@ -17,11 +17,10 @@ import { VQDiffusionSampler, type SampleOptions, type StepInfo } from "../sampli
 import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, formatDims } from "../tensor/validate.js";
-import { browserHubPlatform } from "../hub/cacheStorageStore.js";
-import { openHubSource, type HubLoadOptions } from "../hub/hubSource.js";
-import { isModelIdForm } from "../hub/modelId.js";
+import { HUB_OPTION_KEYS, type HubLoadOptions } from "../hub/hubSource.js";
+import { openUrlOrHubSource } from "../hub/urlOrHubSource.js";
 import { toRGBAImages, type RGBAImage } from "./images.js";
-import { locateFolderFile, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
+import { locateFolderFile, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
 import { locateExternalData, readExternalData } from "./onnxExternalData.js";
 import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxComponent.js";
 import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
@@ -124,6 +123,10 @@ export interface PipelineLoadOptions extends HubLoadOptions {
   onWarning?: WarningHandler;
 }
 
+const PIPELINE_LOAD_OPTION_KEYS = {
+  ort: true, sessionOptions: true, onWarning: true, fetch: true, ...HUB_OPTION_KEYS,
+} as const satisfies OptionKeys<PipelineLoadOptions>;
+
 /** The parts of a pipeline; see {@link VQDiffusionPipeline.fromSource}. */
 export interface PipelineComponents {
   readonly config: PipelineConfig;
@@ -179,11 +182,9 @@ export class VQDiffusionPipeline {
     if (typeof options !== "object" || options === null) {
       throw argumentError("options", "{ ort, sessionOptions?, onWarning?, fetch?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
     }
-    const { ort, fetch: fetchFn, sessionOptions, onWarning } = options;
-    const source =
-      typeof baseUrlOrModelId === "string" && isModelIdForm(baseUrlOrModelId)
-        ? await openHubSource(baseUrlOrModelId, options, browserHubPlatform(fetchFn), "baseUrlOrModelId")
-        : urlSource(baseUrlOrModelId, fetchFn);
+    checkOptionKeys(options, "options", PIPELINE_LOAD_OPTION_KEYS);
+    const { ort, sessionOptions, onWarning } = options;
+    const source = await openUrlOrHubSource(baseUrlOrModelId, options, "baseUrlOrModelId");
     return VQDiffusionPipeline.fromSource(source, ort, sessionOptions, onWarning);
   }
 
