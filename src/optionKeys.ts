@@ -40,6 +40,12 @@ const PYTHON_NAMES: Readonly<Record<string, string>> = {
  * @param argument - the options' name in messages (`"options"`).
  * @param accepted - the keys taken (see {@link OptionKeys}).
  * @throws Error `<argument>: expected only the keys <accepted>, got the unknown key "<key>" (<hint>)`.
+ *
+ * @example
+ * ```ts
+ * checkOptionKeys({ generator, mdoe: "fast" }, "options", { generator: true, mode: true, prevTimestep: true });
+ * // Error: options: expected only the keys generator, mode, prevTimestep, got the unknown key "mdoe" (did you mean mode?)
+ * ```
  */
 export function checkOptionKeys(options: object, argument: string, accepted: Readonly<Record<string, true>>): void {
   const unknown = Object.keys(options).filter((key) => !Object.hasOwn(accepted, key));

@@ -32,7 +32,14 @@ export interface HubLoadOptions {
   signal?: AbortSignal;
 }
 
-/** The keys of {@link HubLoadOptions}, for the loaders' lists of the options they take. */
+/**
+ * The keys of {@link HubLoadOptions}, for the loaders' lists of the options they take.
+ *
+ * @example
+ * ```ts
+ * const accepted = { subfolder: true, ...HUB_OPTION_KEYS }; // for checkOptionKeys
+ * ```
+ */
 export const HUB_OPTION_KEYS = {
   revision: true, hubUrl: true, accessToken: true, localFilesOnly: true, cacheDir: true, onProgress: true, signal: true,
 } as const satisfies OptionKeys<HubLoadOptions>;
