@@ -16,10 +16,9 @@ import {
   type VQDiffusionSchedulerConfig,
   type VQDiffusionSchedulerOptions,
 } from "../config/schedulerConfig.js";
-import { checkSchedulerFileOptions, readSchedulerConfigFrom, schedulerFilesToFetch, type SchedulerFileOptions } from "../config/schedulerConfigFile.js";
+import type { SchedulerFileOptions } from "../config/schedulerConfigFile.js";
 import { argumentError } from "../errors.js";
-import { HUB_OPTION_KEYS, type HubLoadOptions } from "../hub/hubSource.js";
-import { openUrlOrHubSource } from "../hub/urlOrHubSource.js";
+import type { HubLoadOptions } from "../hub/hubSource.js";
 import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { stepPrimitives } from "../kernels/backend.js";
 import { fastCategoricalStep } from "../kernels/fastStep.js";
@@ -53,10 +52,6 @@ export interface SchedulerLoadOptions extends HubLoadOptions, SchedulerFileOptio
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
 }
-
-const SCHEDULER_LOAD_OPTION_KEYS = {
-  subfolder: true, onWarning: true, fetch: true, ...HUB_OPTION_KEYS,
-} as const satisfies OptionKeys<SchedulerLoadOptions>;
 
 /** Options of {@link VQDiffusionScheduler.step}. */
 export interface StepOptions {
@@ -205,7 +200,14 @@ export class VQDiffusionScheduler {
    * ```
    */
   static async fromPretrained(baseUrlOrModelId: string, options: SchedulerLoadOptions = {}): Promise<VQDiffusionScheduler> {
-    const paths = checkSchedulerFileOptions(options, SCHEDULER_LOAD_OPTION_KEYS);
+    // Loaded on first use: a page that only steps a scheduler does not bundle the loaders (and the Hub client).
+    const [{ checkSchedulerFileOptions, readSchedulerConfigFrom, schedulerFilesToFetch }, { openUrlOrHubSource }, { HUB_OPTION_KEYS }] = await Promise.all([
+      import("../config/schedulerConfigFile.js"),
+      import("../hub/urlOrHubSource.js"),
+      import("../hub/hubSource.js"),
+    ]);
+    const accepted = { subfolder: true, onWarning: true, fetch: true, ...HUB_OPTION_KEYS } as const satisfies OptionKeys<SchedulerLoadOptions>;
+    const paths = checkSchedulerFileOptions(options, accepted);
     const source = await openUrlOrHubSource(baseUrlOrModelId, options, "baseUrlOrModelId", schedulerFilesToFetch(paths));
     const { json, file } = await readSchedulerConfigFrom(source, paths, options, "baseUrlOrModelId");
     return this.fromConfig(json, { file }); // warned about once, by readSchedulerConfigFrom
