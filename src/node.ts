@@ -11,7 +11,7 @@
  */
 export * from "./index.js";
 export { VQDiffusionScheduler } from "./node/nodeScheduler.js";
-export { readSchedulerConfig, writeSchedulerConfig, SCHEDULER_CONFIG_NAME } from "./node/schedulerFiles.js";
+export { readSchedulerConfig, writeSchedulerConfig } from "./node/schedulerFiles.js";
 export type { FromPretrainedOptions } from "./node/schedulerFiles.js";
 export { VQDiffusionPipeline, directorySource } from "./node/nodePipeline.js";
 export type { NodePipelineLoadOptions } from "./node/nodePipeline.js";

@@ -15,6 +15,7 @@
  */
 import { argumentError, argumentErrorText, describe } from "../errors.js";
 import { LIMITS } from "../limits.js";
+import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import type { StepMode, VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import { spacedTimesteps, type TimestepSpacing } from "../schedule/timestepSpacing.js";
@@ -104,6 +105,13 @@ export interface SampleOptions {
   timings?: SamplerTimings;
 }
 
+/** The keys {@link SampleOptions} takes; any other is refused. */
+const SAMPLE_OPTION_KEYS = {
+  batchSize: true, numLatentPixels: true, numInferenceSteps: true, guidanceScale: true, truncationRate: true, generator: true, latents: true,
+  tokenType: true, onStep: true, signal: true, mode: true, timestepSpacing: true, truncationTopK: true, strategy: true, initTokens: true,
+  strength: true, keepMask: true, timings: true,
+} as const satisfies OptionKeys<SampleOptions>;
+
 /**
  * @example
  * ```ts
@@ -117,6 +125,7 @@ export class VQDiffusionSampler {
 
   constructor(options: { scheduler: VQDiffusionScheduler; denoiser: Denoiser }) {
     if (typeof options !== "object" || options === null) throw argumentError("options", "{ scheduler, denoiser }", options);
+    checkOptionKeys(options, "options", { scheduler: true, denoiser: true });
     checkScheduler(options.scheduler);
     if (typeof options.denoiser !== "function") throw argumentError("denoiser", "a function (sample, timestep) => log p(x_0 | x_t)", options.denoiser);
     this.scheduler = options.scheduler;
@@ -135,6 +144,8 @@ export class VQDiffusionSampler {
   sample(options?: SampleOptions & { tokenType?: "int32"; latents?: Tensor<Int32Array> }): Promise<{ tokens: Tensor<Int32Array> }>;
   sample(options?: SampleOptions): Promise<{ tokens: Tensor<TokenArray> }>;
   async sample(options: SampleOptions = {}): Promise<{ tokens: Tensor<TokenArray> }> {
+    if (typeof options !== "object" || options === null) throw argumentError("options", "an object", options);
+    checkOptionKeys(options, "options", SAMPLE_OPTION_KEYS);
     const s = this.scheduler;
     const K = s.numEmbed;
     const steps = options.numInferenceSteps ?? 100;

@@ -16,7 +16,10 @@ import {
   type VQDiffusionSchedulerConfig,
   type VQDiffusionSchedulerOptions,
 } from "../config/schedulerConfig.js";
+import type { SchedulerFileOptions } from "../config/schedulerConfigFile.js";
 import { argumentError } from "../errors.js";
+import type { HubLoadOptions } from "../hub/hubSource.js";
+import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { stepPrimitives } from "../kernels/backend.js";
 import { fastCategoricalStep } from "../kernels/fastStep.js";
 import { fusedGumbelStep } from "../kernels/fusedStep.js";
@@ -39,6 +42,17 @@ import { addNoiseTokens } from "../schedule/forwardProcess.js";
  */
 export type StepMode = "reference" | "fast";
 
+/**
+ * Options of {@link VQDiffusionScheduler.fromPretrained} in the core entry: where the config lies in
+ * the folder (`subfolder`), who hears warnings, the fetch to use, and the Hub options (`revision`,
+ * `cacheDir` = the Cache Storage name, `hubUrl`, `accessToken`, `localFilesOnly`, `onProgress`,
+ * `signal`) for a Hub model id.
+ */
+export interface SchedulerLoadOptions extends HubLoadOptions, SchedulerFileOptions {
+  /** The fetch to use (default: the global one). */
+  fetch?: typeof fetch;
+}
+
 /** Options of {@link VQDiffusionScheduler.step}. */
 export interface StepOptions {
   /** The random stream; a fresh, randomly seeded one when absent. */
@@ -53,6 +67,8 @@ export interface StepOptions {
    */
   prevTimestep?: number;
 }
+
+const STEP_OPTION_KEYS = { generator: true, mode: true, prevTimestep: true } as const satisfies OptionKeys<StepOptions>;
 
 /** What {@link VQDiffusionScheduler.step} returns. */
 export interface StepOutput<T extends TokenArray> {
@@ -165,6 +181,39 @@ export class VQDiffusionScheduler {
   }
 
   /**
+   * Loads a scheduler from a model folder's `scheduler_config.json`, fetched from a URL or from a
+   * Hugging Face Hub repository `org/name` (into Cache Storage, as the pipeline's `fromPretrained`
+   * does; only the config is fetched). Without `subfolder`, the folder's own `scheduler_config.json`,
+   * else `scheduler/scheduler_config.json` (a whole pipeline folder). Unknown keys in the file are
+   * ignored with a warning to `options.onWarning`; every error names the file. vq-diffusion/node's
+   * `fromPretrained` also takes folders on disk and bundled models.
+   *
+   * @param baseUrlOrModelId - the folder's URL: absolute (`https://…`, `/…`) or relative starting
+   *   with `./` or `../` (resolved against the page); or a Hub id `org/name` (one slash, no prefix).
+   * @throws Error naming the option, the argument or the file: a key `SchedulerLoadOptions` lacks, a
+   *   malformed id or URL (before any request), a folder without the config, a bad config.
+   *
+   * @example
+   * ```ts
+   * const scheduler = await VQDiffusionScheduler.fromPretrained("microsoft/vq-diffusion-ithq"); // scheduler/scheduler_config.json
+   * scheduler.numEmbed; // 4097
+   * ```
+   */
+  static async fromPretrained(baseUrlOrModelId: string, options: SchedulerLoadOptions = {}): Promise<VQDiffusionScheduler> {
+    // Loaded on first use: a page that only steps a scheduler does not bundle the loaders (and the Hub client).
+    const [{ checkSchedulerFileOptions, readSchedulerConfigFrom, schedulerFilesToFetch }, { openUrlOrHubSource }, { HUB_OPTION_KEYS }] = await Promise.all([
+      import("../config/schedulerConfigFile.js"),
+      import("../hub/urlOrHubSource.js"),
+      import("../hub/hubSource.js"),
+    ]);
+    const accepted = { subfolder: true, onWarning: true, fetch: true, ...HUB_OPTION_KEYS } as const satisfies OptionKeys<SchedulerLoadOptions>;
+    const paths = checkSchedulerFileOptions(options, accepted);
+    const source = await openUrlOrHubSource(baseUrlOrModelId, options, "baseUrlOrModelId", schedulerFilesToFetch(paths));
+    const { json, file } = await readSchedulerConfigFrom(source, paths, options, "baseUrlOrModelId");
+    return this.fromConfig(json, { file }); // warned about once, by readSchedulerConfigFrom
+  }
+
+  /**
    * The `scheduler_config.json` object of this scheduler, with `"_class_name": "VQDiffusionScheduler"`,
    * and the `_diffusers_version` of the config it was read from, if any (so a config read and written
    * back is unchanged).
@@ -222,7 +271,7 @@ export class VQDiffusionScheduler {
     if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > T) {
       throw argumentError("numInferenceSteps", `an integer in [1, ${T}] (numTrainTimesteps = ${T})`, numInferenceSteps);
     }
-    if (typeof options !== "object" || options === null) throw argumentError("options", "{ timestepSpacing }", options);
+    checkOptions(options, "{ timestepSpacing? }", { timestepSpacing: true });
     this.timestepsValue = spacedTimesteps(numInferenceSteps, T, options.timestepSpacing);
     this.stepsValue = numInferenceSteps;
     this.spacingValue = options.timestepSpacing;
@@ -271,7 +320,7 @@ export class VQDiffusionScheduler {
   ): StepOutput<T> {
     const { B, N, logPX0, tokens, source } = this.checkModelInputs("modelOutput", modelOutput, "sample", sample);
     const t = this.checkTimestep("timestep", timestep);
-    checkOptions(options, "{ generator?, mode?, prevTimestep? }");
+    checkOptions(options, "{ generator?, mode?, prevTimestep? }", STEP_OPTION_KEYS);
     const generator = options.generator ?? randomlySeededGenerator();
     checkGenerator("options.generator", generator);
     const mode = options.mode ?? "reference";
@@ -316,7 +365,7 @@ export class VQDiffusionScheduler {
   qPosterior(logPX0: Tensor<Float32Array>, xT: Tensor<TokenArray>, t: number, options: PosteriorOptions = {}): Tensor<Float32Array> {
     const { B, N, logPX0: data, tokens } = this.checkModelInputs("logPX0", logPX0, "xT", xT);
     const step = this.checkTimestep("t", t);
-    checkOptions(options, "{ prevTimestep? }");
+    checkOptions(options, "{ prevTimestep? }", { prevTimestep: true });
     const s = options.prevTimestep ?? step - 1;
     if (!Number.isInteger(s) || s < -1 || s > step - 1) throw argumentError("prevTimestep", `an integer in [-1, ${step - 1}] (t - 1 at most)`, s);
     checkLogProbabilities("logPX0", data, B, this.numEmbed - 1, N);
@@ -355,10 +404,10 @@ export class VQDiffusionScheduler {
    * @param timestep - t in [0, T − 1].
    * @returns x_t, shape (B, N), the caller's token type.
    */
-  addNoise<T extends TokenArray>(tokens: Tensor<T>, timestep: number, options: StepOptions = {}): Tensor<T> {
+  addNoise<T extends TokenArray>(tokens: Tensor<T>, timestep: number, options: Pick<StepOptions, "generator"> = {}): Tensor<T> {
     const { tokens: x, dims, source } = checkTokens("tokens", tokens, [null, null], "[B, N]", this.numEmbed);
     const t = this.checkTimestep("timestep", timestep);
-    checkOptions(options, "{ generator? }");
+    checkOptions(options, "{ generator? }", { generator: true });
     const generator = options.generator ?? randomlySeededGenerator();
     checkGenerator("options.generator", generator);
     const noised = addNoiseTokens(x, this.numEmbed, this.schedule.cumulativeAlpha[t], this.schedule.cumulativeGamma[t], generator);
@@ -388,9 +437,13 @@ export class VQDiffusionScheduler {
   }
 }
 
-/** Options are an object (or left out): `null`, a number or a string is an error, not a TypeError. */
-function checkOptions(options: unknown, what: string): void {
+/**
+ * Options are an object (or left out) of the documented keys: `null`, a number or a string is an
+ * error, not a TypeError, and so is a key the method does not take (see `checkOptionKeys`).
+ */
+function checkOptions(options: unknown, what: string, keys: Readonly<Record<string, true>>): void {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw argumentError("options", what, options);
+  checkOptionKeys(options, "options", keys);
 }
 
 function descending(n: number): Int32Array {
