@@ -51,7 +51,7 @@ export interface GenerateStepInfo extends StepInfo {
 
 /** Options of {@link VQDiffusionPipeline.generate} (docs/generation.md, "Inputs"). */
 export interface GenerateOptions
-  extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "signal" | "initTokens" | "strength" | "keepMask"> {
+  extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "signal" | "initTokens" | "strength" | "keepMask" | "threads"> {
   /** Called after every step with the tokens (a copy) and the timings so far (awaited when it returns a promise). */
   onStep?: (info: GenerateStepInfo) => void | Promise<void>;
   /**
@@ -341,6 +341,7 @@ export class VQDiffusionPipeline {
       },
       timings: stages,
       signal: options.signal,
+      threads: options.threads,
       initTokens: options.initTokens,
       strength: options.strength,
       keepMask: options.keepMask,

@@ -23,6 +23,7 @@ import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
 import { checkTokens, formatDims, isTypedArray } from "../tensor/validate.js";
 import { guideTruncateClamp } from "./fusedGuidance.js";
+import { checkStepThreadPool, type StepThreadPool } from "../kernels/threads/stepThreadPool.js";
 
 /**
  * A model of log p(x_0 | x_t): given tokens x_t, shape (B', N), and the timestep t, returns
@@ -102,6 +103,12 @@ export interface SampleOptions {
   keepMask?: ArrayLike<number | boolean>;
   /** An object the run adds its per-stage milliseconds to (see {@link SamplerTimings}). */
   timings?: SamplerTimings;
+  /**
+   * Helper threads for the scheduler's step (`scheduler.stepAsync`): the same tokens as without,
+   * sooner. A `StepThreadPool` (`createNodeStepThreadPool()` from `vq-diffusion/node`, or
+   * `new StepThreadPool(...)` with Web Workers); the pool may serve concurrent runs.
+   */
+  threads?: StepThreadPool;
 }
 
 /**
@@ -158,6 +165,7 @@ export class VQDiffusionSampler {
       throw argumentError("signal", "an AbortSignal", signal);
     }
     if (options.onStep !== undefined && typeof options.onStep !== "function") throw argumentError("onStep", "a function", options.onStep);
+    const threads = options.threads === undefined ? undefined : checkStepThreadPool("threads", options.threads);
     const start = this.readStart(options);
     const { B, N } = start;
     const T = s.config.numTrainTimesteps;
@@ -199,7 +207,10 @@ export class VQDiffusionSampler {
         const target = Math.round(N * (1 - s.maskProbability(prevTimestep)));
         next = puritySample(output.data, sample.data, B, K, N, target, generator);
       } else {
-        next = s.step(output, t, sample, { generator, mode: options.mode, prevTimestep }).prevSample.data;
+        const stepOptions = { generator, mode: options.mode, prevTimestep };
+        next = threads === undefined
+          ? s.step(output, t, sample, stepOptions).prevSample.data
+          : (await s.stepAsync(output, t, sample, { ...stepOptions, threads })).prevSample.data;
       }
       if (start.keep && start.init) for (let j = 0; j < next.length; j++) if (start.keep[j]) next[j] = start.init[j];
       if (timings) lap(timings, "stepMs", clock);
