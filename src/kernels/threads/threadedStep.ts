@@ -39,12 +39,19 @@ import { splitPixels } from "./pixelRanges.js";
 import { runStepTask, stateAfter, type StepReply } from "./stepTask.js";
 import type { StepThreadPool } from "./stepThreadPool.js";
 
+/** Counters of split steps, for tests and benchmarks. */
+export interface ThreadedStepStats extends FusedStepStats {
+  /** Fast mode: units drawn again because an earlier pixel was rejected (see the file comment). */
+  redrawnUnits: number;
+}
+
 /** Rows of the model output copied between two raises of the shared counter. */
 const COPY_ROWS = 64;
 
 /**
  * @param backend - the calling thread's kernels (`kernelBackend()`), which the helpers also use.
- * @param stats - when given, receives the reference kernel's counters summed over the threads.
+ * @param stats - when given, receives the reference kernel's counters summed over the threads, and
+ *   fast mode's redrawn units.
  * @returns x_{t−1}, shape (B, N), with `p.generator` advanced as on one thread; or null when the
  *   model output fails the value check (the generator then untouched).
  */
@@ -53,7 +60,7 @@ export async function threadedStep(
   mode: "reference" | "fast",
   pool: StepThreadPool,
   backend: "wasm" | "js",
-  stats?: FusedStepStats,
+  stats?: ThreadedStepStats,
 ): Promise<Int32Array | null> {
   const { logp, tokens, B, K, N, posterior, generator } = p;
   const ranges = splitPixels(N, 1 + pool.helperCount);
@@ -91,7 +98,7 @@ export async function threadedStep(
     return out;
   }
   const draws = [mine.draws, ...theirs.map((r) => r.draws)];
-  const extra = redrawAfterRejections(p, ranges, draws, start, out);
+  const extra = redrawAfterRejections(p, ranges, draws, start, out, stats);
   if (extra < 0) return null;
   generator.setState(stateAfter(start, 2 * B * N + extra));
   return out;
@@ -120,7 +127,7 @@ function copyHelperColumns(src: Float32Array, dst: Float32Array, progress: Int32
  *
  * @returns the extra draws of all rejections, or −1 when a redrawn unit fails the value check.
  */
-function redrawAfterRejections(p: StepProblem, ranges: PixelRange[], draws: number[][], start: Int32Array, out: Int32Array): number {
+function redrawAfterRejections(p: StepProblem, ranges: PixelRange[], draws: number[][], start: Int32Array, out: Int32Array, stats?: ThreadedStepStats): number {
   const { B, N } = p;
   let extra = 0;
   const generator = new TorchGenerator();
@@ -132,6 +139,7 @@ function redrawAfterRejections(p: StepProblem, ranges: PixelRange[], draws: numb
         generator.setState(stateAfter(start, 2 * (b * N + n0) + extra));
         taken = fastCategoricalUnit(p, stepWorkspace(p, true, ranges[k]), b, generator, out);
         if (taken < 0) return -1;
+        if (stats) stats.redrawnUnits++;
       }
       extra += taken - 2 * (n1 - n0);
     }
