@@ -9,8 +9,10 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { createNodeStepThreadPool } from "../dist/node.js";
-import { StepThreadPool, TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler, type StepWorkerEvent, type StepWorkerLike } from "../src/index.js";
+import { setKernelBackend, StepThreadPool, TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler, type StepWorkerEvent, type StepWorkerLike } from "../src/index.js";
 import { stepPrimitives } from "../src/kernels/backend.js";
+import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
+import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
 import { fastCategoricalStep } from "../src/kernels/fastStep.js";
 import { threadedStep, type ThreadedStepStats } from "../src/kernels/threads/threadedStep.js";
 import { pixelArtDenoiser, pixelArtScheduler } from "../src/demo/pixelArtSampler.js";
@@ -62,8 +64,52 @@ async function chain(s: VQDiffusionScheduler, kind: Kind, B: number, N: number, 
   return { out, next: generator.nextUint32() };
 }
 
+describe("mtFillColumns: a range's columns of the (class, pixel) stream", () => {
+  const backends = [
+    ["wasm", createWasmPrimitives(new WebAssembly.Module(kernelBytes()))],
+    ["js", createPlainPrimitives()],
+  ] as const;
+  for (const [name, prims] of backends) {
+    it(`${name}: equals the columns of the whole rows, and leaves the stream where the whole rows do`, () => {
+      fc.assert(
+        fc.property(
+          fc.record({ seed: fc.integer({ min: 0, max: 1000 }), offset: fc.integer({ min: 0, max: 1300 }), rows: fc.integer({ min: 1, max: 5 }), N: fc.integer({ min: 1, max: 900 }), a: fc.nat(), b: fc.nat() }),
+          ({ seed, offset, rows, N, a, b }) => {
+            const n0 = a % N;
+            const W = 1 + (b % (N - n0));
+            const ws = prims.workspace({ N: Math.max(N, W), rows, blocks: 0 });
+            const g = new TorchGenerator().manualSeed(seed);
+            g.fillUint32(new Uint32Array(offset + 1));
+            const whole = new Uint32Array(rows * N);
+            const state = g.getState();
+            g.fillUint32(whole);
+            ws.mtState.set(state);
+            prims.mtFillColumns(ws.mtState, ws.u, rows, N, n0, W);
+            for (let r = 0; r < rows; r++) expect(Array.from(ws.u.subarray(r * W, (r + 1) * W))).toEqual(Array.from(whole.subarray(r * N + n0, r * N + n0 + W)));
+            expect(Array.from(ws.mtState)).toEqual(Array.from(g.getState()));
+          },
+        ),
+        { numRuns: 200, seed: 5 },
+      );
+    });
+  }
+});
+
 describe("the step split over threads = the step on one thread", () => {
   const K = 257;
+  it("with the plain-TypeScript kernels (on every thread): the same tokens and next draw", async () => {
+    setKernelBackend("js");
+    try {
+      const s = new VQDiffusionScheduler({ numVecClasses: 65 });
+      for (const mode of ["reference", "fast"] as const) {
+        const want = await chain(s, "mixed", 2, 45, mode, null);
+        for (const threads of [2, 3]) expect(await chain(s, "mixed", 2, 45, mode, threads)).toEqual(want);
+      }
+    } finally {
+      setKernelBackend("auto");
+    }
+  });
+
   for (const mode of ["reference", "fast"] as const) {
     for (const kind of ["masked", "mixed", "unmasked"] as const) {
       for (const B of [1, 3]) {
@@ -109,22 +155,29 @@ describe("the step split over threads = the step on one thread", () => {
     );
   });
 
-  it("fast mode: a rejection in the first range makes the next range draw again from its true position, and the result stays exact", async () => {
-    // K = 3, N = 60 000 at t = 0: each pixel is rejected with probability ~3e-5; seed 0 has a
-    // rejection in the first half of the image.
+  it("fast mode: a rejection in an earlier unit makes the later units draw again from their true position, and the result stays exact", async () => {
+    // K = 3, N·B = 60 000 at t = 0: each pixel is rejected with probability ~3e-5. Seed 6 rejects one
+    // pixel of the first half (2 extra draws) and two of the second; seed 0 two of the first half.
     const K = 3;
-    const N = 60_000;
-    const logp = Float32Array.from(new TorchGenerator().manualSeed(0).rand([(K - 1) * N]).data, (u) => -u * 3);
-    const tokens = new Int32Array(N).fill(K - 1);
-    const problem = (generator: TorchGenerator) => ({ prims: stepPrimitives(), logp, tokens, B: 1, K, N, posterior: null, generator });
-    const g1 = new TorchGenerator().manualSeed(0);
-    const want = fastCategoricalStep(problem(g1));
-    const g2 = new TorchGenerator().manualSeed(0);
-    const stats: ThreadedStepStats = { survivors: 0, nearTies: 0, redrawnUnits: 0 };
-    const got = await threadedStep(problem(g2), "fast", pool(2), "wasm", stats);
-    expect(stats.redrawnUnits).toBe(1);
-    expect(got).toEqual(want);
-    expect(g2.nextUint32()).toBe(g1.nextUint32());
+    const cases = [
+      { seed: 6, B: 1, redrawn: 1 },
+      { seed: 0, B: 1, redrawn: 1 },
+      { seed: 6, B: 2, redrawn: 3 },
+    ];
+    for (const { seed, B, redrawn } of cases) {
+      const N = 60_000 / B;
+      const logp = Float32Array.from(new TorchGenerator().manualSeed(seed).rand([B * (K - 1) * N]).data, (u) => -u * 3);
+      const tokens = new Int32Array(B * N).fill(K - 1);
+      const problem = (generator: TorchGenerator) => ({ prims: stepPrimitives(), logp, tokens, B, K, N, posterior: null, generator });
+      const g1 = new TorchGenerator().manualSeed(seed);
+      const want = fastCategoricalStep(problem(g1));
+      const g2 = new TorchGenerator().manualSeed(seed);
+      const stats: ThreadedStepStats = { survivors: 0, nearTies: 0, redrawnUnits: 0 };
+      const got = await threadedStep(problem(g2), "fast", pool(2), "wasm", stats);
+      expect(stats.redrawnUnits).toBe(redrawn);
+      expect(got).toEqual(want);
+      expect(g2.nextUint32()).toBe(g1.nextUint32());
+    }
   });
 
   it("a value the kernel rejects in a helper's range: step's error, and nothing drawn", async () => {
