@@ -97,6 +97,10 @@ function mtSkip(state: usize, count: i32): void {
  * the stream advances by rows * N (one thread's share of a step split by pixels).
  */
 export function mtFillColumns(state: usize, out: usize, rows: i32, N: i32, n0: i32, W: i32): void {
+  if (n0 == 0 && W == N) {
+    mtFill(state, out, rows * N);
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     mtSkip(state, n0);
     mtFill(state, out + (<usize>(r * W) << 2), W);
