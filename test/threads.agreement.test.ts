@@ -15,6 +15,7 @@ import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
 import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
 import { fastCategoricalStep } from "../src/kernels/fastStep.js";
 import { threadedStep, type ThreadedStepStats } from "../src/kernels/threads/threadedStep.js";
+import { splitPixels } from "../src/kernels/threads/pixelRanges.js";
 import { pixelArtDenoiser, pixelArtScheduler } from "../src/demo/pixelArtSampler.js";
 import type { StepMode } from "../src/scheduler/vqDiffusionScheduler.js";
 
@@ -63,6 +64,28 @@ async function chain(s: VQDiffusionScheduler, kind: Kind, B: number, N: number, 
   }
   return { out, next: generator.nextUint32() };
 }
+
+describe("splitPixels", () => {
+  it("covers [0, N) with min(threads, ⌈N/4⌉) non-empty consecutive ranges starting at multiples of 4", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 64 }), fc.constantFrom(0.25, 0.85, 1, 3), (N, threads, weight) => {
+        const ranges = splitPixels(N, threads, weight);
+        expect(ranges.length).toBe(Math.min(threads, Math.ceil(N / 4)));
+        let at = 0;
+        for (const { n0, n1 } of ranges) {
+          expect(n0).toBe(at);
+          expect(n0 % 4).toBe(0);
+          expect(n1).toBeGreaterThan(n0);
+          at = n1;
+        }
+        expect(at).toBe(N);
+      }),
+      { numRuns: 500, seed: 8 },
+    );
+    expect(splitPixels(10, 3)).toEqual([{ n0: 0, n1: 4 }, { n0: 4, n1: 8 }, { n0: 8, n1: 10 }]);
+    expect(splitPixels(1024, 2)).toEqual([{ n0: 0, n1: 512 }, { n0: 512, n1: 1024 }]);
+  });
+});
 
 describe("mtFillColumns: a range's columns of the (class, pixel) stream", () => {
   const backends = [
@@ -176,6 +199,22 @@ describe("the step split over threads = the step on one thread", () => {
       const got = await threadedStep(problem(g2), "fast", pool(2), "wasm", stats);
       expect(stats.redrawnUnits).toBe(redrawn);
       expect(got).toEqual(want);
+      expect(g2.nextUint32()).toBe(g1.nextUint32());
+    }
+  });
+
+  it("a model output already in a SharedArrayBuffer is read in place: the same tokens and next draw", async () => {
+    const s = new VQDiffusionScheduler({ numVecClasses: K });
+    for (const mode of ["reference", "fast"] as const) {
+      const { modelOutput, sample } = inputs(K, 97, 2, "mixed");
+      const data = new Float32Array(new SharedArrayBuffer(4 * modelOutput.data.length));
+      data.set(modelOutput.data);
+      const g1 = new TorchGenerator().manualSeed(21);
+      const g2 = new TorchGenerator().manualSeed(21);
+      const want = s.step(modelOutput, 40, sample, { generator: g1, mode }).prevSample.data;
+      const got = (await s.stepAsync({ data, dims: modelOutput.dims }, 40, sample, { generator: g2, mode, threads: pool(3) })).prevSample.data;
+      expect(got).toEqual(want);
+      expect(got.buffer).toBeInstanceOf(ArrayBuffer);
       expect(g2.nextUint32()).toBe(g1.nextUint32());
     }
   });

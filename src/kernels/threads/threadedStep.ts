@@ -11,7 +11,9 @@
  * helper cannot read: the calling thread copies the helpers' columns into a SharedArrayBuffer chunk
  * of rows by chunk of rows, raising a shared counter (Atomics.store + notify) that the helpers wait
  * on (Atomics.wait), so they start on the first rows while the rest is copied; then it runs its own
- * range on the caller's array. Helpers write their pixels' tokens into a shared (B, N) array.
+ * range (a little narrower than theirs, for the copy) on the caller's array. A model output that
+ * already lies in a SharedArrayBuffer is read in place. Helpers write their pixels' tokens into a
+ * shared (B, N) array.
  *
  * The random stream, partitioned exactly:
  * - Reference mode draws one float32 uniform per (item, class, pixel), in that order: item b's class
@@ -49,6 +51,13 @@ export interface ThreadedStepStats extends FusedStepStats {
 const COPY_ROWS = 64;
 
 /**
+ * The calling thread's share of the pixels relative to a helper's, when it copies the model output
+ * for them: copying a value costs about a seventh of processing it (the step bench's profile), so
+ * the calling thread takes a little less than the others for the threads to finish together.
+ */
+const COPYING_SHARE = 0.85;
+
+/**
  * @param backend - the calling thread's kernels (`kernelBackend()`), which the helpers also use.
  * @param stats - when given, receives the reference kernel's counters summed over the threads, and
  *   fast mode's redrawn units.
@@ -63,19 +72,23 @@ export async function threadedStep(
   stats?: ThreadedStepStats,
 ): Promise<Int32Array | null> {
   const { logp, tokens, B, K, N, posterior, generator } = p;
-  const ranges = splitPixels(N, 1 + pool.helperCount);
+  // A model output already in shared memory is read where it is; any other is copied in.
+  const inShared = typeof SharedArrayBuffer === "function" && logp.buffer instanceof SharedArrayBuffer;
+  const ranges = splitPixels(N, 1 + pool.helperCount, inShared ? 1 : COPYING_SHARE);
   const start = generator.getState();
-  const shared = pool.lease(logp.length, tokens.length);
+  const shared = pool.lease(inShared ? 0 : logp.length, tokens.length);
   let mine: ReturnType<typeof runStepTask>;
   let theirs: StepReply[];
   let out: Int32Array;
   try {
     shared.tokens.set(tokens);
     Atomics.store(shared.progress, 0, 0);
-    const helperShare = { mode, B, K, N, posterior, start, logp: shared.logp, tokens: shared.tokens, out: shared.out, progress: shared.progress };
+    const helperShare = {
+      mode, B, K, N, posterior, start, logp: inShared ? logp : shared.logp, tokens: shared.tokens, out: shared.out, progress: inShared ? null : shared.progress,
+    };
     const replies = ranges.slice(1).map((range, k) => pool.run(k, { ...helperShare, backend, range }));
     try {
-      copyHelperColumns(logp, shared.logp, shared.progress, B * (K - 1), N, ranges.length > 1 ? ranges[1].n0 : N);
+      if (!inShared) copyHelperColumns(logp, shared.logp, shared.progress, B * (K - 1), N, ranges.length > 1 ? ranges[1].n0 : N);
       mine = runStepTask({ ...helperShare, logp, progress: null, range: ranges[0] }, p.prims);
     } finally {
       // Helpers read the shared arrays until they answer: every reply settles before they are reused.
