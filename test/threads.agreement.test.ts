@@ -336,6 +336,19 @@ describe("pools: bad arguments, no shared memory, a failing helper", () => {
     }
   });
 
+  it("close() lets the steps in flight finish, then stops the helpers; a closed pool refuses steps", async () => {
+    const own = createNodeStepThreadPool({ threads: 2 }) as unknown as StepThreadPool;
+    const s = new VQDiffusionScheduler({ numVecClasses: 65 });
+    const { modelOutput, sample } = inputs(65, 64, 2, "mixed");
+    const want = s.step(modelOutput, 20, sample, { generator: new TorchGenerator().manualSeed(1) }).prevSample.data;
+    const inFlight = s.stepAsync(modelOutput, 20, sample, { generator: new TorchGenerator().manualSeed(1), threads: own });
+    await own.close();
+    expect((await inFlight).prevSample.data).toEqual(want);
+    expect(own.isClosed).toBe(true);
+    expect(own.helperCount).toBe(0);
+    await expect(s.stepAsync(modelOutput, 20, sample, { threads: own })).rejects.toThrow("options.threads: expected an open StepThreadPool, got a closed one");
+  });
+
   it("a helper that fails rejects the step with its message, and the generator is put back", async () => {
     const failing = new StepThreadPool({ threads: 2, createWorker: () => fakeWorker((emit) => emit("error", { message: "out of memory" })) });
     const s = new VQDiffusionScheduler({ numVecClasses: 17 });

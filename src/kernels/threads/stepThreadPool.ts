@@ -64,7 +64,7 @@ export interface SharedStepArrays {
 
 interface Helper {
   readonly worker: StepWorkerLike;
-  readonly pending: Map<number, { resolve(reply: StepReply): void; reject(error: Error): void }>;
+  readonly pending: Map<number, { readonly resolve: (reply: StepReply) => void; readonly reject: (error: Error) => void }>;
 }
 
 /** Whether this platform shares memory between threads (a browser page must be cross-origin isolated). */
@@ -88,6 +88,8 @@ export class StepThreadPool {
   readonly threads: number;
   private readonly helpers: Helper[] = [];
   private readonly free: SharedStepArrays[] = [];
+  /** Replies not yet in: {@link close} waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private nextId = 1;
   private closed = false;
   private failure: Error | null = null;
@@ -149,11 +151,17 @@ export class StepThreadPool {
     if (this.closed) return Promise.reject(new Error("step thread pool: expected an open pool, got a closed one"));
     const helper = this.helpers[k];
     const id = this.nextId++;
-    return new Promise<StepReply>((resolve, reject) => {
+    const reply = new Promise<StepReply>((resolve, reject) => {
       if (helper.pending.size === 0) helper.worker.ref?.();
       helper.pending.set(id, { resolve, reject });
       helper.worker.postMessage({ ...task, id });
     });
+    const settled: Promise<unknown> = reply.then(
+      () => this.inFlight.delete(settled),
+      () => this.inFlight.delete(settled),
+    );
+    this.inFlight.add(settled);
+    return reply;
   }
 
   /** Shared arrays for a step of B·(K − 1)·N floats and B·N tokens: a free set reused, or a new one. */
@@ -181,12 +189,7 @@ export class StepThreadPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const inFlight = this.helpers.flatMap((h) => [...h.pending.values()].map((w) => new Promise<void>((done) => {
-      const { resolve, reject } = w;
-      w.resolve = (r) => { resolve(r); done(); };
-      w.reject = (e) => { reject(e); done(); };
-    })));
-    await Promise.all(inFlight);
+    await Promise.all(this.inFlight);
     this.free.length = 0;
     await Promise.all(this.helpers.map((h) => h.worker.terminate()));
   }
