@@ -14,6 +14,9 @@ import { stepPrimitives } from "../src/kernels/backend.js";
 import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
 import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
 import { fastCategoricalStep } from "../src/kernels/fastStep.js";
+import { fusedGumbelStep } from "../src/kernels/fusedStep.js";
+import { posteriorRows, posteriorTransitions } from "../src/posterior/pixelPosterior.js";
+import { computeLogSchedule } from "../src/schedule/logSchedule.js";
 import { threadedStep, type ThreadedStepStats } from "../src/kernels/threads/threadedStep.js";
 import { splitPixels } from "../src/kernels/threads/pixelRanges.js";
 import { pixelArtDenoiser, pixelArtScheduler } from "../src/demo/pixelArtSampler.js";
@@ -200,6 +203,29 @@ describe("the step split over threads = the step on one thread", () => {
       expect(stats.redrawnUnits).toBe(redrawn);
       expect(got).toEqual(want);
       expect(g2.nextUint32()).toBe(g1.nextUint32());
+    }
+  });
+
+  it("reference mode: near ties (two equal classes, 200 000 pixels) are replayed per range and stay exact", async () => {
+    // Seeds 8, 9 and 10 have 2 near ties each, all in the helpers' ranges (for 2 and for 3 threads).
+    const K = 3;
+    const N = 200_000;
+    const s = new VQDiffusionScheduler({ numVecClasses: K });
+    const logp = new Float32Array(2 * N).fill(Math.log(0.5));
+    const tokens = new Int32Array(N).fill(K - 1);
+    const posterior = posteriorRows(posteriorTransitions(computeLogSchedule(s.config), 30, 29, K));
+    const problem = (generator: TorchGenerator) => ({ prims: stepPrimitives(), logp, tokens, B: 1, K, N, posterior, generator });
+    for (const seed of [8, 9, 10]) {
+      const g1 = new TorchGenerator().manualSeed(seed);
+      const want = fusedGumbelStep(problem(g1));
+      for (const threads of [2, 3]) {
+        const g2 = new TorchGenerator().manualSeed(seed);
+        const stats: ThreadedStepStats = { survivors: 0, nearTies: 0, redrawnUnits: 0 };
+        const got = await threadedStep(problem(g2), "reference", pool(threads), "wasm", stats);
+        expect(stats.nearTies).toBe(2);
+        expect(got).toEqual(want);
+        expect(g2.nextUint32()).toBe(new TorchGenerator().setState(g1.getState()).nextUint32());
+      }
     }
   });
 
