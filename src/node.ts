@@ -18,5 +18,7 @@ export type { NodePipelineLoadOptions } from "./node/nodePipeline.js";
 export { BUNDLED_MODELS } from "./node/bundledModels.js";
 export type { BundledModel } from "./node/bundledModels.js";
 export { modelLocation } from "./node/modelLocation.js";
+export { createNodeStepThreadPool } from "./node/nodeStepThreadPool.js";
+export type { NodeStepThreadPoolOptions } from "./node/nodeStepThreadPool.js";
 export type { ModelLocation } from "./node/modelLocation.js";
 export { nodeHubPlatform, hubCacheDir, hubEnvironmentDefaults } from "./node/hubCache.js";

@@ -238,7 +238,7 @@ describe("generate errors", async () => {
   it("an unknown key: a typo or diffusers' snake_case spelling is named, never a silent default", async () => {
     const accepted =
       "options: expected only the keys prompt, promptEmbeds, numImagesPerPrompt, numInferenceSteps, guidanceScale, truncationRate, generator, latents, " +
-      "timestepSpacing, strategy, truncationTopK, mode, onStep, signal, initTokens, strength, keepMask, onWarning, got";
+      "timestepSpacing, strategy, truncationTopK, mode, onStep, signal, initTokens, strength, keepMask, onWarning, threads, got";
     const loose = (options: Record<string, unknown>) => generateError(options as Parameters<typeof pipe.generate>[0]);
     expect(await loose({ promt: "ankle boot", guidanceScale: 5 })).toBe(`${accepted} the unknown key "promt" (did you mean prompt?)`);
     expect(await loose({ promptEmbeds: embeds, guidance_scale: 5 })).toBe(`${accepted} the unknown key "guidance_scale" (Python's spelling of guidanceScale)`);

@@ -265,6 +265,9 @@ describe("wrong kinds of argument get Errors naming them, not TypeErrors", () =>
     expect(() => s.step(logp, 5, x, loose({ generator, return_dict: false, mdoe: "fast" }))).toThrow(
       new Error('options: expected only the keys generator, mode, prevTimestep, got the unknown keys "return_dict", "mdoe" (did you mean mode?)'),
     );
+    await expect(s.stepAsync(logp, 5, x, loose({ generator, thread: 2 }))).rejects.toThrow(
+      new Error('options: expected only the keys generator, mode, prevTimestep, threads, got the unknown key "thread" (did you mean threads?)'),
+    );
     expect(() => s.addNoise(x, 5, loose({ generator, mode: "fast" }))).toThrow(new Error('options: expected only the keys generator, got the unknown key "mode"'));
     expect(() => s.qPosterior(logp, x, 5, loose({ prevTimstep: 2 }))).toThrow(
       new Error('options: expected only the keys prevTimestep, got the unknown key "prevTimstep" (did you mean prevTimestep?)'),
@@ -285,7 +288,7 @@ describe("wrong kinds of argument get Errors naming them, not TypeErrors", () =>
     await expect(sampler.sample(loose({ numLatentPixels: 1, generator, guidance_scale: 1 }))).rejects.toThrow(
       new Error(
         "options: expected only the keys batchSize, numLatentPixels, numInferenceSteps, guidanceScale, truncationRate, generator, latents, tokenType, onStep, " +
-          'signal, mode, timestepSpacing, truncationTopK, strategy, initTokens, strength, keepMask, timings, got the unknown key "guidance_scale" (Python\'s spelling of guidanceScale)',
+          'signal, mode, timestepSpacing, truncationTopK, strategy, initTokens, strength, keepMask, timings, threads, got the unknown key "guidance_scale" (Python\'s spelling of guidanceScale)',
       ),
     );
     await expect(sampler.sample(null as never)).rejects.toThrow(new Error("options: expected an object, got null"));

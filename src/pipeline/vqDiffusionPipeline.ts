@@ -51,7 +51,7 @@ export interface GenerateStepInfo extends StepInfo {
 
 /** Options of {@link VQDiffusionPipeline.generate} (docs/generation.md, "Inputs"). */
 export interface GenerateOptions
-  extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "signal" | "initTokens" | "strength" | "keepMask"> {
+  extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "signal" | "initTokens" | "strength" | "keepMask" | "threads"> {
   /** Called after every step with the tokens (a copy) and the timings so far (awaited when it returns a promise). */
   onStep?: (info: GenerateStepInfo) => void | Promise<void>;
   /**
@@ -88,7 +88,7 @@ export interface GenerateOptions
 const GENERATE_OPTION_KEYS = {
   prompt: true, promptEmbeds: true, numImagesPerPrompt: true, numInferenceSteps: true, guidanceScale: true, truncationRate: true,
   generator: true, latents: true, timestepSpacing: true, strategy: true, truncationTopK: true, mode: true, onStep: true, signal: true,
-  initTokens: true, strength: true, keepMask: true, onWarning: true,
+  initTokens: true, strength: true, keepMask: true, onWarning: true, threads: true,
 } as const satisfies OptionKeys<GenerateOptions>;
 
 /** What {@link VQDiffusionPipeline.generate} returns. */
@@ -353,6 +353,7 @@ export class VQDiffusionPipeline {
       },
       timings: stages,
       signal: options.signal,
+      threads: options.threads,
       initTokens: options.initTokens,
       strength: options.strength,
       keepMask: options.keepMask,

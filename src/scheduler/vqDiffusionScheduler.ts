@@ -20,11 +20,13 @@ import type { SchedulerFileOptions } from "../config/schedulerConfigFile.js";
 import { argumentError } from "../errors.js";
 import type { HubLoadOptions } from "../hub/hubSource.js";
 import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
-import { stepPrimitives } from "../kernels/backend.js";
+import { kernelBackend, stepPrimitives } from "../kernels/backend.js";
 import { fastCategoricalStep } from "../kernels/fastStep.js";
 import { fusedGumbelStep } from "../kernels/fusedStep.js";
 import { posteriorRows, posteriorTransitions } from "../posterior/pixelPosterior.js";
 import type { StepProblem } from "../kernels/stepProblem.js";
+import { threadedStep } from "../kernels/threads/threadedStep.js";
+import { checkStepThreadPool, type StepThreadPool } from "../kernels/threads/stepThreadPool.js";
 import { posteriorStructured } from "../posterior/posteriorStructured.js";
 import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { computeLogSchedule, type LogSchedule } from "../schedule/logSchedule.js";
@@ -69,6 +71,18 @@ export interface StepOptions {
 }
 
 const STEP_OPTION_KEYS = { generator: true, mode: true, prevTimestep: true } as const satisfies OptionKeys<StepOptions>;
+
+/** Options of {@link VQDiffusionScheduler.stepAsync}: those of `step`, and the threads to split it over. */
+export interface StepAsyncOptions extends StepOptions {
+  /**
+   * Helper threads (`new StepThreadPool(...)`, or `createNodeStepThreadPool()` from
+   * `vq-diffusion/node`). Absent, with one thread, or without shared memory: the step runs on the
+   * calling thread, as {@link VQDiffusionScheduler.step}.
+   */
+  threads?: StepThreadPool;
+}
+
+const STEP_ASYNC_OPTION_KEYS = { ...STEP_OPTION_KEYS, threads: true } as const satisfies OptionKeys<StepAsyncOptions>;
 
 /** What {@link VQDiffusionScheduler.step} returns. */
 export interface StepOutput<T extends TokenArray> {
@@ -318,9 +332,77 @@ export class VQDiffusionScheduler {
     sample: Tensor<T>,
     options: StepOptions = {},
   ): StepOutput<T> {
+    const { problem, mode, source } = this.prepareStep(modelOutput, timestep, sample, options, "{ generator?, mode?, prevTimestep? }", STEP_OPTION_KEYS);
+    return this.stepOnThisThread(problem, mode, source);
+  }
+
+  /** The one-thread step of a checked problem. */
+  private stepOnThisThread<T extends TokenArray>(problem: StepProblem, mode: StepMode, source: TokenArray): StepOutput<T> {
+    const draw = mode === "fast" ? fastCategoricalStep : fusedGumbelStep;
+    // A step that fails draws nothing: the stream is put back where it was (fast mode can find a bad
+    // pixel after drawing for earlier ones).
+    const saved = problem.generator.getState();
+    let prev: Int32Array | null;
+    try {
+      prev = draw(problem);
+    } catch (e) {
+      problem.generator.setState(saved);
+      throw e;
+    }
+    return this.finishStep(problem, prev, saved, source);
+  }
+
+  /**
+   * {@link step}, split over the helper threads of `options.threads`: the same tokens, and the
+   * generator left at the same draw, for every thread count (see `kernels/threads/threadedStep.ts`
+   * for how the random stream is partitioned). Without a pool, with one thread, or where the
+   * platform shares no memory (a browser page that is not cross-origin isolated) it runs `step`.
+   * The model output is copied once into shared memory (B·(K − 1)·N float32 values, reused by later
+   * steps). Checks and errors are `step`'s, and a step that fails draws nothing. While it waits for
+   * the helpers other code may run, but not with the same generator.
+   *
+   * @example
+   * ```ts
+   * declare const scheduler: VQDiffusionScheduler;
+   * declare const logPX0: Tensor<Float32Array>; // (1, K - 1, N)
+   * declare const sample: Tensor<Int32Array>;  // (1, N)
+   * declare const threads: StepThreadPool;      // createNodeStepThreadPool({ threads: 2 }) in Node.js
+   * const { prevSample } = await scheduler.stepAsync(logPX0, 50, sample, { generator: new TorchGenerator().manualSeed(0), threads });
+   * ```
+   */
+  async stepAsync<T extends TokenArray>(
+    modelOutput: Tensor<Float32Array>,
+    timestep: number,
+    sample: Tensor<T>,
+    options: StepAsyncOptions = {},
+  ): Promise<StepOutput<T>> {
+    const { problem, mode, source } = this.prepareStep(modelOutput, timestep, sample, options, "{ generator?, mode?, prevTimestep?, threads? }", STEP_ASYNC_OPTION_KEYS);
+    const pool = options.threads === undefined ? undefined : checkStepThreadPool("options.threads", options.threads);
+    if (pool?.isClosed) throw new Error("options.threads: expected an open StepThreadPool, got a closed one");
+    if (pool === undefined || pool.helperCount === 0) return this.stepOnThisThread(problem, mode, source);
+    const saved = problem.generator.getState();
+    let prev: Int32Array | null;
+    try {
+      prev = await threadedStep(problem, mode, pool, kernelBackend() === "js" ? "js" : "wasm");
+    } catch (e) {
+      problem.generator.setState(saved);
+      throw e;
+    }
+    return this.finishStep(problem, prev, saved, source);
+  }
+
+  /** The checks every step makes, in `step`'s order, and the problem they leave. */
+  private prepareStep(
+    modelOutput: Tensor<Float32Array>,
+    timestep: number,
+    sample: Tensor<TokenArray>,
+    options: StepOptions,
+    optionsShape: string,
+    optionKeys: Readonly<Record<string, true>>,
+  ): { problem: StepProblem; mode: StepMode; source: TokenArray } {
     const { B, N, logPX0, tokens, source } = this.checkModelInputs("modelOutput", modelOutput, "sample", sample);
     const t = this.checkTimestep("timestep", timestep);
-    checkOptions(options, "{ generator?, mode?, prevTimestep? }", STEP_OPTION_KEYS);
+    checkOptions(options, optionsShape, optionKeys);
     const generator = options.generator ?? randomlySeededGenerator();
     checkGenerator("options.generator", generator);
     const mode = options.mode ?? "reference";
@@ -332,20 +414,15 @@ export class VQDiffusionScheduler {
       prims: stepPrimitives(), logp: logPX0, tokens, B, K, N, generator,
       posterior: t === 0 ? null : posteriorRows(posteriorTransitions(this.schedule, t, s, K)),
     };
-    const draw = mode === "fast" ? fastCategoricalStep : fusedGumbelStep;
-    // A step that fails draws nothing: the stream is put back where it was (fast mode can find a bad
-    // pixel after drawing for earlier ones).
-    const saved = generator.getState();
-    let prev: Int32Array | null;
-    try {
-      prev = draw(problem);
-    } catch (e) {
-      generator.setState(saved);
-      throw e;
-    }
+    return { problem, mode, source };
+  }
+
+  /** The step's result, or its error for a model output the kernel rejected (the generator restored to `saved`). */
+  private finishStep<T extends TokenArray>(problem: StepProblem, prev: Int32Array | null, saved: Int32Array, source: TokenArray): StepOutput<T> {
+    const { B, K, N, logp, generator } = problem;
     if (prev === null) {
       generator.setState(saved);
-      checkLogProbabilities("modelOutput", logPX0, B, K - 1, N);
+      checkLogProbabilities("modelOutput", logp, B, K - 1, N);
       throw new Error("modelOutput.data: expected finite log-probabilities, got a value the kernel rejected");
     }
     return { prevSample: { data: tokensLike(source as T, prev), dims: [B, N] } };
