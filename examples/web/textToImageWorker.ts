@@ -1,18 +1,15 @@
 /**
  * Text to image off the main thread: loads the model folder with onnxruntime-web (the WASM backend,
  * or WebGPU when asked and available), generates, and posts the partially decoded images after every
- * step (masked tokens as a grey checker) and the final images with their tokens. On a cross-origin
- * isolated page the scheduler's step is split over two threads (this worker and one helper,
- * `stepWorker.ts`): the same tokens, sooner.
+ * step (masked tokens as a grey checker) and the final images with their tokens.
  */
 import * as ort from "onnxruntime-web";
-import { StepThreadPool, TorchGenerator, VQDiffusionPipeline, type GenerationTimings, type OrtModule } from "vq-diffusion";
+import { TorchGenerator, VQDiffusionPipeline, type GenerationTimings, type OrtModule } from "vq-diffusion";
 import type { GenerateMessage, GenerateRequest, StepTimes } from "./protocol.ts";
 
 const post = (message: GenerateMessage) => (self as unknown as { postMessage(m: GenerateMessage): void }).postMessage(message);
 
 let loaded: { key: string; pipe: Promise<VQDiffusionPipeline> } | null = null;
-let stepThreads: StepThreadPool | undefined;
 
 function pipeline(request: GenerateRequest): Promise<VQDiffusionPipeline> {
   const key = `${request.modelUrl} ${request.backend}`;
@@ -51,11 +48,6 @@ if (!isOrtThread) self.onmessage = async (event: MessageEvent<GenerateRequest>) 
   const request = event.data;
   const { options } = request;
   try {
-    // Without shared memory (a plain page) the pool starts no worker and steps run here.
-    stepThreads ??= new StepThreadPool({
-      threads: Math.min(2, navigator.hardwareConcurrency),
-      createWorker: () => new Worker(new URL("./stepWorker.ts", import.meta.url), { type: "module" }),
-    });
     const pipe = await pipeline(request);
     const started = performance.now();
     const result = await pipe.generate({
@@ -68,7 +60,6 @@ if (!isOrtThread) self.onmessage = async (event: MessageEvent<GenerateRequest>) 
       timestepSpacing: options.timestepSpacing,
       strategy: options.strategy,
       mode: options.mode,
-      threads: stepThreads,
       onStep: async ({ step, sample, timings }) => {
         const images = request.preview ? await pipe.decodePreview(sample) : null;
         post({ type: "step", step, total: options.numInferenceSteps, images, times: perStep(timings) });
