@@ -218,10 +218,8 @@ export class VQDiffusionSampler {
         const target = Math.round(N * (1 - s.maskProbability(prevTimestep)));
         next = puritySample(output.data, sample.data, B, K, N, target, generator);
       } else {
-        const stepOptions = { generator, mode: options.mode, prevTimestep };
-        next = threads === undefined
-          ? s.step(output, t, sample, stepOptions).prevSample.data
-          : (await s.stepAsync(output, t, sample, { ...stepOptions, threads })).prevSample.data;
+        // Without a pool stepAsync is `step` on this thread.
+        next = (await s.stepAsync(output, t, sample, { generator, mode: options.mode, prevTimestep, threads })).prevSample.data;
       }
       if (start.keep && start.init) for (let j = 0; j < next.length; j++) if (start.keep[j]) next[j] = start.init[j];
       if (timings) lap(timings, "stepMs", clock);
