@@ -62,6 +62,12 @@ export interface PreparedGuidance {
  *
  * @param into - (B, C, N) float32, overwritten (e.g. a view of a SharedArrayBuffer that threads share).
  * @throws the errors of `guide` (named `scaleName`).
+ *
+ * @example
+ * ```ts
+ * const { out, renormalise } = prepareGuidance(output, 2, 256, 49, true, 5, "guidanceScale", new Float32Array(2 * 256 * 49));
+ * truncateClampPixels(out, 2, 256, 49, 0, 49, renormalise, 1, undefined); // out is now guideTruncateClamp's
+ * ```
  */
 export function prepareGuidance(src: Float32Array, B: number, C: number, N: number, guided: boolean, scale: number, scaleName: string, into: Float32Array): PreparedGuidance {
   if (!guided) {
@@ -79,6 +85,13 @@ export function prepareGuidance(src: Float32Array, B: number, C: number, N: numb
  * (B, C, N): renormalisation (when `renormalise`), truncation at `rate` (in (0, 1]) and `topK` (≥ 1
  * or undefined), and the clamp at −70. Each pixel's values depend on its own column only, so the
  * ranges of a split give, together, the bits of the whole range [0, N).
+ *
+ * @example
+ * ```ts
+ * // Two threads' shares of a (B, C, N) = (16, 256, 49) prepared array, the same bits as [0, 49) at once:
+ * truncateClampPixels(out, 16, 256, 49, 0, 24, true, 1, undefined);
+ * truncateClampPixels(out, 16, 256, 49, 24, 49, true, 1, undefined);
+ * ```
  */
 export function truncateClampPixels(out: Float32Array, B: number, C: number, N: number, n0: number, n1: number, renormalise: boolean, rate: number, topK: number | undefined): void {
   const W = n1 - n0;
