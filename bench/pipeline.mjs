@@ -6,7 +6,10 @@
 // Each measurement runs in its own child process, so that peak memory is its own.
 //
 //   node bench/pipeline.mjs [--steps 100] [--threads 2] [--images 1,16] [--guidance 5] [--spacing linspace]
-//                           [--torch-steps n] [--torch-python PATH] [--model DIR] [--json]
+//                           [--torch-steps n] [--torch-python PATH] [--no-torch] [--model DIR] [--pool 2] [--json]
+// --threads is onnxruntime's (and PyTorch's) thread count; --pool N also gives our generation a
+// StepThreadPool of N threads (createNodeStepThreadPool), over which the step and, from 4 images,
+// the guidance pass are split (default: none, every stage but the transformer on one thread).
 // --model gives our side another export of the same weights (default models/fashion-mnist; e.g. the
 // int8 one of `python -m vqd_export.quantize`); PyTorch's side always runs the float32 weights.
 // --spacing sets our timestep spacing (default: the reference's, as PyTorch's loop); --torch-steps
@@ -30,21 +33,25 @@ const torchSteps = Number(flag("torch-steps", String(steps)));
 const imageCounts = flag("images", "1,16").split(",").map(Number);
 const modelDir = resolve(root, flag("model", "models/fashion-mnist"));
 const asJson = process.argv.includes("--json");
+const noTorch = process.argv.includes("--no-torch");
+const poolThreads = Number(flag("pool", "0"));
 
 if (process.argv[2] === "--child") {
   // One generation in this process: warm-up run (1 step), then the measured run.
   const images = Number(process.argv[3]);
   const childFlag = (name) => process.argv[process.argv.indexOf(`--${name}`) + 1];
   const { TorchGenerator } = await import("../dist/index.js");
-  const { VQDiffusionPipeline } = await import("../dist/node.js");
+  const { VQDiffusionPipeline, createNodeStepThreadPool } = await import("../dist/node.js");
   const pipe = await VQDiffusionPipeline.fromPretrained(childFlag("model"), {
     sessionOptions: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" },
   });
-  const options = { prompt: "ankle boot", numImagesPerPrompt: images, guidanceScale: Number(childFlag("guidance")), timestepSpacing: childFlag("spacing") || undefined };
+  const pool = Number(childFlag("pool")) > 0 ? createNodeStepThreadPool({ threads: Number(childFlag("pool")) }) : undefined;
+  const options = { prompt: "ankle boot", numImagesPerPrompt: images, guidanceScale: Number(childFlag("guidance")), timestepSpacing: childFlag("spacing") || undefined, threads: pool };
   await pipe.generate({ ...options, numInferenceSteps: 1, generator: new TorchGenerator().manualSeed(1) });
   const started = performance.now();
   const { timings } = await pipe.generate({ ...options, numInferenceSteps: steps, generator: new TorchGenerator().manualSeed(0) });
   const total = performance.now() - started;
+  await pool?.close();
   console.log(JSON.stringify({
     images, steps, total_ms: total, images_per_second: images / (total / 1000),
     ms_per_step: { transformer: timings.transformerMs / steps, guidance: timings.guidanceMs / steps, scheduler: timings.schedulerMs / steps },
@@ -55,11 +62,11 @@ if (process.argv[2] === "--child") {
 
 const rows = [];
 for (const images of imageCounts) {
-  const childArgs = ["--child", String(images), "--steps", String(steps), "--threads", String(threads), "--guidance", String(guidance), "--spacing", spacing ?? "", "--model", modelDir];
+  const childArgs = ["--child", String(images), "--steps", String(steps), "--threads", String(threads), "--guidance", String(guidance), "--spacing", spacing ?? "", "--model", modelDir, "--pool", String(poolThreads)];
   const ours = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...childArgs], { cwd: root, encoding: "utf8" }));
   let torch = null;
   try {
-    const python = torchPython();
+    const python = noTorch ? null : torchPython();
     if (python !== null) torch = JSON.parse(execFileSync(python, ["tools/bench/torch_pipeline.py", "--images", String(images), "--steps", String(torchSteps), "--guidance", String(guidance), "--threads", String(threads), "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
   } catch (e) {
     console.error(`PyTorch side failed: ${String(e.stderr ?? e.message).trim().split("\n").pop()}`);
@@ -73,7 +80,7 @@ if (asJson) {
   for (const r of rows) console.log(JSON.stringify({ ...r, cpu, date: new Date().toISOString() }));
 } else {
   const stepsText = torchSteps === steps ? `${steps} steps` : `ours ${steps} steps, PyTorch ${torchSteps}`;
-  console.log(`whole generations, Fashion-MNIST model${flag("model", null) === null ? "" : ` (ours: ${flag("model", null)})`}, ${stepsText}, guidance ${guidance}, our spacing ${spacing ?? "the reference's"}, ${threads} threads; ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`whole generations, Fashion-MNIST model${flag("model", null) === null ? "" : ` (ours: ${flag("model", null)})`}, ${stepsText}, guidance ${guidance}, our spacing ${spacing ?? "the reference's"}, ${threads} threads${poolThreads > 0 ? `, ours with a ${poolThreads}-thread StepThreadPool` : ""}; ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
   console.log("| B | implementation | images/s | transformer ms/step | guidance+truncation ms/step | scheduler ms/step | text encoder ms | decode ms | peak RSS MB |");
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   const line = (B, name, r) =>
@@ -83,5 +90,5 @@ if (asJson) {
     if (r.torch) line(r.images, `PyTorch ${r.torch.torch}`, r.torch);
   }
   for (const r of rows) if (r.torch) console.log(`B = ${r.images}: ours ÷ PyTorch images per second = ${(r.ours.images_per_second / r.torch.images_per_second).toFixed(2)}×`);
-  if (rows.some((r) => !r.torch)) console.log(NO_TORCH);
+  if (!noTorch && rows.some((r) => !r.torch)) console.log(NO_TORCH);
 }

@@ -13,6 +13,7 @@ export type { StepThreadPoolOptions, StepWorkerLike, StepWorkerEvent, SharedStep
 export { serveStepWorker } from "./kernels/threads/serveStepWorker.js";
 export type { StepWorkerScope } from "./kernels/threads/serveStepWorker.js";
 export type { StepTask, StepReply } from "./kernels/threads/stepTask.js";
+export type { GuidanceTask } from "./kernels/threads/guidanceTask.js";
 export type { VQDiffusionSchedulerOptions, VQDiffusionSchedulerConfig, SchedulerConfigJSON, FromConfigOptions } from "./config/schedulerConfig.js";
 export { SCHEDULER_CONFIG_NAME } from "./config/schedulerConfigFile.js";
 export type { SchedulerFileOptions } from "./config/schedulerConfigFile.js";

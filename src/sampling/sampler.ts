@@ -24,6 +24,7 @@ import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
 import { checkTokens, formatDims, isTypedArray } from "../tensor/validate.js";
 import { guideTruncateClamp } from "./fusedGuidance.js";
+import { splitGuidancePays, threadedGuideTruncateClamp } from "./threadedGuidance.js";
 import { checkStepThreadPool, type StepThreadPool } from "../kernels/threads/stepThreadPool.js";
 
 /**
@@ -105,8 +106,9 @@ export interface SampleOptions {
   /** An object the run adds its per-stage milliseconds to (see {@link SamplerTimings}). */
   timings?: SamplerTimings;
   /**
-   * Helper threads for the scheduler's step (`scheduler.stepAsync`): the same tokens as without,
-   * sooner. A `StepThreadPool` (`createNodeStepThreadPool()` from `vq-diffusion/node`, or
+   * Helper threads for the scheduler's step (`scheduler.stepAsync`) and, from 4 Fashion-MNIST-sized
+   * images up (B·(K − 1)·N ≥ 50 176 values), the guidance and truncation pass: the same tokens as
+   * without, sooner. A `StepThreadPool` (`createNodeStepThreadPool()` from `vq-diffusion/node`, or
    * `new StepThreadPool(...)` with Web Workers); the pool may serve concurrent runs.
    */
   threads?: StepThreadPool;
@@ -201,6 +203,10 @@ export class VQDiffusionSampler {
     }
     let sample: Tensor<Int32Array> = { data: x, dims: [B, N] };
     const timings = options.timings;
+    // With a pool, the guidance pass of a large enough batch is split over its threads, into this
+    // run's own shared array (made at the first such step, overwritten by each: no step reads the
+    // previous one's output).
+    let shared: Float32Array | null = null;
     for (let i = 0; i < timesteps.length; i++) {
       throwIfAborted(signal);
       const t = timesteps[i];
@@ -210,7 +216,9 @@ export class VQDiffusionSampler {
       const raw = await this.callDenoiser(tokenType === "int64" ? toInt64(input) : input, t, i, guided ? 2 * B : B, K, N);
       if (timings) clock = lap(timings, "denoiserMs", clock);
       // callDenoiser checked the output's values once; the steps below take checked data.
-      const kept = guideTruncateClamp(raw.data, B, K - 1, N, guided, guidance, rate, options.truncationTopK, "guidanceScale");
+      const kept = threads !== undefined && splitGuidancePays(threads, B, K - 1, N)
+        ? await threadedGuideTruncateClamp(raw.data, B, K - 1, N, guided, guidance, rate, options.truncationTopK, "guidanceScale", threads, (shared ??= new Float32Array(new SharedArrayBuffer(4 * B * (K - 1) * N))))
+        : guideTruncateClamp(raw.data, B, K - 1, N, guided, guidance, rate, options.truncationTopK, "guidanceScale");
       const output = { data: kept, dims: [B, K - 1, N] };
       if (timings) clock = lap(timings, "guidanceMs", clock);
       let next: Int32Array;

@@ -1,8 +1,9 @@
 /**
  * The helper side of a `StepThreadPool` in a browser: the module a Web Worker runs calls
- * `serveStepWorker()`, which answers every step share the pool posts (Node.js: `vq-diffusion/node`'s
+ * `serveStepWorker()`, which answers every share (of a step, or of the guidance pass) the pool posts (Node.js: `vq-diffusion/node`'s
  * pool runs its own worker module, which does the same on `worker_threads`).
  */
+import type { GuidanceTask } from "./guidanceTask.js";
 import { answerStepTask, type StepTask } from "./stepTask.js";
 
 /** The worker's global scope, as far as the helper uses it (a `DedicatedWorkerGlobalScope` has this shape). */
@@ -24,5 +25,5 @@ export interface StepWorkerScope {
  * ```
  */
 export function serveStepWorker(scope: StepWorkerScope = globalThis as unknown as StepWorkerScope): void {
-  scope.addEventListener("message", (event) => scope.postMessage(answerStepTask(event.data as StepTask)));
+  scope.addEventListener("message", (event) => scope.postMessage(answerStepTask(event.data as StepTask | GuidanceTask)));
 }

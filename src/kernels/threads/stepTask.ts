@@ -17,6 +17,7 @@ import type { StepPrimitives } from "../primitives.js";
 import type { PixelRange, StepProblem } from "../stepProblem.js";
 import { stepWorkspace } from "../sweep.js";
 import { createWasmPrimitives, kernelBytes } from "../wasm/wasmPrimitives.js";
+import { runGuidanceTask, type GuidanceTask } from "./guidanceTask.js";
 
 /** How long a helper waits for rows of the model output before it gives up (ms). */
 const ROWS_TIMEOUT_MS = 120_000;
@@ -135,7 +136,8 @@ export function helperPrimitives(backend: "wasm" | "js"): StepPrimitives {
 }
 
 /**
- * Answers one posted task on a helper thread (what `serveStepWorker` and the Node.js worker run).
+ * Answers one posted task on a helper thread (what `serveStepWorker` and the Node.js worker run): a
+ * step's share, or the guidance pass's (`GuidanceTask`, answered with no draws).
  *
  * @example
  * ```ts
@@ -143,8 +145,12 @@ export function helperPrimitives(backend: "wasm" | "js"): StepPrimitives {
  * const reply = answerStepTask(task); // post it back to the calling thread
  * ```
  */
-export function answerStepTask(task: StepTask): StepReply {
+export function answerStepTask(task: StepTask | GuidanceTask): StepReply {
   try {
+    if (task.mode === "guidance") {
+      runGuidanceTask(task);
+      return { id: task.id, ok: true, draws: [], survivors: 0, nearTies: 0 };
+    }
     const share = runStepTask(task, helperPrimitives(task.backend));
     return { id: task.id, ok: share.ok, draws: share.draws, survivors: share.stats.survivors, nearTies: share.stats.nearTies };
   } catch (e) {

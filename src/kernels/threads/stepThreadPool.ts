@@ -13,6 +13,7 @@
  * queue on the helpers without seeing each other's data, and each gets its one-thread result.
  */
 import { argumentError, describe } from "../../errors.js";
+import type { GuidanceTask } from "./guidanceTask.js";
 import type { StepReply, StepTask } from "./stepTask.js";
 
 /** The most threads a step is split over. */
@@ -145,8 +146,11 @@ export class StepThreadPool {
     this.helpers.push(helper);
   }
 
-  /** Posts a share of a step to helper k (0-based); resolves with its reply. Used by `stepAsync`. */
-  run(k: number, task: Omit<StepTask, "id">): Promise<StepReply> {
+  /**
+   * Posts a share of a step, or of the guidance pass, to helper k (0-based); resolves with its reply.
+   * Used by `stepAsync` and the sampler.
+   */
+  run(k: number, task: Omit<StepTask, "id"> | Omit<GuidanceTask, "id">): Promise<StepReply> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error("step thread pool: expected an open pool, got a closed one"));
     const helper = this.helpers[k];
