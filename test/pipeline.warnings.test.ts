@@ -7,7 +7,7 @@
  * diffusers refuses: here each prompt is cut as it would be alone. The cut texts are transformers'
  * (`CLIPTokenizer.batch_decode` of ids[:, 8:] on the checkpoint).
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -76,6 +76,10 @@ describe("generation warnings (Fashion-MNIST)", async () => {
     const alone = (prompt: string) => Array.from(tokenizer.encode([prompt]), Number);
     expect(spy.calls).toEqual([[alone("bag"), alone(LONG)]]);
     expect(alone(LONG)).toEqual(tokenizer.ids(LONG).slice(0, 8));
+  });
+
+  it("the README's example prints this very warning", () => {
+    expect(readFileSync(new URL("../README.md", import.meta.url), "utf8")).toContain(`await pipe.generate({ prompt: "${LACES}" });\n// ${LACES_CUT}\n`);
   });
 
   it("an onWarning that is not a function is refused before anything runs", async () => {
