@@ -103,6 +103,19 @@ describe("Fashion-MNIST model", async () => {
     expect(encode("one two three four five six seven eight nine")).not.toContain(end);
   });
 
+  it("the prompts the CLI and the page list are the class names its training log lists, in label order, with the same ids", () => {
+    // train_diffusers.py logs "prompt ids t-shirt: [556, ...]; trouser: [...]; ..." before training the transformer.
+    const log = readFileSync(new URL("../models/fashion-mnist/training-log.txt", import.meta.url), "utf8");
+    const line = log.split("\n").find((l) => l.includes("] prompt ids "));
+    expect(line).toBeDefined();
+    const logged = line!.slice(line!.indexOf("] prompt ids ") + 13).split("; ").map((entry) => {
+      const [name, ids] = entry.split(": ");
+      return [name, JSON.parse(ids) as number[]] as const;
+    });
+    expect(logged.map(([name]) => name)).toEqual([...CLASS_NAMES]);
+    for (const [name, ids] of logged) expect(Array.from(tokenizer!.encode([name]), Number)).toEqual(ids);
+  });
+
   it("100 samples of one prompt (25 linspace steps, guidance 5): at least 80 % classified as that prompt", async () => {
     const classifier = await loadClassifier(ort as unknown as OrtModule);
     const prompt = "ankle boot";
