@@ -77,6 +77,37 @@ export function mtFill(state: usize, out: usize, count: i32): void {
   store<i32>(state + (MT_N << 2), idx);
 }
 
+/** Advances the stream in `state` by `count` outputs without producing them (twists only). */
+function mtSkip(state: usize, count: i32): void {
+  let idx = load<i32>(state + (MT_N << 2));
+  while (count > 0) {
+    if (idx >= MT_N) {
+      twist(state);
+      idx = 0;
+    }
+    const n = min(count, MT_N - idx);
+    idx += n;
+    count -= n;
+  }
+  store<i32>(state + (MT_N << 2), idx);
+}
+
+/**
+ * The columns [n0, n0 + W) of the next `rows` rows of N outputs: out[r * W + j] = output r * N + n0 + j;
+ * the stream advances by rows * N (one thread's share of a step split by pixels).
+ */
+export function mtFillColumns(state: usize, out: usize, rows: i32, N: i32, n0: i32, W: i32): void {
+  if (n0 == 0 && W == N) {
+    mtFill(state, out, rows * N);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    mtSkip(state, n0);
+    mtFill(state, out + (<usize>(r * W) << 2), W);
+    mtSkip(state, N - n0 - W);
+  }
+}
+
 // ---------------------------------------------------------------- max and exp-sum passes
 
 /** out[n] = max over rows of y[r * N + n] (NaN propagates). Row by row: every access is sequential. */

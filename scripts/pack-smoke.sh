@@ -5,8 +5,11 @@
 #   1. the tarball alone: no ONNX runtime is installed (nothing native for a browser app), the
 #      pixel-art demo runs, and `generate` says which package is missing and how to install it;
 #   2. the README's onnxruntime-node install line, as written;
-#   3. the README's Node.js pipeline example (the ```ts block with fromPretrained("fashion-mnist")),
+#   3. the README's Node.js pipeline example (the ```ts block with VQDiffusionPipeline.fromPretrained("fashion-mnist")),
 #      and its CLI main job, whose PNG must be the README's picture byte for byte.
+# Before installing: every image a packed Markdown file shows by a relative link (README.md's
+# docs/*.png) is in the tarball, so the packed README's pictures show wherever the package's own
+# files are read (npmjs.com itself resolves relative links against package.json's "repository" only).
 # About 30 s (most of it copying onnxruntime-node out of the npm cache). Run after `npm run build`.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,6 +22,10 @@ fail() { echo "pack-smoke: $*" >&2; exit 1; }
 [ -f "$repo/dist/node.js" ] || fail "dist/node.js: expected the built package (npm run build), got nothing"
 (cd "$repo" && npm pack --ignore-scripts --silent --pack-destination "$work" > /dev/null)
 tarball="$(ls "$work"/vq-diffusion-*.tgz)"
+
+# 0. Every image a packed Markdown file shows by a relative path is packed too.
+mkdir "$work/unpacked" && tar -xzf "$tarball" -C "$work/unpacked"
+node "$repo/scripts/packed-images.mjs" "$work/unpacked/package"
 mkdir "$work/app" && cd "$work/app"
 echo '{ "name": "app", "version": "1.0.0", "private": true, "type": "module" }' > package.json
 
@@ -46,8 +53,8 @@ bash -c "$install_line --silent"
 # 3. The README's Node.js pipeline example and the CLI's main job, as written.
 node -e '
   const readme = require("fs").readFileSync(process.argv[1], "utf8");
-  const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes("from \"vq-diffusion/node\"") && b.includes("fromPretrained(\"fashion-mnist\")"));
-  if (!block) { console.error("README.md: expected a ts block loading fromPretrained(\"fashion-mnist\") from vq-diffusion/node"); process.exit(1); }
+  const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes("from \"vq-diffusion/node\"") && b.includes("VQDiffusionPipeline.fromPretrained(\"fashion-mnist\")"));
+  if (!block) { console.error("README.md: expected a ts block loading VQDiffusionPipeline.fromPretrained(\"fashion-mnist\") from vq-diffusion/node"); process.exit(1); }
   require("fs").writeFileSync("example.mjs", block + "\nconsole.log(JSON.stringify({ images: images.length, width: images[0].width, dims: tokens.dims }));\n");
 ' "$readme"
 out="$(node example.mjs)"

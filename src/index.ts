@@ -4,11 +4,18 @@
  * `vq-diffusion/node`.
  */
 export { VQDiffusionScheduler } from "./scheduler/vqDiffusionScheduler.js";
-export type { PosteriorOptions, SetTimestepsOptions, StepMode, StepOptions, StepOutput, TransitionArgs } from "./scheduler/vqDiffusionScheduler.js";
+export type { SchedulerLoadOptions, PosteriorOptions, SetTimestepsOptions, StepAsyncOptions, StepMode, StepOptions, StepOutput, TransitionArgs } from "./scheduler/vqDiffusionScheduler.js";
 export type { TimestepSpacing } from "./schedule/timestepSpacing.js";
 export { initKernels, kernelBackend, setKernelBackend } from "./kernels/backend.js";
 export type { KernelBackend } from "./kernels/backend.js";
+export { StepThreadPool, MAX_STEP_THREADS } from "./kernels/threads/stepThreadPool.js";
+export type { StepThreadPoolOptions, StepWorkerLike, StepWorkerEvent, SharedStepArrays } from "./kernels/threads/stepThreadPool.js";
+export { serveStepWorker } from "./kernels/threads/serveStepWorker.js";
+export type { StepWorkerScope } from "./kernels/threads/serveStepWorker.js";
+export type { StepTask, StepReply } from "./kernels/threads/stepTask.js";
 export type { VQDiffusionSchedulerOptions, VQDiffusionSchedulerConfig, SchedulerConfigJSON, FromConfigOptions } from "./config/schedulerConfig.js";
+export { SCHEDULER_CONFIG_NAME } from "./config/schedulerConfigFile.js";
+export type { SchedulerFileOptions } from "./config/schedulerConfigFile.js";
 export { LIMITS } from "./limits.js";
 export { TorchGenerator, DEFAULT_TORCH_SEED } from "./random/torchGenerator.js";
 export { indexToLogOnehot } from "./tensor/logOnehot.js";

@@ -11,12 +11,14 @@
  */
 export * from "./index.js";
 export { VQDiffusionScheduler } from "./node/nodeScheduler.js";
-export { readSchedulerConfig, writeSchedulerConfig, SCHEDULER_CONFIG_NAME } from "./node/schedulerFiles.js";
+export { readSchedulerConfig, writeSchedulerConfig } from "./node/schedulerFiles.js";
 export type { FromPretrainedOptions } from "./node/schedulerFiles.js";
 export { VQDiffusionPipeline, directorySource } from "./node/nodePipeline.js";
 export type { NodePipelineLoadOptions } from "./node/nodePipeline.js";
 export { BUNDLED_MODELS } from "./node/bundledModels.js";
 export type { BundledModel } from "./node/bundledModels.js";
 export { modelLocation } from "./node/modelLocation.js";
+export { createNodeStepThreadPool } from "./node/nodeStepThreadPool.js";
+export type { NodeStepThreadPoolOptions } from "./node/nodeStepThreadPool.js";
 export type { ModelLocation } from "./node/modelLocation.js";
 export { nodeHubPlatform, hubCacheDir, hubEnvironmentDefaults } from "./node/hubCache.js";

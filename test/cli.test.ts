@@ -45,6 +45,7 @@ describe("vq-diffusion sample", () => {
     [["sample", "--truncation", "1.5"], '--truncation: expected a number in (0, 1], got "1.5"'],
     [["sample", "--seed"], "--seed: expected a value, got nothing"],
     [["sample", "--colour", "red"], '--colour: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--colour"'],
+    [["sample", "--batch_size", "2"], '--batch_size: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--batch_size" (diffusers\' batch_size is --batch here)'],
     [["draw"], 'command: expected "generate" or "sample", got "draw"'],
     [["sample", "--spacing", "cosine"], '--spacing: expected linspace, leading or trailing, got "cosine"'],
   ])("%j is a usage error with exit code 2", async (argv, message) => {
@@ -104,6 +105,10 @@ describe("vq-diffusion generate", () => {
     [["generate", "--prompt", "bag", "--images", "0"], '--images: expected an integer in [1, 64], got "0"'],
     [["generate", "--prompt", "bag", "--guidance", "-1"], '--guidance: expected a finite number >= 0, got "-1"'],
     [["generate", "--prompt", "bag", "--label", "x"], '--label: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--label"'],
+    [["generate", "--prompt", "bag", "--guidance_scale", "5"], '--guidance_scale: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--guidance_scale" (diffusers\' guidance_scale is --guidance here)'],
+    [["generate", "--prompt", "bag", "--num-inference-steps=20"], '--num-inference-steps: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--num-inference-steps" (diffusers\' num_inference_steps is --steps here)'],
+    [["generate", "--prompt", "bag", "--numImagesPerPrompt", "2"], '--numImagesPerPrompt: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--numImagesPerPrompt" (diffusers\' num_images_per_prompt is --images here)'],
+    [["generate", "--promt", "bag"], '--promt: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--promt" (did you mean --prompt?)'],
   ])("%j is a usage error with exit code 2", async (argv, message) => {
     const io = capture();
     expect(await main(argv, io)).toBe(2);

@@ -124,11 +124,17 @@ describe("fromPretrained / saveConfig (vq-diffusion/node)", () => {
   it("says which file is missing or malformed", async () => {
     const dir = await mkdtemp(join(tmpdir(), "vqd-"));
     await expect(VQDiffusionScheduler.fromPretrained(dir)).rejects.toThrow(
-      new RegExp(`^dir: expected a folder holding scheduler_config.json, got ${join(dir, "scheduler_config.json")}: ENOENT`),
+      new Error(`pretrainedModelNameOrPath: expected a folder holding scheduler_config.json or scheduler/scheduler_config.json, got ${dir}, which has neither`),
+    );
+    await expect(readSchedulerConfig(dir, { subfolder: "scheduler" })).rejects.toThrow(
+      new Error(`dir: expected a folder holding scheduler/scheduler_config.json, got ${dir}, which has no such file`),
     );
     await writeFile(join(dir, "scheduler_config.json"), "{ not json");
-    await expect(VQDiffusionScheduler.fromPretrained(dir)).rejects.toThrow(/scheduler_config.json: expected JSON, got a parse error/);
-    await expect(VQDiffusionScheduler.fromPretrained("")).rejects.toThrow(new Error('dir: expected a folder path, got ""'));
+    await expect(VQDiffusionScheduler.fromPretrained(dir)).rejects.toThrow(new RegExp(`^${join(dir, "scheduler_config.json")}: expected JSON, got a parse error`));
+    await expect(VQDiffusionScheduler.fromPretrained("")).rejects.toThrow(
+      new Error('pretrainedModelNameOrPath: expected a bundled model (fashion-mnist), a folder path starting with ./, ../ or /, an http(s):// URL, or a Hub model id org/name, got ""'),
+    );
+    await expect(readSchedulerConfig("")).rejects.toThrow(new Error('dir: expected a folder path, got ""'));
     const file = join(dir, "scheduler_config.json");
     await writeFile(file, JSON.stringify({ num_vec_classes: "5" }));
     await expect(readSchedulerConfig(dir)).rejects.toThrow(new Error(`${file}: key num_vec_classes: expected a number, got "5"`));

@@ -235,6 +235,20 @@ describe("generate errors", async () => {
     await expect(pipe.generate({ promptEmbeds: embeds, generator: {} as TorchGenerator })).rejects.toThrow("generator: expected a TorchGenerator (methods manualSeed, rand, fillRand, getState, setState, nextUint32, fillUint32), got an object without manualSeed()");
   });
 
+  it("an unknown key: a typo or diffusers' snake_case spelling is named, never a silent default", async () => {
+    const accepted =
+      "options: expected only the keys prompt, promptEmbeds, numImagesPerPrompt, numInferenceSteps, guidanceScale, truncationRate, generator, latents, " +
+      "timestepSpacing, strategy, truncationTopK, mode, onStep, signal, initTokens, strength, keepMask, onWarning, threads, got";
+    const loose = (options: Record<string, unknown>) => generateError(options as Parameters<typeof pipe.generate>[0]);
+    expect(await loose({ promt: "ankle boot", guidanceScale: 5 })).toBe(`${accepted} the unknown key "promt" (did you mean prompt?)`);
+    expect(await loose({ promptEmbeds: embeds, guidance_scale: 5 })).toBe(`${accepted} the unknown key "guidance_scale" (Python's spelling of guidanceScale)`);
+    expect(await loose({ promptEmbeds: embeds, num_inference_steps: 3, callback: () => undefined, seed: 0 })).toBe(
+      `${accepted} the unknown keys "num_inference_steps" (Python's spelling of numInferenceSteps), "callback" (Python's spelling of onStep), "seed"`,
+    );
+    // Checked first: a bad value of a known key does not hide it; an undefined value is still a key.
+    expect(await loose({ promptEmbeds: embeds, numInferenceSteps: 0, guidancescale: undefined })).toBe(`${accepted} the unknown key "guidancescale" (did you mean guidanceScale?)`);
+  });
+
   it("a prompt that is neither a string nor a non-empty array of strings", async () => {
     const withText = { prompt: 3 as unknown as string };
     expect(await generateError(withText)).toBe("prompt: expected a string or a non-empty array of strings, got 3");

@@ -255,6 +255,48 @@ describe("wrong kinds of argument get Errors naming them, not TypeErrors", () =>
     expect(() => s.qPosterior(logp, x, 5, 3 as never)).toThrow("options: expected { prevTimestep? }, got 3");
     expect(() => s.addNoise(x, 5, "g" as never)).toThrow('options: expected { generator? }, got "g"');
   });
+  it("an options key the method does not take (a typo, diffusers' snake_case) is refused before anything is drawn", async () => {
+    const generator = gen();
+    const first = gen().rand([1]).data[0];
+    const loose = (o: Record<string, unknown>) => o as never;
+    expect(() => s.step(logp, 5, x, loose({ generator, prev_timestep: 3 }))).toThrow(
+      new Error('options: expected only the keys generator, mode, prevTimestep, got the unknown key "prev_timestep" (Python\'s spelling of prevTimestep)'),
+    );
+    expect(() => s.step(logp, 5, x, loose({ generator, return_dict: false, mdoe: "fast" }))).toThrow(
+      new Error('options: expected only the keys generator, mode, prevTimestep, got the unknown keys "return_dict", "mdoe" (did you mean mode?)'),
+    );
+    await expect(s.stepAsync(logp, 5, x, loose({ generator, thread: 2 }))).rejects.toThrow(
+      new Error('options: expected only the keys generator, mode, prevTimestep, threads, got the unknown key "thread" (did you mean threads?)'),
+    );
+    expect(() => s.addNoise(x, 5, loose({ generator, mode: "fast" }))).toThrow(new Error('options: expected only the keys generator, got the unknown key "mode"'));
+    expect(() => s.qPosterior(logp, x, 5, loose({ prevTimstep: 2 }))).toThrow(
+      new Error('options: expected only the keys prevTimestep, got the unknown key "prevTimstep" (did you mean prevTimestep?)'),
+    );
+    expect(() => s.setTimesteps(3, loose({ timestep_spacing: "linspace" }))).toThrow(
+      new Error('options: expected only the keys timestepSpacing, got the unknown key "timestep_spacing" (Python\'s spelling of timestepSpacing)'),
+    );
+    expect(s.timesteps.length).toBe(100); // unchanged
+    expect(() => new VQDiffusionScheduler(loose({ num_vec_classes: 4097 }))).toThrow(
+      new Error(
+        'options: expected only the keys numVecClasses, numTrainTimesteps, alphaCumStart, alphaCumEnd, gammaCumStart, gammaCumEnd, got the unknown key "num_vec_classes" (Python\'s spelling of numVecClasses)',
+      ),
+    );
+    expect(() => VQDiffusionScheduler.fromConfig({ num_vec_classes: 5 }, loose({ onwarning: () => undefined }))).toThrow(
+      new Error('options: expected only the keys onWarning, file, got the unknown key "onwarning" (did you mean onWarning?)'),
+    );
+    const sampler = new VQDiffusionSampler({ scheduler: s, denoiser: () => logp });
+    await expect(sampler.sample(loose({ numLatentPixels: 1, generator, guidance_scale: 1 }))).rejects.toThrow(
+      new Error(
+        "options: expected only the keys batchSize, numLatentPixels, numInferenceSteps, guidanceScale, truncationRate, generator, latents, tokenType, onStep, " +
+          'signal, mode, timestepSpacing, truncationTopK, strategy, initTokens, strength, keepMask, timings, threads, got the unknown key "guidance_scale" (Python\'s spelling of guidanceScale)',
+      ),
+    );
+    await expect(sampler.sample(null as never)).rejects.toThrow(new Error("options: expected an object, got null"));
+    expect(() => new VQDiffusionSampler(loose({ scheduler: s, denoiser: () => logp, model: 1 }))).toThrow(
+      new Error('options: expected only the keys scheduler, denoiser, got the unknown key "model"'),
+    );
+    expect(generator.rand([1]).data[0]).toBe(first); // nothing drawn
+  });
   it("a scheduler without what the sampler calls, a dataset denoiser without a scheduler", async () => {
     const { createDatasetDenoiser } = await import("../src/index.js");
     expect(() => new VQDiffusionSampler({ scheduler: { step() {} } as never, denoiser: () => logp })).toThrow(

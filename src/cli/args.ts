@@ -6,6 +6,7 @@ import { PIXEL_ART_LABELS } from "../demo/pixelArt.js";
 import { BUNDLED_MODELS } from "../node/bundledModels.js";
 import { checkRevision } from "../hub/modelId.js";
 import { modelLocation } from "../node/modelLocation.js";
+import { nearestName } from "../optionKeys.js";
 import { outNameProblem } from "./outFile.js";
 
 /** The options both commands take, with the same meaning. */
@@ -157,6 +158,31 @@ function commonOption(args: Omit<CommonArgs, "steps">, name: string, value: stri
   }
 }
 
+/** The flags for settings whose diffusers (Python) or API name differs, keyed by that name in snake_case. */
+const PYTHON_NAMES: Readonly<Record<string, string>> = {
+  guidance_scale: "--guidance",
+  num_inference_steps: "--steps",
+  num_images_per_prompt: "--images",
+  truncation_rate: "--truncation",
+  timestep_spacing: "--spacing",
+  batch_size: "--batch",
+  local_files_only: "--offline",
+  model_id: "--model",
+  pretrained_model_name_or_path: "--model",
+};
+
+/**
+ * The error of a flag the command does not take: the flags it takes, and the one meant where that is
+ * clear (diffusers' or the API's name of a setting, in any of snake_case, kebab-case or camelCase; else a flag two letters away).
+ */
+function unknownFlag(name: string, flags: readonly string[]): UsageError {
+  const snake = name.replace(/^-+/, "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/-/g, "_").toLowerCase();
+  const python = Object.hasOwn(PYTHON_NAMES, snake) && flags.includes(PYTHON_NAMES[snake]) ? PYTHON_NAMES[snake] : undefined;
+  const near = python === undefined ? nearestName(name, flags) : undefined;
+  const hint = python !== undefined ? ` (diffusers' ${snake} is ${python} here)` : near !== undefined ? ` (did you mean ${near}?)` : "";
+  return new UsageError(`${name}: expected one of ${flags.join(", ")}, got ${JSON.stringify(name)}${hint}`);
+}
+
 /** Switches: present or absent, no value. */
 const FLAGS_WITHOUT_VALUE = ["--offline"];
 
@@ -211,7 +237,7 @@ function parseSample(argv: readonly string[]): SampleArgs {
         args.label = value;
         break;
       default:
-        throw new UsageError(`${name}: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got ${JSON.stringify(name)}`);
+        throw unknownFlag(name, ["--seed", "--steps", "--batch", "--label", "--guidance", "--truncation", "--mode", "--spacing", "--strategy", "--out", "--help"]);
     }
   }
   if (args.guidance > 1 && args.label === undefined) {
@@ -262,7 +288,10 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
         args.offline = true;
         break;
       default:
-        throw new UsageError(`${name}: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got ${JSON.stringify(name)}`);
+        throw unknownFlag(name, [
+          "--model", "--prompt", "--prompt-embeds", "--seed", "--steps", "--images", "--guidance", "--truncation", "--mode", "--spacing", "--strategy",
+          "--out", "--revision", "--offline", "--help",
+        ]);
     }
   }
   if (args.revision !== undefined && modelLocation(args.model, "--model").kind !== "hub") {

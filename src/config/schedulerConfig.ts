@@ -4,6 +4,7 @@
  */
 import { LIMITS } from "../limits.js";
 import { argumentError } from "../errors.js";
+import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 
 /** Options of `new VQDiffusionScheduler(options)`; all but `numVecClasses` have the reference's defaults. */
 export interface VQDiffusionSchedulerOptions {
@@ -46,6 +47,9 @@ const KEYS = [
   ["gammaCumEnd", "gamma_cum_end"],
 ] as const;
 
+/** The keys `new VQDiffusionScheduler(options)` takes (any other is refused). */
+const OPTION_KEYS = Object.fromEntries(KEYS.map(([camel]) => [camel, true])) as OptionKeys<VQDiffusionSchedulerOptions>;
+
 /**
  * Resolves options against the defaults and checks each on its own (the schedule they make is
  * checked in `../schedule/logSchedule.ts`). Throws on a missing or non-integer `numVecClasses`, one
@@ -60,6 +64,7 @@ export function resolveConfig(options: VQDiffusionSchedulerOptions): VQDiffusion
   if (typeof options !== "object" || options === null) {
     throw argumentError("options", "an object with numVecClasses", options);
   }
+  checkOptionKeys(options, "options", OPTION_KEYS);
   const k = options.numVecClasses;
   if (typeof k !== "number" || !Number.isInteger(k) || k < 2 || k > LIMITS.maxNumVecClasses) {
     throw argumentError("numVecClasses", `an integer in [2, ${LIMITS.maxNumVecClasses}] (the classes, the mask class included)`, k);
@@ -153,6 +158,7 @@ export function optionsFromJSON(json: unknown, options: FromConfigOptions = {}):
 /** Checks {@link FromConfigOptions}. */
 export function checkFromConfigOptions(options: FromConfigOptions): FromConfigOptions {
   if (typeof options !== "object" || options === null) throw argumentError("options", "{ onWarning?, file? }", options);
+  checkOptionKeys(options, "options", { onWarning: true, file: true } satisfies OptionKeys<FromConfigOptions>);
   if (options.onWarning !== undefined && typeof options.onWarning !== "function") {
     throw argumentError("onWarning", "a function (message: string) => void", options.onWarning);
   }

@@ -7,6 +7,7 @@
  * Two loads of the same files in one process share each download: a file is fetched once.
  */
 import { argumentError, describe } from "../errors.js";
+import type { OptionKeys } from "../optionKeys.js";
 import { fileTooLarge, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
 import { abortError, DEFAULT_HUB_URL, HubNetworkError, hubFetch, hubHttpError, listRepoFiles, redact, resolveCommit, type HubContext, type ListedFile } from "./hubApi.js";
 import { checkRevision, parseModelId, type ModelId } from "./modelId.js";
@@ -30,6 +31,18 @@ export interface HubLoadOptions {
   /** Aborts the load; downloads stop, and no partial file is kept. */
   signal?: AbortSignal;
 }
+
+/**
+ * The keys of {@link HubLoadOptions}, for the loaders' lists of the options they take.
+ *
+ * @example
+ * ```ts
+ * const accepted = { subfolder: true, ...HUB_OPTION_KEYS }; // for checkOptionKeys
+ * ```
+ */
+export const HUB_OPTION_KEYS = {
+  revision: true, hubUrl: true, accessToken: true, localFilesOnly: true, cacheDir: true, onProgress: true, signal: true,
+} as const satisfies OptionKeys<HubLoadOptions>;
 
 /** What a store knows of a revision from an earlier load. */
 export interface StoredRevision {
@@ -117,11 +130,20 @@ function isHttpUrl(value: unknown): value is string {
  * ```
  *
  * @param argument - the id's name in messages (e.g. `"--model"`).
+ * @param filesToFetch - the files of the commit's listing to fetch up front (default: the pipeline's,
+ *   {@link pipelineFiles}; the scheduler's loader asks for its config only). A listed file the loader
+ *   reads later is fetched then.
  * @throws the id or an option is malformed (before any request); the Hub answers an error (HTTP
  *   401/403/404: the message names the repository, the file and what to do); a download breaks or
  *   its size differs from the listing's; the signal aborts; offline and the store lacks the revision.
  */
-export async function openHubSource(id: string, options: HubLoadOptions, platform: HubPlatform, argument = "model"): Promise<ModelFileSource> {
+export async function openHubSource(
+  id: string,
+  options: HubLoadOptions,
+  platform: HubPlatform,
+  argument = "model",
+  filesToFetch: (listing: readonly ListedFile[]) => readonly ListedFile[] = pipelineFiles,
+): Promise<ModelFileSource> {
   const model = parseModelId(id, argument);
   checkHubOptions(options);
   const revision = options.revision ?? "main";
@@ -192,7 +214,7 @@ export async function openHubSource(id: string, options: HubLoadOptions, platfor
   };
 
   if (files !== null) {
-    const needed = pipelineFiles(files);
+    const needed = filesToFetch(files);
     const total = needed.reduce((s, f) => s + f.size, 0);
     if (total > HUB_LIMITS.maxTotalBytes) throw new Error(`${model.id}: expected the pipeline's files to total at most ${HUB_LIMITS.maxTotalBytes} bytes, got ${total}`);
     for (const f of needed) tracker.plan(f.path, f.size);

@@ -21,13 +21,20 @@
  * rounding in the reference's own posterior. The uniform's position inside the chosen interval is
  * itself uniform and independent, and serves for the acceptance test and then for the class inside
  * the block, so one uniform per pixel suffices except after a rejection.
+ *
+ * Units. {@link fastCategoricalUnit} draws the pixels of one batch item's range [n0, n1) from a
+ * generator placed at the range's first draw, and returns how many draws it took: 2 per pixel, 2 more
+ * per rejection. {@link fastCategoricalStep} runs the units of the whole image one after the other on
+ * the step's generator; a step split over threads (`threads/threadedStep.ts`) places each unit's
+ * generator as if no earlier pixel had been rejected, and redraws the units that follow a rejection.
  */
 import { bulkForm, classLogit, classRows, maskLogit, type BulkForm } from "../posterior/pixelPosterior.js";
 import { inverseCdf } from "../random/inverseCdf.js";
 import { uniform53 } from "../random/uniform53.js";
 import { EXP_SUM_RELATIVE_ERROR } from "./primitives.js";
+import type { TorchGenerator } from "../random/torchGenerator.js";
 import type { StepProblem } from "./stepProblem.js";
-import { normalisers, stepWorkspace, sweepItem } from "./sweep.js";
+import { normalisers, stepWorkspace, sweepItem, type SweepLayout } from "./sweep.js";
 
 /** Bound on W_j / W'_j for a block weight built from an expSum within EXP_SUM_RELATIVE_ERROR. */
 const ACCEPT_BOUND = 1 + 2 * EXP_SUM_RELATIVE_ERROR + 1e-12;
@@ -52,6 +59,8 @@ interface PixelCategories {
   base: number;
   /** Scratch: the chosen block's exact class weights, chunkRows entries. */
   readonly inBlock: Float64Array;
+  /** Draws taken from the generator so far (2 per uniform). */
+  draws: number;
 }
 
 /**
@@ -59,70 +68,82 @@ interface PixelCategories {
  *   the generator, which may have drawn for earlier batch items).
  */
 export function fastCategoricalStep(p: StepProblem): Int32Array | null {
-  const { logp, tokens, B, K, N, posterior } = p;
-  const rowsY = K - 1;
+  const out = new Int32Array(p.B * p.N);
   const layout = stepWorkspace(p, true);
-  const { ws, chunkRows, chunks } = layout;
-  const out = new Int32Array(B * N);
-  const S = new Float64Array(N);
+  for (let b = 0; b < p.B; b++) if (fastCategoricalUnit(p, layout, b, p.generator, out) < 0) return null;
+  return out;
+}
+
+/**
+ * Fast mode for the layout's pixels of batch item b (a layout from `stepWorkspace(p, true, range)`),
+ * drawing from `generator` (not `p.generator`) in pixel order.
+ *
+ * @param out - x_{t−1}, shape (B, N): the unit's pixels are written.
+ * @returns the number of draws taken (2 per pixel and 2 per rejection), or −1 when the item's model
+ *   output fails the value check (nothing drawn then).
+ */
+export function fastCategoricalUnit(p: StepProblem, layout: SweepLayout, b: number, generator: TorchGenerator, out: Int32Array): number {
+  const { logp, tokens, K, N, posterior } = p;
+  const rowsY = K - 1;
+  const { ws, chunkRows, chunks, n0, W } = layout;
+  const S = new Float64Array(W);
   const cat: PixelCategories = {
     weights: new Float64Array(chunks + 2), chunks, chunkRows, special: -1, coefP: 1, coefB: 0, max: 0, base: 0,
-    inBlock: new Float64Array(chunkRows),
+    inBlock: new Float64Array(chunkRows), draws: 0,
   };
   const { weights } = cat;
   const { blockRef, blockSum } = ws;
   const form: BulkForm = { shift: 0, floor: 0 };
   const r = { cum: 0, step: 0 };
-  for (let b = 0; b < B; b++) {
-    if (!sweepItem(p, layout, b, true)) return null;
-    normalisers(p, ws, b, S);
-    for (let n = 0; n < N; n++) {
-      const x = tokens[b * N + n];
-      const my = ws.ref[n];
-      cat.max = my;
-      cat.base = b * rowsY * N + n;
-      cat.coefP = 1;
-      cat.coefB = 0;
-      cat.special = -1;
-      weights[0] = 0;
-      weights[chunks + 1] = 0;
-      if (posterior !== null) {
-        const masked = x === K - 1;
-        bulkForm(masked, S[n], posterior, form);
-        cat.coefP = Math.exp(form.shift + my - S[n]);
-        cat.coefB = Math.exp(form.floor - S[n]);
-        weights[chunks + 1] = Math.exp(maskLogit(masked, S[n], posterior) - S[n]);
-        if (!masked) {
-          cat.special = x;
-          classRows(posterior, x, x, K, r);
-          weights[0] = Math.exp(classLogit(logp[(b * rowsY + x) * N + n], r.cum, r.step, S[n], posterior) - S[n]);
-        }
+  if (!sweepItem(p, layout, b, true)) return -1;
+  normalisers(p, layout, b, S);
+  for (let j = 0; j < W; j++) {
+    const n = n0 + j;
+    const x = tokens[b * N + n];
+    const my = ws.ref[j];
+    cat.max = my;
+    cat.base = b * rowsY * N + n;
+    cat.coefP = 1;
+    cat.coefB = 0;
+    cat.special = -1;
+    weights[0] = 0;
+    weights[chunks + 1] = 0;
+    if (posterior !== null) {
+      const masked = x === K - 1;
+      bulkForm(masked, S[j], posterior, form);
+      cat.coefP = Math.exp(form.shift + my - S[j]);
+      cat.coefB = Math.exp(form.floor - S[j]);
+      weights[chunks + 1] = Math.exp(maskLogit(masked, S[j], posterior) - S[j]);
+      if (!masked) {
+        cat.special = x;
+        classRows(posterior, x, x, K, r);
+        weights[0] = Math.exp(classLogit(logp[(b * rowsY + x) * N + n], r.cum, r.step, S[j], posterior) - S[j]);
       }
-      // Block sums are relative to the running maximum when they were taken; it only rises, so a
-      // few distinct values per pixel: one exp each rescales its blocks to the final maximum.
-      let lastRef = NaN;
-      let factor = 0;
-      const { coefP, coefB, special } = cat;
-      for (let j = 0, at = n; j < chunks; j++, at += N) {
-        const r0 = j * chunkRows;
-        const count = Math.min(chunkRows, rowsY - r0) - (special >= r0 && special < r0 + chunkRows ? 1 : 0);
-        const ref = blockRef[at];
-        if (ref !== lastRef) {
-          lastRef = ref;
-          factor = Math.exp(ref - my);
-        }
-        const sum = blockSum[at];
-        weights[j + 1] = coefP * (sum === 0 ? 0 : sum * factor) + coefB * count;
-      }
-      out[b * N + n] = drawCategory(p, cat);
     }
+    // Block sums are relative to the running maximum when they were taken; it only rises, so a
+    // few distinct values per pixel: one exp each rescales its blocks to the final maximum.
+    let lastRef = NaN;
+    let factor = 0;
+    const { coefP, coefB, special } = cat;
+    for (let i = 0, at = j; i < chunks; i++, at += W) {
+      const r0 = i * chunkRows;
+      const count = Math.min(chunkRows, rowsY - r0) - (special >= r0 && special < r0 + chunkRows ? 1 : 0);
+      const ref = blockRef[at];
+      if (ref !== lastRef) {
+        lastRef = ref;
+        factor = Math.exp(ref - my);
+      }
+      const sum = blockSum[at];
+      weights[i + 1] = coefP * (sum === 0 ? 0 : sum * factor) + coefB * count;
+    }
+    out[b * N + n] = drawCategory(p, cat, generator);
   }
-  return out;
+  return cat.draws;
 }
 
 /** Inverse CDF over a pixel's categories, with the exactness correction of the file comment. */
-function drawCategory(p: StepProblem, cat: PixelCategories): number {
-  const { logp, K, N, generator } = p;
+function drawCategory(p: StepProblem, cat: PixelCategories, generator: TorchGenerator): number {
+  const { logp, K, N } = p;
   const { weights, chunks, chunkRows, special, coefP, coefB, max, base, inBlock } = cat;
   const rowsY = K - 1;
   let total = 0;
@@ -132,6 +153,7 @@ function drawCategory(p: StepProblem, cat: PixelCategories): number {
   const rest = { value: 0 };
   for (let attempt = 0; attempt < 1000; attempt++) {
     const i = inverseCdf(weights, 0, chunks + 2, uniform53(generator) * total, rest);
+    cat.draws += 2;
     const within = Math.min(rest.value / weights[i], 1 - 2 ** -53);
     if (i === 0) return special;
     if (i === chunks + 1) return K - 1;

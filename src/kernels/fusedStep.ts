@@ -19,12 +19,19 @@
  * best two candidates are closer than 2·S_ERROR is recomputed exactly from a replay of the stream
  * (rare: about 1e-4 of pixels), from the generator state at the step's start. At t = 0 the logits
  * are y itself and nothing is approximate.
+ *
+ * Pixel ranges. {@link fusedGumbelRange} does all this for the pixels [n0, n1) of every batch item,
+ * reading from the stream only the draws of those pixels (the columns n0 … n1 − 1 of each row of N
+ * draws; the stream still advances by whole rows). Each pixel's draws, candidates and arithmetic are
+ * the same as in the whole-image step, so ranges computed apart (on other threads) and put together
+ * give its tokens; {@link fusedGumbelStep} is the one range [0, N).
  */
 import { bulkForm, classLogit, classRows, maskLogit, posteriorColumn, type BulkForm, type PosteriorRows } from "../posterior/pixelPosterior.js";
 import { gumbelNoise } from "../random/gumbel.js";
 import { uniform24 } from "../random/uniform24.js";
-import type { StepProblem } from "./stepProblem.js";
-import { normalisers, stepWorkspace, sweepItem, S_ERROR } from "./sweep.js";
+import { MT_SAVED_LENGTH } from "../random/mt19937.js";
+import type { PixelRange, StepProblem } from "./stepProblem.js";
+import { loadChunk, normalisers, stepWorkspace, sweepItem, S_ERROR, type SweepLayout } from "./sweep.js";
 
 /** The smallest Gumbel noise a float32 uniform gives: g(0). */
 export const MIN_GUMBEL = gumbelNoise(0);
@@ -55,122 +62,134 @@ function f32Up(x: number): number {
  *   then drawn nothing; when a step returns tokens it has advanced by B·K·N draws (B·(K − 1)·N at t = 0).
  */
 export function fusedGumbelStep(p: StepProblem, stats?: FusedStepStats): Int32Array | null {
-  const { prims, logp, tokens, B, K, N, posterior, generator } = p;
+  const out = new Int32Array(p.B * p.N);
+  const end = new Int32Array(MT_SAVED_LENGTH);
+  if (!fusedGumbelRange(p, { n0: 0, n1: p.N }, p.generator.getState(), end, out, stats)) return null;
+  p.generator.setState(end);
+  return out;
+}
+
+/**
+ * The reference step for the pixels `range` of every batch item (see the file comment); `p.generator`
+ * is neither read nor advanced.
+ *
+ * @param start - the stream at the step's start (625 words, as `TorchGenerator.getState`); not modified.
+ * @param end - receives the stream after the step: `start` advanced by B·K·N draws (B·(K − 1)·N at t = 0).
+ * @param out - x_{t−1}, shape (B, N): the range's pixels are written, the others left as they are.
+ * @returns false when the range's model output fails the value check (`out` and `end` then unspecified).
+ */
+export function fusedGumbelRange(p: StepProblem, range: PixelRange, start: Int32Array, end: Int32Array, out: Int32Array, stats?: FusedStepStats): boolean {
+  const { prims, logp, tokens, B, K, N, posterior } = p;
   const rowsY = K - 1;
-  const layout = stepWorkspace(p, false);
-  const { ws, chunkRows } = layout;
-  const snapshot = generator.getState();
-  ws.mtState.set(snapshot);
-  const out = new Int32Array(B * N);
-  const S = new Float64Array(N);
-  const best = new Float64Array(N);
-  const second = new Float64Array(N);
+  const layout = stepWorkspace(p, false, range);
+  const { ws, chunkRows, n0, W } = layout;
+  ws.mtState.set(start);
+  const S = new Float64Array(W);
+  const best = new Float64Array(W);
+  const second = new Float64Array(W);
   const nearTies: number[] = [];
   const slack = posterior === null ? 0 : f32Up(Math.LN2);
   const form: BulkForm = { shift: 0, floor: 0 };
   const r = { cum: 0, step: 0 };
 
   for (let b = 0; b < B; b++) {
-    if (!sweepItem(p, layout, b, false)) return null;
-    normalisers(p, ws, b, S);
+    if (!sweepItem(p, layout, b, false)) return false;
+    normalisers(p, layout, b, S);
     // The screen's constants and a first threshold, from a candidate sure to be evaluated.
-    for (let n = 0; n < N; n++) {
-      const my = ws.ref[n];
+    for (let j = 0; j < W; j++) {
+      const n = n0 + j;
+      const my = ws.ref[j];
       let lower: number;
       if (posterior === null) {
-        ws.A[n] = 0;
-        ws.Bb[n] = -Infinity;
+        ws.A[j] = 0;
+        ws.Bb[j] = -Infinity;
         lower = my + MIN_GUMBEL;
       } else {
         const x = tokens[b * N + n];
         const masked = x === K - 1;
-        bulkForm(masked, S[n], posterior, form);
-        ws.A[n] = f32Up(form.shift);
-        ws.Bb[n] = f32Up(form.floor);
+        bulkForm(masked, S[j], posterior, form);
+        ws.A[j] = f32Up(form.shift);
+        ws.Bb[j] = f32Up(form.floor);
         // Masked: the bulk class at y = max; else x_t's own class.
         classRows(posterior, x, masked ? 0 : x, K, r);
-        const sure = classLogit(masked ? my : logp[(b * rowsY + x) * N + n], r.cum, r.step, S[n], posterior);
-        lower = Math.max(maskLogit(masked, S[n], posterior), sure) + MIN_GUMBEL;
+        const sure = classLogit(masked ? my : logp[(b * rowsY + x) * N + n], r.cum, r.step, S[j], posterior);
+        lower = Math.max(maskLogit(masked, S[j], posterior), sure) + MIN_GUMBEL;
       }
-      ws.thr[n] = Math.fround(lower - pruneMargin(lower));
-      best[n] = -Infinity;
-      second[n] = -Infinity;
+      ws.thr[j] = Math.fround(lower - pruneMargin(lower));
+      best[j] = -Infinity;
+      second[j] = -Infinity;
       out[b * N + n] = 0;
     }
     for (let r0 = 0; r0 < rowsY; r0 += chunkRows) {
       const cr = Math.min(chunkRows, rowsY - r0);
-      const start = (b * rowsY + r0) * N;
-      ws.y.set(logp.subarray(start, start + cr * N));
-      prims.mtFill(ws.mtState, ws.u, cr * N);
-      const count = prims.screen({ y: ws.y, u: ws.u, rows: cr, N, A: ws.A, Bb: ws.Bb, thr: ws.thr, force: ws.skip, rowBase: r0, slack, surv: ws.surv });
+      loadChunk(p, layout, b, r0, cr);
+      prims.mtFillColumns(ws.mtState, ws.u, cr, N, n0, W);
+      const count = prims.screen({ y: ws.y, u: ws.u, rows: cr, N: W, A: ws.A, Bb: ws.Bb, thr: ws.thr, force: ws.skip, rowBase: r0, slack, surv: ws.surv });
       if (stats) stats.survivors += count;
-      for (let j = 0; j < count; j++) {
-        const i = ws.surv[j];
-        const rr = (i / N) | 0;
-        const n = i - rr * N;
+      for (let k = 0; k < count; k++) {
+        const i = ws.surv[k];
+        const rr = (i / W) | 0;
+        const j = i - rr * W;
+        const n = n0 + j;
         const c = r0 + rr;
         let logit = ws.y[i];
         if (posterior !== null) {
           classRows(posterior, tokens[b * N + n], c, K, r);
-          logit = classLogit(logit, r.cum, r.step, S[n], posterior);
+          logit = classLogit(logit, r.cum, r.step, S[j], posterior);
         }
         const v = logit + gumbelNoise(uniform24(ws.u[i]));
-        if (v > best[n]) {
-          second[n] = best[n];
-          best[n] = v;
+        if (v > best[j]) {
+          second[j] = best[j];
+          best[j] = v;
           out[b * N + n] = c;
           const t = Math.fround(v - pruneMargin(v));
-          if (t > ws.thr[n]) ws.thr[n] = t;
-        } else if (v > second[n]) second[n] = v;
+          if (t > ws.thr[j]) ws.thr[j] = t;
+        } else if (v > second[j]) second[j] = v;
       }
     }
     if (posterior !== null) {
       // The mask class's row: the last K·N-th of this item's draws.
-      prims.mtFill(ws.mtState, ws.u, N);
-      for (let n = 0; n < N; n++) {
-        const v = maskLogit(tokens[b * N + n] === K - 1, S[n], posterior) + gumbelNoise(uniform24(ws.u[n]));
-        if (v > best[n]) {
-          second[n] = best[n];
-          best[n] = v;
+      prims.mtFillColumns(ws.mtState, ws.u, 1, N, n0, W);
+      for (let j = 0; j < W; j++) {
+        const n = n0 + j;
+        const v = maskLogit(tokens[b * N + n] === K - 1, S[j], posterior) + gumbelNoise(uniform24(ws.u[j]));
+        if (v > best[j]) {
+          second[j] = best[j];
+          best[j] = v;
           out[b * N + n] = K - 1;
-        } else if (v > second[n]) second[n] = v;
-        if (best[n] - second[n] <= 2 * S_ERROR + 1e-12 * (1 + Math.abs(best[n]))) nearTies.push(b * N + n);
+        } else if (v > second[j]) second[j] = v;
+        if (best[j] - second[j] <= 2 * S_ERROR + 1e-12 * (1 + Math.abs(best[j]))) nearTies.push(b * N + n);
       }
     }
   }
-  generator.setState(ws.mtState);
+  end.set(ws.mtState);
   if (stats) stats.nearTies += nearTies.length;
   if (nearTies.length > 0 && posterior !== null) {
-    ws.mtState.set(snapshot);
-    resolveNearTies(p, posterior, ws.mtState, ws.u, nearTies, out);
+    ws.mtState.set(start);
+    resolveNearTies(p, posterior, layout, nearTies, out);
   }
-  return out;
+  return true;
 }
 
 /**
  * Recomputes the pixels whose winner the approximate S cannot decide, exactly as the plain path
- * does, from a replay of their draws (the stream in `mtState`, rewound to the step's start; `chunk`
- * at least N words of scratch).
+ * does, from a replay of their draws (the stream in `layout.ws.mtState`, rewound to the step's
+ * start; the layout's `u` serves as scratch). `pixels` are flat indices b·N + n inside the layout's range.
  */
-function resolveNearTies(
-  p: StepProblem,
-  posterior: PosteriorRows,
-  mtState: Int32Array,
-  chunk: Uint32Array,
-  pixels: number[],
-  out: Int32Array,
-): void {
+function resolveNearTies(p: StepProblem, posterior: PosteriorRows, layout: SweepLayout, pixels: number[], out: Int32Array): void {
   const { prims, logp, tokens, B, K, N } = p;
+  const { ws, n0, W } = layout;
+  const chunk = ws.u;
   const draws = new Uint32Array(pixels.length * K);
-  const chunkRows = Math.floor(chunk.length / N);
+  const chunkRows = Math.floor(chunk.length / W);
   for (let b = 0; b < B; b++) {
     for (let r0 = 0; r0 < K; r0 += chunkRows) {
       const cr = Math.min(chunkRows, K - r0);
-      prims.mtFill(mtState, chunk, cr * N);
+      prims.mtFillColumns(ws.mtState, chunk, cr, N, n0, W);
       pixels.forEach((px, k) => {
         if (((px / N) | 0) !== b) return;
-        const n = px - b * N;
-        for (let r = 0; r < cr; r++) draws[k * K + r0 + r] = chunk[r * N + n];
+        const j = px - b * N - n0;
+        for (let r = 0; r < cr; r++) draws[k * K + r0 + r] = chunk[r * W + j];
       });
     }
   }

@@ -2,7 +2,7 @@
  * The step's inner loops in plain TypeScript: the readable specification of each routine of
  * `StepPrimitives`, and the implementation used where WebAssembly SIMD is unavailable.
  */
-import { fillFromSaved, MT_SAVED_LENGTH } from "../random/mt19937.js";
+import { fillColumnsFromSaved, fillFromSaved, MT_SAVED_LENGTH } from "../random/mt19937.js";
 import { gumbelBound, type StepPrimitives, type Workspace, type WorkspaceShape } from "./primitives.js";
 
 function allocate(shape: WorkspaceShape): Workspace {
@@ -42,6 +42,9 @@ export function createPlainPrimitives(): StepPrimitives {
     },
     mtFill(state, out, count) {
       fillFromSaved(state, out, count);
+    },
+    mtFillColumns(state, out, rows, N, n0, W) {
+      fillColumnsFromSaved(state, out, rows, N, n0, W);
     },
     chunkMax(y, rows, N, out) {
       for (let n = 0; n < N; n++) {

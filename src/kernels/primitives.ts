@@ -51,6 +51,11 @@ export interface StepPrimitives {
   workspace(shape: WorkspaceShape): Workspace;
   /** The next `count` MT19937 outputs of the stream in `state` into `out[0 … count)`; advances `state`. */
   mtFill(state: Int32Array, out: Uint32Array, count: number): void;
+  /**
+   * Columns [n0, n0 + W) of the next `rows` rows of N MT19937 outputs: `out[r·W + j]` = output
+   * r·N + n0 + j; advances `state` by rows·N. With n0 = 0 and W = N, the same as `mtFill(rows·N)`.
+   */
+  mtFillColumns(state: Int32Array, out: Uint32Array, rows: number, N: number, n0: number, W: number): void;
   /** out[n] = max over r < rows of y[r·N + n]; NaN if any is NaN. */
   chunkMax(y: Float32Array, rows: number, N: number, out: Float32Array): void;
   /** Where cmax[n] > ref[n] or is NaN: acc[n] ·= exp(ref[n] − cmax[n]) (float64; 0 stays 0), ref[n] = cmax[n]. */

@@ -24,4 +24,20 @@ export interface StepProblem {
   readonly posterior: PosteriorRows | null;
   /** The random stream the step draws from (and advances). */
   readonly generator: TorchGenerator;
+  /**
+   * When the model output arrives while the step runs (a helper thread of a split step reads it
+   * from shared memory as the calling thread copies it in): blocks until rows [0, rows) of batch
+   * item b are readable in `logp`. Absent: all of `logp` is readable.
+   */
+  readonly awaitRows?: (b: number, rows: number) => void;
+}
+
+/**
+ * The pixels [n0, n1) of every batch item that one thread of a split step handles. Every pixel's
+ * arithmetic is the same whatever range holds it when n0 is a multiple of 4 (the WASM kernels'
+ * lanes) and n1 is one too or N.
+ */
+export interface PixelRange {
+  readonly n0: number;
+  readonly n1: number;
 }

@@ -7,13 +7,13 @@ import { access, open, realpath, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { argumentError } from "../errors.js";
-import { openHubSource, type HubLoadOptions } from "../hub/hubSource.js";
-import { checkFolderPath, fileTooLarge, urlSource, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
+import { HUB_OPTION_KEYS, type HubLoadOptions } from "../hub/hubSource.js";
+import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
+import { checkFolderPath, fileTooLarge, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
 import type { OrtModule, OrtSessionOptions } from "../pipeline/onnxComponent.js";
 import type { WarningHandler } from "../pipeline/promptTokenizer.js";
 import { VQDiffusionPipeline as CorePipeline, type PipelineComponents } from "../pipeline/vqDiffusionPipeline.js";
-import { nodeHubPlatform } from "./hubCache.js";
-import { modelLocation } from "./modelLocation.js";
+import { openModelSource } from "./modelSource.js";
 import { loadOnnxruntimeNode } from "./onnxruntimeNode.js";
 
 /**
@@ -34,6 +34,10 @@ export interface NodePipelineLoadOptions extends HubLoadOptions {
   /** Receives warnings (loading, and the default of every `generate`'s: unknown words, cut prompts); see the core's load options. */
   onWarning?: WarningHandler;
 }
+
+const NODE_PIPELINE_LOAD_OPTION_KEYS = {
+  ort: true, sessionOptions: true, onWarning: true, ...HUB_OPTION_KEYS,
+} as const satisfies OptionKeys<NodePipelineLoadOptions>;
 
 /** Reads are done in pieces of this size (Node's readFile stops at 2 GiB; external data files go past it). */
 const CHUNK_BYTES = 64 * 1024 * 1024;
@@ -170,30 +174,19 @@ export async function loadNodePipeline<P extends CorePipeline>(
   name: string,
 ): Promise<P> {
   if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, onWarning?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
+  checkOptionKeys(options, "options", NODE_PIPELINE_LOAD_OPTION_KEYS);
   const { sessionOptions } = options;
   if (sessionOptions !== undefined && (typeof sessionOptions !== "object" || sessionOptions === null)) {
     throw argumentError("sessionOptions", "an object of onnxruntime session options", sessionOptions);
   }
-  const location = modelLocation(model, name);
-  let source: ModelFileSource;
-  switch (location.kind) {
-    case "bundled":
-    case "folder": {
-      source = directorySource(location.path);
-      // Named here as the argument (fromSource reads the index itself and would name the file).
-      const present = await access(join(source.location, "model_index.json")).then(() => true, () => false);
-      if (!present) {
-        const what = await stat(source.location).then((s) => (s.isDirectory() ? "a folder without model_index.json" : "not a folder"), () => "no such folder");
-        throw new Error(`${name}: expected a model folder holding model_index.json, got ${source.location} (${what})`);
-      }
-      break;
+  const { location, source } = await openModelSource(model, options, name);
+  if (location.kind === "bundled" || location.kind === "folder") {
+    // Named here as the argument (fromSource reads the index itself and would name the file).
+    const present = await access(join(source.location, "model_index.json")).then(() => true, () => false);
+    if (!present) {
+      const what = await stat(source.location).then((s) => (s.isDirectory() ? "a folder without model_index.json" : "not a folder"), () => "no such folder");
+      throw new Error(`${name}: expected a model folder holding model_index.json, got ${source.location} (${what})`);
     }
-    case "url":
-      source = urlSource(location.url);
-      break;
-    case "hub":
-      source = await openHubSource(location.repoId, options, nodeHubPlatform(), name);
-      break;
   }
   const ort: OrtModule = options.ort ?? (await loadOnnxruntimeNode());
   return cls.fromSource(source, ort, { intraOpNumThreads: availableParallelism(), ...sessionOptions }, options.onWarning);

@@ -2,28 +2,32 @@
  * Reading and writing `scheduler_config.json` the way diffusers lays out a model folder
  * (`<model>/scheduler/scheduler_config.json`). Node.js only: this module uses `node:fs`.
  */
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { argumentError } from "../errors.js";
-import { optionsFromJSON, type SchedulerConfigJSON } from "../config/schedulerConfig.js";
-import { fileTooLarge, PIPELINE_LIMITS } from "../pipeline/modelFolder.js";
-
-/** The file name diffusers uses for a scheduler's config. */
-export const SCHEDULER_CONFIG_NAME = "scheduler_config.json";
-
-/** Options of `fromPretrained`. */
-export interface FromPretrainedOptions {
-  /** A folder inside `dir`, e.g. `"scheduler"` for a whole pipeline folder. */
-  subfolder?: string;
-  /** Receives each warning (unknown keys, ignored as diffusers ignores them), naming the file. Default: none. */
-  onWarning?: (message: string) => void;
-}
+import type { SchedulerConfigJSON } from "../config/schedulerConfig.js";
+import { checkSchedulerFileOptions, readSchedulerConfigFrom, SCHEDULER_CONFIG_NAME, type SchedulerFileOptions } from "../config/schedulerConfigFile.js";
+import { HUB_OPTION_KEYS, type HubLoadOptions } from "../hub/hubSource.js";
+import type { OptionKeys } from "../optionKeys.js";
+import { directorySource } from "./nodePipeline.js";
 
 /**
- * Reads, parses and checks `<dir>[/<subfolder>]/scheduler_config.json` (the keys and types
- * `fromConfig` accepts; the values' ranges are checked when a scheduler is made from it). Keys the
- * scheduler does not take are warned about (`options.onWarning`) and left in the returned object,
- * which `fromConfig` ignores. Every error names the file.
+ * Options of the scheduler's `fromPretrained` in vq-diffusion/node: where the config lies in the
+ * folder (`subfolder`), who hears warnings, and the Hub options for a Hub id (defaulting to the
+ * environment, as the pipeline's: HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE / HF_HOME, HF_HUB_OFFLINE).
+ */
+export interface FromPretrainedOptions extends HubLoadOptions, SchedulerFileOptions {}
+
+/** The keys {@link FromPretrainedOptions} takes; any other is refused. */
+export const FROM_PRETRAINED_OPTION_KEYS = { subfolder: true, onWarning: true, ...HUB_OPTION_KEYS } as const satisfies OptionKeys<FromPretrainedOptions>;
+
+/**
+ * Reads, parses and checks the scheduler's config in the folder `dir` (the keys and types
+ * `fromConfig` accepts; the values' ranges are checked when a scheduler is made from it):
+ * `<dir>/<subfolder>/scheduler_config.json`, or without `subfolder` `<dir>/scheduler_config.json`,
+ * else `<dir>/scheduler/scheduler_config.json`. Keys the scheduler does not take are warned about
+ * (`options.onWarning`) and left in the returned object, which `fromConfig` ignores. Nothing
+ * outside `dir` is read; every error names the file.
  *
  * @example
  * ```ts
@@ -31,30 +35,24 @@ export interface FromPretrainedOptions {
  * json.num_vec_classes; // 4097
  * ```
  */
-export async function readSchedulerConfig(dir: string, options: FromPretrainedOptions = {}): Promise<SchedulerConfigJSON> {
+export async function readSchedulerConfig(dir: string, options: SchedulerFileOptions = {}): Promise<SchedulerConfigJSON> {
   if (typeof dir !== "string" || dir === "") throw argumentError("dir", "a folder path", dir);
-  if (typeof options !== "object" || options === null) throw argumentError("options", "an object", options);
-  if (options.subfolder !== undefined && typeof options.subfolder !== "string") {
-    throw argumentError("options.subfolder", "a string", options.subfolder);
-  }
-  const file = join(dir, options.subfolder ?? "", SCHEDULER_CONFIG_NAME);
-  let text: string;
-  try {
-    const size = (await stat(file)).size;
-    if (size > PIPELINE_LIMITS.maxJsonBytes) throw fileTooLarge(file, PIPELINE_LIMITS.maxJsonBytes, size);
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    if ((e as Error).message.startsWith(file)) throw e;
-    throw new Error(`dir: expected a folder holding ${SCHEDULER_CONFIG_NAME}, got ${file}: ${(e as Error).message}`, { cause: e });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file}: expected JSON, got a parse error: ${(e as Error).message}`);
-  }
-  optionsFromJSON(json, { onWarning: options.onWarning, file });
-  return json as SchedulerConfigJSON;
+  const paths = checkSchedulerFileOptions(options, { subfolder: true, onWarning: true });
+  const source = directorySource(dir);
+  const { json } = await readSchedulerConfigFrom(source, paths, options, "dir", pathIn(source.location));
+  return json;
+}
+
+/**
+ * How messages name a file of a folder on disk: its path (`/m/scheduler/scheduler_config.json`).
+ *
+ * @example
+ * ```ts
+ * pathIn("/m")("scheduler/scheduler_config.json"); // "/m/scheduler/scheduler_config.json"
+ * ```
+ */
+export function pathIn(folder: string): (path: string) => string {
+  return (path) => join(folder, ...path.split("/"));
 }
 
 /**

@@ -11,16 +11,16 @@
  * One pipeline can serve concurrent `generate` calls: a run's state (its chain, its tensors) is its own.
  */
 import { argumentError, argumentErrorText, describe } from "../errors.js";
+import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { checkGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { VQDiffusionSampler, type SampleOptions, type StepInfo } from "../sampling/sampler.js";
 import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, formatDims } from "../tensor/validate.js";
-import { browserHubPlatform } from "../hub/cacheStorageStore.js";
-import { openHubSource, type HubLoadOptions } from "../hub/hubSource.js";
-import { isModelIdForm } from "../hub/modelId.js";
+import { HUB_OPTION_KEYS, type HubLoadOptions } from "../hub/hubSource.js";
+import { openUrlOrHubSource } from "../hub/urlOrHubSource.js";
 import { toRGBAImages, type RGBAImage } from "./images.js";
-import { locateFolderFile, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, urlSource, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
+import { locateFolderFile, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
 import { locateExternalData, readExternalData } from "./onnxExternalData.js";
 import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxComponent.js";
 import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
@@ -51,7 +51,7 @@ export interface GenerateStepInfo extends StepInfo {
 
 /** Options of {@link VQDiffusionPipeline.generate} (docs/generation.md, "Inputs"). */
 export interface GenerateOptions
-  extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "signal" | "initTokens" | "strength" | "keepMask"> {
+  extends Pick<SampleOptions, "timestepSpacing" | "strategy" | "truncationTopK" | "mode" | "signal" | "initTokens" | "strength" | "keepMask" | "threads"> {
   /** Called after every step with the tokens (a copy) and the timings so far (awaited when it returns a promise). */
   onStep?: (info: GenerateStepInfo) => void | Promise<void>;
   /**
@@ -84,6 +84,13 @@ export interface GenerateOptions
   onWarning?: WarningHandler;
 }
 
+/** The keys {@link GenerateOptions} takes; any other is refused (a misspelt option must not fall back to its default). */
+const GENERATE_OPTION_KEYS = {
+  prompt: true, promptEmbeds: true, numImagesPerPrompt: true, numInferenceSteps: true, guidanceScale: true, truncationRate: true,
+  generator: true, latents: true, timestepSpacing: true, strategy: true, truncationTopK: true, mode: true, onStep: true, signal: true,
+  initTokens: true, strength: true, keepMask: true, onWarning: true, threads: true,
+} as const satisfies OptionKeys<GenerateOptions>;
+
 /** What {@link VQDiffusionPipeline.generate} returns. */
 export interface GenerateOutput {
   /** B images, RGBA (`ImageData`-shaped), prompt-major. */
@@ -115,6 +122,10 @@ export interface PipelineLoadOptions extends HubLoadOptions {
    */
   onWarning?: WarningHandler;
 }
+
+const PIPELINE_LOAD_OPTION_KEYS = {
+  ort: true, sessionOptions: true, onWarning: true, fetch: true, ...HUB_OPTION_KEYS,
+} as const satisfies OptionKeys<PipelineLoadOptions>;
 
 /** The parts of a pipeline; see {@link VQDiffusionPipeline.fromSource}. */
 export interface PipelineComponents {
@@ -171,11 +182,9 @@ export class VQDiffusionPipeline {
     if (typeof options !== "object" || options === null) {
       throw argumentError("options", "{ ort, sessionOptions?, onWarning?, fetch?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
     }
-    const { ort, fetch: fetchFn, sessionOptions, onWarning } = options;
-    const source =
-      typeof baseUrlOrModelId === "string" && isModelIdForm(baseUrlOrModelId)
-        ? await openHubSource(baseUrlOrModelId, options, browserHubPlatform(fetchFn), "baseUrlOrModelId")
-        : urlSource(baseUrlOrModelId, fetchFn);
+    checkOptionKeys(options, "options", PIPELINE_LOAD_OPTION_KEYS);
+    const { ort, sessionOptions, onWarning } = options;
+    const source = await openUrlOrHubSource(baseUrlOrModelId, options, "baseUrlOrModelId");
     return VQDiffusionPipeline.fromSource(source, ort, sessionOptions, onWarning);
   }
 
@@ -266,7 +275,9 @@ export class VQDiffusionPipeline {
   }
 
   /**
-   * Text to images (docs/generation.md). Every option is checked before anything runs.
+   * Text to images (docs/generation.md). Every option is checked before anything runs; a key
+   * `GenerateOptions` does not have (a typo, or diffusers' `guidance_scale` for `guidanceScale`) is an
+   * Error naming it, not a silent default.
    *
    * @example
    * ```ts
@@ -278,6 +289,7 @@ export class VQDiffusionPipeline {
    */
   async generate(options: GenerateOptions): Promise<GenerateOutput> {
     if (typeof options !== "object" || options === null) throw argumentError("options", "an object", options);
+    checkOptionKeys(options, "options", GENERATE_OPTION_KEYS);
     const { numVecClasses: K, numLatentPixels: N, crossAttentionDim: D, sequenceLength: L } = this.config;
     const prompts = this.readPrompts(options);
     const P = prompts.kind === "text" ? prompts.prompts.length : prompts.embeds.dims[0];
@@ -341,6 +353,7 @@ export class VQDiffusionPipeline {
       },
       timings: stages,
       signal: options.signal,
+      threads: options.threads,
       initTokens: options.initTokens,
       strength: options.strength,
       keepMask: options.keepMask,

@@ -59,6 +59,35 @@ export function fillFromSaved(saved: Int32Array, out: Uint32Array | Int32Array, 
   saved[N] = idx;
 }
 
+/** Advances the stream held in `saved` (as `saveTo` lays it out) by `count` outputs without producing them. */
+export function skipSaved(saved: Int32Array, count: number): void {
+  let idx = saved[N];
+  while (count > 0) {
+    if (idx >= N) {
+      twistState(saved);
+      idx = 0;
+    }
+    const n = Math.min(count, N - idx);
+    idx += n;
+    count -= n;
+  }
+  saved[N] = idx;
+}
+
+/**
+ * The columns [n0, n0 + W) of the next `rows` rows of `rowLength` outputs: `out[r·W + j]` receives
+ * output r·rowLength + n0 + j of the stream in `saved`, which advances by rows·rowLength (what one thread of a step split
+ * by pixels needs from the reference's (class, pixel) stream). With n0 = 0 and W = rowLength it equals
+ * `fillFromSaved(saved, out, rows·rowLength)`.
+ */
+export function fillColumnsFromSaved(saved: Int32Array, out: Uint32Array | Int32Array, rows: number, rowLength: number, n0: number, W: number): void {
+  for (let r = 0; r < rows; r++) {
+    skipSaved(saved, n0);
+    fillFromSaved(saved, out.subarray(r * W, (r + 1) * W), W);
+    skipSaved(saved, rowLength - n0 - W);
+  }
+}
+
 /**
  * @example
  * ```ts

@@ -15,6 +15,7 @@
  */
 import { argumentError, argumentErrorText, describe } from "../errors.js";
 import { LIMITS } from "../limits.js";
+import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import type { StepMode, VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import { spacedTimesteps, type TimestepSpacing } from "../schedule/timestepSpacing.js";
@@ -23,6 +24,7 @@ import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkLogProbabilities } from "../tensor/checkLogProbabilities.js";
 import { checkTokens, formatDims, isTypedArray } from "../tensor/validate.js";
 import { guideTruncateClamp } from "./fusedGuidance.js";
+import { checkStepThreadPool, type StepThreadPool } from "../kernels/threads/stepThreadPool.js";
 
 /**
  * A model of log p(x_0 | x_t): given tokens x_t, shape (B', N), and the timestep t, returns
@@ -102,7 +104,20 @@ export interface SampleOptions {
   keepMask?: ArrayLike<number | boolean>;
   /** An object the run adds its per-stage milliseconds to (see {@link SamplerTimings}). */
   timings?: SamplerTimings;
+  /**
+   * Helper threads for the scheduler's step (`scheduler.stepAsync`): the same tokens as without,
+   * sooner. A `StepThreadPool` (`createNodeStepThreadPool()` from `vq-diffusion/node`, or
+   * `new StepThreadPool(...)` with Web Workers); the pool may serve concurrent runs.
+   */
+  threads?: StepThreadPool;
 }
+
+/** The keys {@link SampleOptions} takes; any other is refused. */
+const SAMPLE_OPTION_KEYS = {
+  batchSize: true, numLatentPixels: true, numInferenceSteps: true, guidanceScale: true, truncationRate: true, generator: true, latents: true,
+  tokenType: true, onStep: true, signal: true, mode: true, timestepSpacing: true, truncationTopK: true, strategy: true, initTokens: true,
+  strength: true, keepMask: true, timings: true, threads: true,
+} as const satisfies OptionKeys<SampleOptions>;
 
 /**
  * @example
@@ -117,6 +132,7 @@ export class VQDiffusionSampler {
 
   constructor(options: { scheduler: VQDiffusionScheduler; denoiser: Denoiser }) {
     if (typeof options !== "object" || options === null) throw argumentError("options", "{ scheduler, denoiser }", options);
+    checkOptionKeys(options, "options", { scheduler: true, denoiser: true });
     checkScheduler(options.scheduler);
     if (typeof options.denoiser !== "function") throw argumentError("denoiser", "a function (sample, timestep) => log p(x_0 | x_t)", options.denoiser);
     this.scheduler = options.scheduler;
@@ -135,6 +151,8 @@ export class VQDiffusionSampler {
   sample(options?: SampleOptions & { tokenType?: "int32"; latents?: Tensor<Int32Array> }): Promise<{ tokens: Tensor<Int32Array> }>;
   sample(options?: SampleOptions): Promise<{ tokens: Tensor<TokenArray> }>;
   async sample(options: SampleOptions = {}): Promise<{ tokens: Tensor<TokenArray> }> {
+    if (typeof options !== "object" || options === null) throw argumentError("options", "an object", options);
+    checkOptionKeys(options, "options", SAMPLE_OPTION_KEYS);
     const s = this.scheduler;
     const K = s.numEmbed;
     const steps = options.numInferenceSteps ?? 100;
@@ -158,6 +176,7 @@ export class VQDiffusionSampler {
       throw argumentError("signal", "an AbortSignal", signal);
     }
     if (options.onStep !== undefined && typeof options.onStep !== "function") throw argumentError("onStep", "a function", options.onStep);
+    const threads = options.threads === undefined ? undefined : checkStepThreadPool("threads", options.threads);
     const start = this.readStart(options);
     const { B, N } = start;
     const T = s.config.numTrainTimesteps;
@@ -199,7 +218,8 @@ export class VQDiffusionSampler {
         const target = Math.round(N * (1 - s.maskProbability(prevTimestep)));
         next = puritySample(output.data, sample.data, B, K, N, target, generator);
       } else {
-        next = s.step(output, t, sample, { generator, mode: options.mode, prevTimestep }).prevSample.data;
+        // Without a pool stepAsync is `step` on this thread.
+        next = (await s.stepAsync(output, t, sample, { generator, mode: options.mode, prevTimestep, threads })).prevSample.data;
       }
       if (start.keep && start.init) for (let j = 0; j < next.length; j++) if (start.keep[j]) next[j] = start.init[j];
       if (timings) lap(timings, "stepMs", clock);

@@ -16,12 +16,17 @@ import {
   type VQDiffusionSchedulerConfig,
   type VQDiffusionSchedulerOptions,
 } from "../config/schedulerConfig.js";
+import type { SchedulerFileOptions } from "../config/schedulerConfigFile.js";
 import { argumentError } from "../errors.js";
-import { stepPrimitives } from "../kernels/backend.js";
+import type { HubLoadOptions } from "../hub/hubSource.js";
+import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
+import { kernelBackend, stepPrimitives } from "../kernels/backend.js";
 import { fastCategoricalStep } from "../kernels/fastStep.js";
 import { fusedGumbelStep } from "../kernels/fusedStep.js";
 import { posteriorRows, posteriorTransitions } from "../posterior/pixelPosterior.js";
 import type { StepProblem } from "../kernels/stepProblem.js";
+import { threadedStep } from "../kernels/threads/threadedStep.js";
+import { checkStepThreadPool, type StepThreadPool } from "../kernels/threads/stepThreadPool.js";
 import { posteriorStructured } from "../posterior/posteriorStructured.js";
 import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { computeLogSchedule, type LogSchedule } from "../schedule/logSchedule.js";
@@ -39,6 +44,17 @@ import { addNoiseTokens } from "../schedule/forwardProcess.js";
  */
 export type StepMode = "reference" | "fast";
 
+/**
+ * Options of {@link VQDiffusionScheduler.fromPretrained} in the core entry: where the config lies in
+ * the folder (`subfolder`), who hears warnings, the fetch to use, and the Hub options (`revision`,
+ * `cacheDir` = the Cache Storage name, `hubUrl`, `accessToken`, `localFilesOnly`, `onProgress`,
+ * `signal`) for a Hub model id.
+ */
+export interface SchedulerLoadOptions extends HubLoadOptions, SchedulerFileOptions {
+  /** The fetch to use (default: the global one). */
+  fetch?: typeof fetch;
+}
+
 /** Options of {@link VQDiffusionScheduler.step}. */
 export interface StepOptions {
   /** The random stream; a fresh, randomly seeded one when absent. */
@@ -53,6 +69,20 @@ export interface StepOptions {
    */
   prevTimestep?: number;
 }
+
+const STEP_OPTION_KEYS = { generator: true, mode: true, prevTimestep: true } as const satisfies OptionKeys<StepOptions>;
+
+/** Options of {@link VQDiffusionScheduler.stepAsync}: those of `step`, and the threads to split it over. */
+export interface StepAsyncOptions extends StepOptions {
+  /**
+   * Helper threads (`new StepThreadPool(...)`, or `createNodeStepThreadPool()` from
+   * `vq-diffusion/node`). Absent, with one thread, or without shared memory: the step runs on the
+   * calling thread, as {@link VQDiffusionScheduler.step}.
+   */
+  threads?: StepThreadPool;
+}
+
+const STEP_ASYNC_OPTION_KEYS = { ...STEP_OPTION_KEYS, threads: true } as const satisfies OptionKeys<StepAsyncOptions>;
 
 /** What {@link VQDiffusionScheduler.step} returns. */
 export interface StepOutput<T extends TokenArray> {
@@ -165,6 +195,39 @@ export class VQDiffusionScheduler {
   }
 
   /**
+   * Loads a scheduler from a model folder's `scheduler_config.json`, fetched from a URL or from a
+   * Hugging Face Hub repository `org/name` (into Cache Storage, as the pipeline's `fromPretrained`
+   * does; only the config is fetched). Without `subfolder`, the folder's own `scheduler_config.json`,
+   * else `scheduler/scheduler_config.json` (a whole pipeline folder). Unknown keys in the file are
+   * ignored with a warning to `options.onWarning`; every error names the file. vq-diffusion/node's
+   * `fromPretrained` also takes folders on disk and bundled models.
+   *
+   * @param baseUrlOrModelId - the folder's URL: absolute (`https://…`, `/…`) or relative starting
+   *   with `./` or `../` (resolved against the page); or a Hub id `org/name` (one slash, no prefix).
+   * @throws Error naming the option, the argument or the file: a key `SchedulerLoadOptions` lacks, a
+   *   malformed id or URL (before any request), a folder without the config, a bad config.
+   *
+   * @example
+   * ```ts
+   * const scheduler = await VQDiffusionScheduler.fromPretrained("microsoft/vq-diffusion-ithq"); // scheduler/scheduler_config.json
+   * scheduler.numEmbed; // 4097
+   * ```
+   */
+  static async fromPretrained(baseUrlOrModelId: string, options: SchedulerLoadOptions = {}): Promise<VQDiffusionScheduler> {
+    // Loaded on first use: a page that only steps a scheduler does not bundle the loaders (and the Hub client).
+    const [{ checkSchedulerFileOptions, readSchedulerConfigFrom, schedulerFilesToFetch }, { openUrlOrHubSource }, { HUB_OPTION_KEYS }] = await Promise.all([
+      import("../config/schedulerConfigFile.js"),
+      import("../hub/urlOrHubSource.js"),
+      import("../hub/hubSource.js"),
+    ]);
+    const accepted = { subfolder: true, onWarning: true, fetch: true, ...HUB_OPTION_KEYS } as const satisfies OptionKeys<SchedulerLoadOptions>;
+    const paths = checkSchedulerFileOptions(options, accepted);
+    const source = await openUrlOrHubSource(baseUrlOrModelId, options, "baseUrlOrModelId", schedulerFilesToFetch(paths));
+    const { json, file } = await readSchedulerConfigFrom(source, paths, options, "baseUrlOrModelId");
+    return this.fromConfig(json, { file }); // warned about once, by readSchedulerConfigFrom
+  }
+
+  /**
    * The `scheduler_config.json` object of this scheduler, with `"_class_name": "VQDiffusionScheduler"`,
    * and the `_diffusers_version` of the config it was read from, if any (so a config read and written
    * back is unchanged).
@@ -222,7 +285,7 @@ export class VQDiffusionScheduler {
     if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > T) {
       throw argumentError("numInferenceSteps", `an integer in [1, ${T}] (numTrainTimesteps = ${T})`, numInferenceSteps);
     }
-    if (typeof options !== "object" || options === null) throw argumentError("options", "{ timestepSpacing }", options);
+    checkOptions(options, "{ timestepSpacing? }", { timestepSpacing: true });
     this.timestepsValue = spacedTimesteps(numInferenceSteps, T, options.timestepSpacing);
     this.stepsValue = numInferenceSteps;
     this.spacingValue = options.timestepSpacing;
@@ -269,9 +332,77 @@ export class VQDiffusionScheduler {
     sample: Tensor<T>,
     options: StepOptions = {},
   ): StepOutput<T> {
+    const { problem, mode, source } = this.prepareStep(modelOutput, timestep, sample, options, "{ generator?, mode?, prevTimestep? }", STEP_OPTION_KEYS);
+    return this.stepOnThisThread(problem, mode, source);
+  }
+
+  /** The one-thread step of a checked problem. */
+  private stepOnThisThread<T extends TokenArray>(problem: StepProblem, mode: StepMode, source: TokenArray): StepOutput<T> {
+    const draw = mode === "fast" ? fastCategoricalStep : fusedGumbelStep;
+    // A step that fails draws nothing: the stream is put back where it was (fast mode can find a bad
+    // pixel after drawing for earlier ones).
+    const saved = problem.generator.getState();
+    let prev: Int32Array | null;
+    try {
+      prev = draw(problem);
+    } catch (e) {
+      problem.generator.setState(saved);
+      throw e;
+    }
+    return this.finishStep(problem, prev, saved, source);
+  }
+
+  /**
+   * {@link step}, split over the helper threads of `options.threads`: the same tokens, and the
+   * generator left at the same draw, for every thread count (see `kernels/threads/threadedStep.ts`
+   * for how the random stream is partitioned). Without a pool, with one thread, or where the
+   * platform shares no memory (a browser page that is not cross-origin isolated) it runs `step`.
+   * The model output is copied once into shared memory (B·(K − 1)·N float32 values, reused by later
+   * steps). Checks and errors are `step`'s, and a step that fails draws nothing. While it waits for
+   * the helpers other code may run, but not with the same generator.
+   *
+   * @example
+   * ```ts
+   * declare const scheduler: VQDiffusionScheduler;
+   * declare const logPX0: Tensor<Float32Array>; // (1, K - 1, N)
+   * declare const sample: Tensor<Int32Array>;  // (1, N)
+   * declare const threads: StepThreadPool;      // createNodeStepThreadPool({ threads: 2 }) in Node.js
+   * const { prevSample } = await scheduler.stepAsync(logPX0, 50, sample, { generator: new TorchGenerator().manualSeed(0), threads });
+   * ```
+   */
+  async stepAsync<T extends TokenArray>(
+    modelOutput: Tensor<Float32Array>,
+    timestep: number,
+    sample: Tensor<T>,
+    options: StepAsyncOptions = {},
+  ): Promise<StepOutput<T>> {
+    const { problem, mode, source } = this.prepareStep(modelOutput, timestep, sample, options, "{ generator?, mode?, prevTimestep?, threads? }", STEP_ASYNC_OPTION_KEYS);
+    const pool = options.threads === undefined ? undefined : checkStepThreadPool("options.threads", options.threads);
+    if (pool?.isClosed) throw new Error("options.threads: expected an open StepThreadPool, got a closed one");
+    if (pool === undefined || pool.helperCount === 0) return this.stepOnThisThread(problem, mode, source);
+    const saved = problem.generator.getState();
+    let prev: Int32Array | null;
+    try {
+      prev = await threadedStep(problem, mode, pool, kernelBackend() === "js" ? "js" : "wasm");
+    } catch (e) {
+      problem.generator.setState(saved);
+      throw e;
+    }
+    return this.finishStep(problem, prev, saved, source);
+  }
+
+  /** The checks every step makes, in `step`'s order, and the problem they leave. */
+  private prepareStep(
+    modelOutput: Tensor<Float32Array>,
+    timestep: number,
+    sample: Tensor<TokenArray>,
+    options: StepOptions,
+    optionsShape: string,
+    optionKeys: Readonly<Record<string, true>>,
+  ): { problem: StepProblem; mode: StepMode; source: TokenArray } {
     const { B, N, logPX0, tokens, source } = this.checkModelInputs("modelOutput", modelOutput, "sample", sample);
     const t = this.checkTimestep("timestep", timestep);
-    checkOptions(options, "{ generator?, mode?, prevTimestep? }");
+    checkOptions(options, optionsShape, optionKeys);
     const generator = options.generator ?? randomlySeededGenerator();
     checkGenerator("options.generator", generator);
     const mode = options.mode ?? "reference";
@@ -283,20 +414,15 @@ export class VQDiffusionScheduler {
       prims: stepPrimitives(), logp: logPX0, tokens, B, K, N, generator,
       posterior: t === 0 ? null : posteriorRows(posteriorTransitions(this.schedule, t, s, K)),
     };
-    const draw = mode === "fast" ? fastCategoricalStep : fusedGumbelStep;
-    // A step that fails draws nothing: the stream is put back where it was (fast mode can find a bad
-    // pixel after drawing for earlier ones).
-    const saved = generator.getState();
-    let prev: Int32Array | null;
-    try {
-      prev = draw(problem);
-    } catch (e) {
-      generator.setState(saved);
-      throw e;
-    }
+    return { problem, mode, source };
+  }
+
+  /** The step's result, or its error for a model output the kernel rejected (the generator restored to `saved`). */
+  private finishStep<T extends TokenArray>(problem: StepProblem, prev: Int32Array | null, saved: Int32Array, source: TokenArray): StepOutput<T> {
+    const { B, K, N, logp, generator } = problem;
     if (prev === null) {
       generator.setState(saved);
-      checkLogProbabilities("modelOutput", logPX0, B, K - 1, N);
+      checkLogProbabilities("modelOutput", logp, B, K - 1, N);
       throw new Error("modelOutput.data: expected finite log-probabilities, got a value the kernel rejected");
     }
     return { prevSample: { data: tokensLike(source as T, prev), dims: [B, N] } };
@@ -316,7 +442,7 @@ export class VQDiffusionScheduler {
   qPosterior(logPX0: Tensor<Float32Array>, xT: Tensor<TokenArray>, t: number, options: PosteriorOptions = {}): Tensor<Float32Array> {
     const { B, N, logPX0: data, tokens } = this.checkModelInputs("logPX0", logPX0, "xT", xT);
     const step = this.checkTimestep("t", t);
-    checkOptions(options, "{ prevTimestep? }");
+    checkOptions(options, "{ prevTimestep? }", { prevTimestep: true });
     const s = options.prevTimestep ?? step - 1;
     if (!Number.isInteger(s) || s < -1 || s > step - 1) throw argumentError("prevTimestep", `an integer in [-1, ${step - 1}] (t - 1 at most)`, s);
     checkLogProbabilities("logPX0", data, B, this.numEmbed - 1, N);
@@ -355,10 +481,10 @@ export class VQDiffusionScheduler {
    * @param timestep - t in [0, T − 1].
    * @returns x_t, shape (B, N), the caller's token type.
    */
-  addNoise<T extends TokenArray>(tokens: Tensor<T>, timestep: number, options: StepOptions = {}): Tensor<T> {
+  addNoise<T extends TokenArray>(tokens: Tensor<T>, timestep: number, options: Pick<StepOptions, "generator"> = {}): Tensor<T> {
     const { tokens: x, dims, source } = checkTokens("tokens", tokens, [null, null], "[B, N]", this.numEmbed);
     const t = this.checkTimestep("timestep", timestep);
-    checkOptions(options, "{ generator? }");
+    checkOptions(options, "{ generator? }", { generator: true });
     const generator = options.generator ?? randomlySeededGenerator();
     checkGenerator("options.generator", generator);
     const noised = addNoiseTokens(x, this.numEmbed, this.schedule.cumulativeAlpha[t], this.schedule.cumulativeGamma[t], generator);
@@ -388,9 +514,13 @@ export class VQDiffusionScheduler {
   }
 }
 
-/** Options are an object (or left out): `null`, a number or a string is an error, not a TypeError. */
-function checkOptions(options: unknown, what: string): void {
+/**
+ * Options are an object (or left out) of the documented keys: `null`, a number or a string is an
+ * error, not a TypeError, and so is a key the method does not take (see `checkOptionKeys`).
+ */
+function checkOptions(options: unknown, what: string, keys: Readonly<Record<string, true>>): void {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw argumentError("options", what, options);
+  checkOptionKeys(options, "options", keys);
 }
 
 function descending(n: number): Int32Array {

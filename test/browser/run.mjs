@@ -3,7 +3,7 @@
 // the Fashion-MNIST model on onnxruntime-web (WASM) and pixel-art sampling, must give the same tokens
 // as the same runs in Node.js (onnxruntime-node); screenshots are saved to test-results/. The page is
 // served cross-origin isolated (multi-threaded WASM), and once more without (one thread) and with
-// WebGPU (threadsAndWebGPU).
+// WebGPU (threadsAndWebGPU); the scheduler's step split over Web Workers (threadsPage.mjs).
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { createServer } from "node:http";
@@ -14,6 +14,7 @@ import { samplePixelArt } from "../../dist/demo/index.js";
 import { TorchGenerator } from "../../dist/index.js";
 import { VQDiffusionPipeline } from "../../dist/node.js";
 import { hubPageCheck } from "./hubPage.mjs";
+import { threadsPageCheck } from "./threadsPage.mjs";
 
 const root = fileURLToPath(new URL("../../examples/web/dist/", import.meta.url));
 const results = fileURLToPath(new URL("../../test-results/", import.meta.url));
@@ -167,6 +168,7 @@ try {
     });
   }
   await hubPageCheck(browser, check);
+  await threadsPageCheck(browser, check);
   await threadsAndWebGPU();
   console.log("per-step milliseconds, Chromium (onnxruntime-web, WASM, isolated page) vs Node.js (onnxruntime-node):");
   for (const r of timesTable) {

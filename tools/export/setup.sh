@@ -6,8 +6,8 @@
 #   bash tools/export/setup.sh            # then: tools/export/.venv/bin/python tools/export/export.py --help
 #
 # Every package but one comes from PyPI; diffusers 0.40.0.dev0 is on no index, so:
-# - a folder of wheels holding its wheel (built from its source), $VQD_WHEELS or ../shared/wheels
-#   beside the checkout, is passed to pip as --find-links (without one, pip fails and this says so);
+# - tools/export/wheels holds its wheel (built from its source; see the README there), passed to pip
+#   as --find-links ($VQD_WHEELS names another folder; without the wheel, pip fails and this says so);
 # - where pip's configuration names local mirrors (extra-index-url) and the default index cannot be
 #   reached, the first mirror becomes the index and retries are off, so a missing package fails at
 #   once instead of waiting.
@@ -28,7 +28,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 
 args=()
-wheels="${VQD_WHEELS:-$here/../../../shared/wheels}"
+wheels="${VQD_WHEELS:-$here/wheels}"
 if [ -d "$wheels" ]; then args+=(--find-links "$wheels"); fi
 extra="$("$venv/bin/python" -m pip config get global.extra-index-url 2>/dev/null || true)"
 if [ -n "$extra" ] && [ -z "${PIP_INDEX_URL:-}" ]; then

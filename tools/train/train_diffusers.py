@@ -37,21 +37,21 @@ def log(msg):
         f.flush()
 
 
-def cpu_has_bf16():
+def cpu_flags():
+    """The flags /proc/cpuinfo lists (empty where it cannot be read)."""
     try:
         with open("/proc/cpuinfo") as f:
-            flags = f.read()
+            return set(f.read().split())
     except OSError:
-        return False
-    return " amx_bf16" in flags or " avx512_bf16" in flags
+        return set()
+
+
+def cpu_has_bf16():
+    return not cpu_flags().isdisjoint({"amx_bf16", "avx512_bf16"})
 
 
 def cpu_has_amx():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return " amx_bf16" in f.read()
-    except OSError:
-        return False
+    return "amx_bf16" in cpu_flags()
 
 
 def autocast(args, stage="vqvae"):

@@ -10,6 +10,7 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   mtFill(state: number, out: number, count: number): void;
+  mtFillColumns(state: number, out: number, rows: number, N: number, n0: number, W: number): void;
   chunkMax(y: number, rows: number, N: number, out: number): void;
   raiseRef(cmax: number, ref: number, acc: number, N: number): void;
   expSum(y: number, rows: number, N: number, ref: number, acc: number, block: number, part: number): void;
@@ -87,6 +88,7 @@ export function createWasmPrimitives(module: WebAssembly.Module): StepPrimitives
       return ws as Workspace;
     },
     mtFill: (state, out, count) => k.mtFill(p(state), p(out), count),
+    mtFillColumns: (state, out, rows, N, n0, W) => k.mtFillColumns(p(state), p(out), rows, N, n0, W),
     chunkMax: (y, rows, N, out) => k.chunkMax(p(y), rows, N, p(out)),
     raiseRef: (cmax, ref, acc, N) => k.raiseRef(p(cmax), p(ref), p(acc), N),
     expSum: (y, rows, N, ref, acc, block) => k.expSum(p(y), rows, N, p(ref), p(acc), p(block), partOffset),
