@@ -7,7 +7,7 @@
 //
 //   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5]
 //                                 [--methods reference,linspace,purity] [--model DIR] [--json]
-//                                 [--tokens FILE]
+//                                 [--tokens FILE] [--threads N]
 // --tokens FILE: where FILE does not exist, every cell's final tokens are written to it (JSON); where it
 // does, each row gets `agreement`, the share of final tokens equal to FILE's in the same cell (same
 // seeds): for an int8 or fp16 export against the float32 one.
@@ -38,7 +38,10 @@ const methods = [
 ].filter((m) => flag("methods", "reference,linspace,purity").split(",").includes(m.key));
 
 // --model: another export of the same model (e.g. its int8 or fp16 folder), for the quality of quantized weights
-const pipe = await VQDiffusionPipeline.fromPretrained(flag("model", new URL("../models/fashion-mnist", import.meta.url).pathname));
+// --threads: onnxruntime's intra-op threads (default: its own choice), e.g. 1 to run two models side by side
+const threads = flag("threads", undefined);
+const pipe = await VQDiffusionPipeline.fromPretrained(flag("model", new URL("../models/fashion-mnist", import.meta.url).pathname),
+  threads === undefined ? {} : { sessionOptions: { intraOpNumThreads: Number(threads), interOpNumThreads: 1 } });
 const classifier = await loadClassifier(ort);
 const test = readFashionMnist("t10k");
 const testEval = await classifier.classify(test.pixels, test.n);
