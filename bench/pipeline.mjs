@@ -7,11 +7,14 @@
 // Each measurement runs in its own child process, so that peak memory is its own.
 //
 //   node bench/pipeline.mjs [--steps 100] [--threads 2] [--images 1,16] [--guidance 5] [--spacing linspace]
-//                           [--torch-steps n] [--torch-python PATH] [--json]
+//                           [--torch-steps n] [--torch-python PATH] [--model DIR] [--json]
+// --model gives our side another export of the same weights (default models/fashion-mnist; e.g. the
+// int8 one of `python -m vqd_export.quantize`); PyTorch's side always runs the float32 weights.
 // --spacing sets our timestep spacing (default: the reference's, as PyTorch's loop); --torch-steps
 // gives PyTorch another step count (equal quality: each at its own fewest steps, bench/qualityFashion.mjs).
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NO_TORCH, torchPython } from "./torchPython.mjs";
 
@@ -26,6 +29,7 @@ const guidance = Number(flag("guidance", "5"));
 const spacing = flag("spacing", undefined);
 const torchSteps = Number(flag("torch-steps", String(steps)));
 const imageCounts = flag("images", "1,16").split(",").map(Number);
+const modelDir = resolve(root, flag("model", "models/fashion-mnist"));
 const asJson = process.argv.includes("--json");
 
 if (process.argv[2] === "--child") {
@@ -34,7 +38,7 @@ if (process.argv[2] === "--child") {
   const childFlag = (name) => process.argv[process.argv.indexOf(`--${name}`) + 1];
   const { TorchGenerator } = await import("../dist/index.js");
   const { VQDiffusionPipeline } = await import("../dist/node.js");
-  const pipe = await VQDiffusionPipeline.fromPretrained(`${root}/models/fashion-mnist`, {
+  const pipe = await VQDiffusionPipeline.fromPretrained(childFlag("model"), {
     sessionOptions: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" },
   });
   const options = { prompt: "ankle boot", numImagesPerPrompt: images, guidanceScale: Number(childFlag("guidance")), timestepSpacing: childFlag("spacing") || undefined };
@@ -52,7 +56,7 @@ if (process.argv[2] === "--child") {
 
 const rows = [];
 for (const images of imageCounts) {
-  const childArgs = ["--child", String(images), "--steps", String(steps), "--threads", String(threads), "--guidance", String(guidance), "--spacing", spacing ?? ""];
+  const childArgs = ["--child", String(images), "--steps", String(steps), "--threads", String(threads), "--guidance", String(guidance), "--spacing", spacing ?? "", "--model", modelDir];
   const ours = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...childArgs], { cwd: root, encoding: "utf8" }));
   let torch = null;
   try {
@@ -70,7 +74,7 @@ if (asJson) {
   for (const r of rows) console.log(JSON.stringify({ ...r, cpu, date: new Date().toISOString() }));
 } else {
   const stepsText = torchSteps === steps ? `${steps} steps` : `ours ${steps} steps, PyTorch ${torchSteps}`;
-  console.log(`whole generations, Fashion-MNIST model, ${stepsText}, guidance ${guidance}, our spacing ${spacing ?? "the reference's"}, ${threads} threads; ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`whole generations, Fashion-MNIST model${flag("model", null) === null ? "" : ` (ours: ${flag("model", null)})`}, ${stepsText}, guidance ${guidance}, our spacing ${spacing ?? "the reference's"}, ${threads} threads; ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
   console.log("| B | implementation | images/s | transformer ms/step | guidance+truncation ms/step | scheduler ms/step | text encoder ms | decode ms | peak RSS MB |");
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   const line = (B, name, r) =>

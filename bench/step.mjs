@@ -21,6 +21,8 @@ import { NO_TORCH, torchPython } from "./torchPython.mjs";
 const asJson = process.argv.includes("--json");
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+/** Steps of each mode and token kind, on one thread and on the pool, before the first row. */
+const WARM_UP_STEPS = 8;
 const threadsAt = process.argv.indexOf("--threads");
 const THREADS = threadsAt >= 0 ? Number(process.argv[threadsAt + 1]) : 2;
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -80,6 +82,19 @@ const pool = createNodeStepThreadPool({ threads: THREADS });
 const scheduler = new VQDiffusionScheduler({ numVecClasses: K });
 const rows = [];
 const t = 50;
+// Warm-up before any row: a fresh helper thread compiles its code as it runs, and its first ten or
+// so steps take up to 8× a warm one (ITHQ size, B = 1: 127, 29–63, then 15 ms); one warm-up step per
+// row would leave the first rows' 2T columns measuring that.
+for (const kind of TOKEN_KINDS) {
+  const { modelOutput, sample } = ithqInputs(1, kind);
+  for (const mode of ["reference", "fast"]) {
+    const g = new TorchGenerator().manualSeed(0);
+    for (let i = 0; i < WARM_UP_STEPS; i++) {
+      await scheduler.stepAsync(modelOutput, t, sample, { generator: g, mode, threads: pool });
+      scheduler.step(modelOutput, t, sample, { generator: g, mode });
+    }
+  }
+}
 for (const B of [1, 4]) {
   for (const tokens of TOKEN_KINDS) {
     const { modelOutput, sample } = ithqInputs(B, tokens);
