@@ -1,7 +1,8 @@
 // npm run bench:pipeline: whole generations with the Fashion-MNIST model (models/fashion-mnist),
-// 100 steps, guidance 5, at B = 1 and 16 images, for our pipeline (onnxruntime-node) and for PyTorch
-// running the same trained weights with diffusers' loop (tools/bench/torch_pipeline.py, same thread
-// count; torch 2.x from tools/export/.venv, or --torch-python PATH), in the same run: images per second, milliseconds per step split into transformer,
+// 100 steps, guidance 5, at B = 1 and 16 images, for our pipeline (onnxruntime-node) and for diffusers'
+// own VQDiffusionPipeline on the checkpoint it was exported from, models/fashion-mnist-diffusers
+// (tools/bench/torch_pipeline.py, same thread count; torch 2.x from tools/export/.venv, or
+// --torch-python PATH), in the same run: images per second, milliseconds per step split into transformer,
 // guidance/truncation and scheduler, text encoding and decoding, and each process's peak memory.
 // Each measurement runs in its own child process, so that peak memory is its own.
 //
@@ -87,7 +88,7 @@ if (asJson) {
     console.log(`| ${B} | ${name} | ${r.images_per_second.toFixed(2)} | ${r.ms_per_step.transformer.toFixed(2)} | ${r.ms_per_step.guidance.toFixed(2)} | ${r.ms_per_step.scheduler.toFixed(2)} | ${r.text_encoder_ms.toFixed(1)} | ${r.decode_ms.toFixed(1)} | ${r.peak_rss_mb.toFixed(0)} |`);
   for (const r of rows) {
     line(r.images, "vq-diffusion (onnxruntime-node)", r.ours);
-    if (r.torch) line(r.images, `PyTorch ${r.torch.torch}`, r.torch);
+    if (r.torch) line(r.images, `${r.torch.implementation ?? "PyTorch"} (PyTorch ${r.torch.torch})`, r.torch);
   }
   for (const r of rows) if (r.torch) console.log(`B = ${r.images}: ours ÷ PyTorch images per second = ${(r.ours.images_per_second / r.torch.images_per_second).toFixed(2)}×`);
   if (!noTorch && rows.some((r) => !r.torch)) console.log(NO_TORCH);

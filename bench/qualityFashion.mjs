@@ -7,7 +7,12 @@
 //
 //   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5]
 //                                 [--methods reference,linspace,purity] [--model DIR] [--json]
+//                                 [--tokens FILE] [--threads N]
+// --tokens FILE: where FILE does not exist, every cell's final tokens are written to it (JSON); where it
+// does, each row gets `agreement`, the share of final tokens equal to FILE's in the same cell (same
+// seeds): for an int8 or fp16 export against the float32 one.
 // Needs Debian's dataset-fashion-mnist (the test images) and a build (npm run build).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
 import { TorchGenerator } from "../dist/index.js";
@@ -33,7 +38,10 @@ const methods = [
 ].filter((m) => flag("methods", "reference,linspace,purity").split(",").includes(m.key));
 
 // --model: another export of the same model (e.g. its int8 or fp16 folder), for the quality of quantized weights
-const pipe = await VQDiffusionPipeline.fromPretrained(flag("model", new URL("../models/fashion-mnist", import.meta.url).pathname));
+// --threads: onnxruntime's intra-op threads (default: its own choice), e.g. 1 to run two models side by side
+const threads = flag("threads", undefined);
+const pipe = await VQDiffusionPipeline.fromPretrained(flag("model", new URL("../models/fashion-mnist", import.meta.url).pathname),
+  threads === undefined ? {} : { sessionOptions: { intraOpNumThreads: Number(threads), interOpNumThreads: 1 } });
 const classifier = await loadClassifier(ort);
 const test = readFashionMnist("t10k");
 const testEval = await classifier.classify(test.pixels, test.n);
@@ -65,6 +73,9 @@ for (let i = 0; i < test.n; i++) if (reconEval.labels[i] === test.labels[i]) rec
 reference.push({ row: "classifier accuracy on the reconstructions", value: reconCorrect / test.n });
 if (asJson) for (const r of reference) console.log(JSON.stringify(r));
 
+const tokensFile = flag("tokens", undefined);
+const savedTokens = tokensFile && existsSync(tokensFile) ? JSON.parse(readFileSync(tokensFile, "utf8")) : undefined;
+const cellTokens = {};
 const rows = [];
 for (const guidance of guidances) {
   for (const steps of stepsList) {
@@ -72,23 +83,35 @@ for (const guidance of guidances) {
       const started = performance.now();
       const generator = new TorchGenerator().manualSeed(1000 * guidance + steps);
       const features = new Float32Array(10 * perPrompt * FEATURES);
+      const cellKey = `${guidance}/${steps}/${method.key}`;
+      const finalTokens = new Uint8Array(10 * perPrompt * 49);
       let hits = 0;
       let n = 0;
       for (let done = 0; done < perPrompt; done += CHUNK) {
         const I = Math.min(CHUNK, perPrompt - done);
-        const { images } = await pipe.generate({ prompt: CLASS_NAMES, numImagesPerPrompt: I, numInferenceSteps: steps, guidanceScale: guidance, generator, ...method.options });
+        const { images, tokens } = await pipe.generate({ prompt: CLASS_NAMES, numImagesPerPrompt: I, numInferenceSteps: steps, guidanceScale: guidance, generator, ...method.options });
         const out = await classifier.classify(imagesToUnit(images), images.length);
         for (let b = 0; b < images.length; b++) if (out.labels[b] === Math.floor(b / I)) hits++;
         features.set(out.features, n * FEATURES);
+        finalTokens.set(tokens.data, n * 49);
         n += images.length;
       }
       const row = { guidance, steps, method: method.name, samples: n, frechet: fdTo(features, n), accuracy: hits / n, seconds: (performance.now() - started) / 1000 };
+      cellTokens[cellKey] = Buffer.from(finalTokens).toString("base64");
+      if (savedTokens?.[cellKey] !== undefined) {
+        const other = Buffer.from(savedTokens[cellKey], "base64");
+        let equal = 0;
+        for (let i = 0; i < finalTokens.length; i++) if (other[i] === finalTokens[i]) equal++;
+        row.agreement = equal / finalTokens.length;
+      }
       rows.push(row);
       if (asJson) console.log(JSON.stringify(row));
-      else console.error(`guidance ${guidance}, ${steps} steps, ${method.name}: FD ${row.frechet.toFixed(2)}, accuracy ${row.accuracy.toFixed(3)} (${row.seconds.toFixed(0)} s)`);
+      else console.error(`guidance ${guidance}, ${steps} steps, ${method.name}: FD ${row.frechet.toFixed(2)}, accuracy ${row.accuracy.toFixed(3)} ${row.agreement === undefined ? "" : `, tokens equal to --tokens' ${row.agreement.toFixed(4)}`} (${row.seconds.toFixed(0)} s)`);
     }
   }
 }
+
+if (tokensFile && !savedTokens) writeFileSync(tokensFile, JSON.stringify(cellTokens));
 
 if (!asJson) {
   console.log(`\nFashion-MNIST model, ${10 * perPrompt} samples per cell (${perPrompt} per prompt): Fréchet distance to the test set (lower is better) / fraction assigned to the prompted class\n`);

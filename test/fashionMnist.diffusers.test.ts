@@ -3,6 +3,9 @@
  * diffusers' own `VQDiffusionPipeline.__call__` on the checkpoint (recorded by
  * tools/train/record_diffusers.py) against `vq-diffusion/node` on its export by tools/export.
  *
+ * - `fashion-mnist`: the bundled model (models/fashion-mnist, exported from the committed checkpoint
+ *   models/fashion-mnist-diffusers by tools/train/export_checkpoint.py), replaying
+ *   test/fixtures/fashion-mnist-diffusers.json (record_diffusers.py on that checkpoint).
  * - `fashion-mnist-tiny`: `tools/train/train_diffusers.py` at toy sizes (a few training steps on 1000
  *   images; the command is in its README): the same classes and files as the shipped recipe — the
  *   class-name CLIP vocabulary with CLIPTokenizer, CLIPTextModel, Transformer2DModel (ada-norm, GELU),
@@ -51,6 +54,10 @@ function parity(name: string, model: string, casesFile: string, config: object) 
 }
 
 const fixture = (path: string) => new URL(`./fixtures/${path}`, import.meta.url).pathname;
+
+parity("fashion-mnist", new URL("../models/fashion-mnist", import.meta.url).pathname, fixture("fashion-mnist-diffusers.json"), {
+  numVecClasses: 257, height: 7, width: 7, numLatentPixels: 49, numTrainTimesteps: 100, crossAttentionDim: 64, sequenceLength: 8, learnable: true,
+});
 
 parity("fashion-mnist-tiny", fixture("fashion-mnist-tiny/onnx"), fixture("fashion-mnist-tiny/cases.json"), {
   numVecClasses: 33, height: 7, width: 7, numLatentPixels: 49, numTrainTimesteps: 100, crossAttentionDim: 16, sequenceLength: 8, learnable: true,

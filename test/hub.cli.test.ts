@@ -32,7 +32,7 @@ describe("vq-diffusion generate --model org/name", () => {
       const io = capture(true);
       expect(await main([...argv, "--out", join(dir, "a.png")], io)).toBe(0);
       const err = io.err.join("");
-      expect(err).toMatch(/\[#{30}\] downloading 6\.\d\/6\.\d MB /);
+      expect(err).toMatch(/\[#{30}\] downloading 7\.2\/7\.2 MB /); // the ONNX files of models/fashion-mnist: 7.2 MB
       expect(err).toContain("\r\x1b[K");
       expect(io.out.join("")).toMatch(/^wrote .*a\.png: 1 image of "bag" in 2 steps \(model org\/fashion,/);
       expect(existsSync(join(dir, "cache", "models--org--fashion", "refs", "main"))).toBe(true);

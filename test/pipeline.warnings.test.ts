@@ -1,10 +1,13 @@
 /**
- * Warnings of a generation (unknown words, prompts cut to L tokens) through `onWarning`, in the API
- * (load options, overridden per `generate`) and in the CLI (stderr, `warning:` prefix, exit 0), on the
- * bundled Fashion-MNIST model (word-level tokenizer with [UNK], L = 8). And a list mixing a prompt
- * over L tokens with a short one, which diffusers refuses: here each prompt is cut as it would be alone.
+ * Warnings of a generation (prompts cut to L tokens; unknown words, which the word-level tokenizer of
+ * test/tokenizer.files.test.ts covers) through `onWarning`, in the API (load options, overridden per
+ * `generate`) and in the CLI (stderr, `warning:` prefix, exit 0), on the bundled Fashion-MNIST model
+ * (CLIP tokenizer, L = 8: a word outside the class names falls apart into byte-level pieces, so a
+ * prompt soon runs over 8 tokens). And a list mixing a prompt over L tokens with a short one, which
+ * diffusers refuses: here each prompt is cut as it would be alone. The cut texts are transformers'
+ * (`CLIPTokenizer.batch_decode` of ids[:, 8:] on the checkpoint).
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -16,7 +19,8 @@ import type { OnnxComponent } from "../src/pipeline/onnxComponent.js";
 import type { PromptEncodeOptions } from "../src/pipeline/promptTokenizer.js";
 
 const MODEL = new URL("../models/fashion-mnist", import.meta.url).pathname;
-const RED_CAR = 'prompt "red car": the tokenizer does not know the words "red", "car" (read as the unknown token "[UNK]")';
+const LACES = "a red sneaker with laces";
+const LACES_CUT = 'prompt "a red sneaker with laces" is 16 tokens, more than the text encoder\'s 8: only the first 8 are used, as in diffusers. Cut: "th laces <|endoftext|>"';
 const LONG = Array.from({ length: 50 }, (_, i) => ["sneaker", "bag", "coat", "dress", "shirt"][i % 5].padEnd(10)).join("");
 
 /** Records the input_ids the text encoder receives, [call][row][L], until restored. */
@@ -39,20 +43,20 @@ describe("generation warnings (Fashion-MNIST)", async () => {
   const tokenizer = pipe.tokenizer!;
   const options = { numInferenceSteps: 2, generator: new TorchGenerator().manualSeed(0) };
 
-  it('"red car" warns through the load options\' onWarning, naming both words, and still gives an image', async () => {
+  it('"a red sneaker with laces" (16 tokens) warns through the load options\' onWarning, naming the cut text, and still gives an image', async () => {
     loadWarnings.length = 0;
-    const { images } = await pipe.generate({ ...options, prompt: "red car" });
+    const { images } = await pipe.generate({ ...options, prompt: LACES });
     expect(images.length).toBe(1);
-    expect(loadWarnings).toEqual([RED_CAR]);
+    expect(loadWarnings).toEqual([LACES_CUT]);
   });
 
-  it("generate's own onWarning takes the warnings instead; known words warn nothing", async () => {
+  it("generate's own onWarning takes the warnings instead; prompts within 8 tokens warn nothing, words outside the class names included", async () => {
     loadWarnings.length = 0;
     const own: string[] = [];
-    await pipe.generate({ ...options, prompt: ["red car", "ankle boot"], onWarning: (m) => own.push(m) });
-    expect(own).toEqual([RED_CAR]);
+    await pipe.generate({ ...options, prompt: [LACES, "ankle boot"], onWarning: (m) => own.push(m) });
+    expect(own).toEqual([LACES_CUT]);
     expect(loadWarnings).toEqual([]);
-    await pipe.generate({ ...options, prompt: "ankle boot" });
+    await pipe.generate({ ...options, prompt: ["ankle boot", "red car"] });
     expect(loadWarnings).toEqual([]);
   });
 
@@ -64,11 +68,18 @@ describe("generation warnings (Fashion-MNIST)", async () => {
     expect(images.length).toBe(2);
     expect(tokens.dims).toEqual([2, 49]);
     expect(warnings.length).toBe(1);
-    expect(warnings[0]).toMatch(/^prompt "sneaker {3}bag.*" is 50 tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers\. Cut: "dress shirt sneaker /);
+    expect(warnings[0]).toBe(
+      `prompt "sneaker   bag       coat      dress     shirt     sneaker..." is 52 tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers. ` +
+        `Cut: "${"coat dress shirt sneaker bag ".repeat(8)}coat dress shirt <|endoftext|>"`,
+    );
     // Each row is what the prompt gives alone (diffusers raises ValueError for this list).
     const alone = (prompt: string) => Array.from(tokenizer.encode([prompt]), Number);
     expect(spy.calls).toEqual([[alone("bag"), alone(LONG)]]);
     expect(alone(LONG)).toEqual(tokenizer.ids(LONG).slice(0, 8));
+  });
+
+  it("the README's example prints this very warning", () => {
+    expect(readFileSync(new URL("../README.md", import.meta.url), "utf8")).toContain(`await pipe.generate({ prompt: "${LACES}" });\n// ${LACES_CUT}\n`);
   });
 
   it("an onWarning that is not a function is refused before anything runs", async () => {
@@ -113,12 +124,12 @@ describe("vq-diffusion generate prints warnings", () => {
 
   it('to stderr with a "warning:" prefix, and exits 0', async () => {
     const io = capture();
-    expect(await main(["generate", "--model", "fashion-mnist", "--prompt", "red car", "--steps", "2", "--out", join(dir, "red.png")], io)).toBe(0);
-    expect(io.err).toEqual([`warning: ${RED_CAR}\n`]);
-    expect(io.out.join("")).toMatch(/^wrote .*red\.png: 4 images of "red car"/);
+    expect(await main(["generate", "--model", "fashion-mnist", "--prompt", LACES, "--steps", "2", "--out", join(dir, "laces.png")], io)).toBe(0);
+    expect(io.err).toEqual([`warning: ${LACES_CUT}\n`]);
+    expect(io.out.join("")).toMatch(/^wrote .*laces\.png: 4 images of "a red sneaker with laces"/);
     const long = capture();
     expect(await main(["generate", "--model", "fashion-mnist", "--prompt", LONG, "--steps", "2", "--out", join(dir, "long.png")], long)).toBe(0);
     expect(long.err.length).toBe(1);
-    expect(long.err[0]).toMatch(/^warning: prompt "sneaker .*" is 50 tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers\. Cut: ".*"\n$/);
+    expect(long.err[0]).toMatch(/^warning: prompt "sneaker .*" is 52 tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers\. Cut: "coat dress .*"\n$/);
   });
 });

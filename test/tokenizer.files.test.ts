@@ -1,8 +1,11 @@
 /**
  * Tokenizer files as transformers reads them: special tokens stored as AddedToken objects, the pad
  * token taken from tokenizer_config.json's `pad_token` when tokenizer.json's `padding` disagrees, and
- * the per-code-point lower-casing rewrite of the normalizer config. Then the bundled Fashion-MNIST
- * model's word-level tokenizer: unknown words and prompts over L tokens are reported by name.
+ * the per-code-point lower-casing rewrite of the normalizer config. Then a word-level tokenizer with an
+ * unknown token (the old Fashion-MNIST model's, test/fixtures/word-level-tokenizer): unknown words and
+ * prompts over L tokens are reported by name. And the bundled Fashion-MNIST model's CLIP tokenizer
+ * (byte-level pieces, so no unknown word; pad = <|endoftext|>): its ids and cut texts are
+ * transformers' CLIPTokenizer's on the checkpoint (printed by tools/export/.venv's transformers 5.17).
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -14,6 +17,8 @@ type Json = Record<string, unknown>;
 const read = (path: string) => JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as Json;
 const CLIP_JSON = read("./fixtures/real-golden-tokenizer/tokenizer.json");
 const CLIP_CONFIG = read("./fixtures/real-golden-tokenizer/tokenizer_config.json");
+const WORD_JSON = read("./fixtures/word-level-tokenizer/tokenizer.json");
+const WORD_CONFIG = read("./fixtures/word-level-tokenizer/tokenizer_config.json");
 const FASHION_JSON = read("../models/fashion-mnist/tokenizer/tokenizer.json");
 const FASHION_CONFIG = read("../models/fashion-mnist/tokenizer/tokenizer_config.json");
 const added = (content: string) => ({ __type: "AddedToken", content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true });
@@ -75,9 +80,9 @@ describe("special tokens as AddedToken objects", () => {
     expect(config).toEqual(before);
   });
 
-  it("the Fashion-MNIST tokenizer with AddedToken pad and unk tokens gives the same ids as with strings", () => {
-    const plain = new PromptTokenizer(FASHION_JSON, FASHION_CONFIG, 8);
-    const objects = new PromptTokenizer(FASHION_JSON, { ...FASHION_CONFIG, pad_token: added("[PAD]"), unk_token: added("[UNK]") }, 8);
+  it("the word-level tokenizer with AddedToken pad and unk tokens gives the same ids as with strings", () => {
+    const plain = new PromptTokenizer(WORD_JSON, WORD_CONFIG, 8);
+    const objects = new PromptTokenizer(WORD_JSON, { ...WORD_CONFIG, pad_token: added("[PAD]"), unk_token: added("[UNK]") }, 8);
     expect(objects.padId).toBe(0);
     for (const prompt of ["red car", "ankle boot", "a red SNEAKER"]) expect(encode(objects, [prompt]).ids).toEqual(encode(plain, [prompt]).ids);
     expect(encode(objects, ["red car"]).ids[0]).toEqual([1, 1, 0, 0, 0, 0, 0, 0]);
@@ -90,13 +95,13 @@ describe("special tokens as AddedToken objects", () => {
   });
 
   it("any other form is refused, naming the file and the key (transformers raises TypeError)", () => {
-    expect(error(() => new PromptTokenizer(FASHION_JSON, { ...FASHION_CONFIG, pad_token: { content: "[PAD]" } }, 8))).toBe(
+    expect(error(() => new PromptTokenizer(WORD_JSON, { ...WORD_CONFIG, pad_token: { content: "[PAD]" } }, 8))).toBe(
       'tokenizer/tokenizer_config.json: expected key pad_token to be a string or {"__type": "AddedToken", "content": string, ...}, got an object',
     );
-    expect(error(() => new PromptTokenizer(FASHION_JSON, { ...FASHION_CONFIG, unk_token: 1 }, 8))).toBe(
+    expect(error(() => new PromptTokenizer(WORD_JSON, { ...WORD_CONFIG, unk_token: 1 }, 8))).toBe(
       'tokenizer/tokenizer_config.json: expected key unk_token to be a string or {"__type": "AddedToken", "content": string, ...}, got 1',
     );
-    expect(error(() => new PromptTokenizer(FASHION_JSON, { ...FASHION_CONFIG, additional_special_tokens: ["<a>", { __type: "AddedToken" }] }, 8))).toBe(
+    expect(error(() => new PromptTokenizer(WORD_JSON, { ...WORD_CONFIG, additional_special_tokens: ["<a>", { __type: "AddedToken" }] }, 8))).toBe(
       'tokenizer/tokenizer_config.json: expected key additional_special_tokens[1] to be a string or {"__type": "AddedToken", "content": string, ...}, got an object',
     );
   });
@@ -130,8 +135,8 @@ describe("per-code-point lower-casing of the normalizer config", () => {
   });
 });
 
-describe("warnings of the Fashion-MNIST word-level tokenizer (L = 8)", () => {
-  const t = new PromptTokenizer(FASHION_JSON, FASHION_CONFIG, 8);
+describe("warnings of a word-level tokenizer with [UNK] (L = 8)", () => {
+  const t = new PromptTokenizer(WORD_JSON, WORD_CONFIG, 8);
 
   it('"red car" names both unknown words; known words give no warning', () => {
     expect(encode(t, ["red car"])).toEqual({
@@ -145,9 +150,9 @@ describe("warnings of the Fashion-MNIST word-level tokenizer (L = 8)", () => {
   });
 
   it("a word-level tokenizer without an unknown token refuses a word it does not know, naming it", () => {
-    const model = { ...(FASHION_JSON.model as Json), unk_token: null };
-    const { unk_token: _, ...config } = FASHION_CONFIG;
-    const bare = new PromptTokenizer({ ...FASHION_JSON, model }, config, 8);
+    const model = { ...(WORD_JSON.model as Json), unk_token: null };
+    const { unk_token: _, ...config } = WORD_CONFIG;
+    const bare = new PromptTokenizer({ ...WORD_JSON, model }, config, 8);
     expect(bare.ids("bag coat")).toEqual([10, 6]);
     expect(error(() => bare.encode(["bag red"]))).toBe('prompt: expected words the tokenizer knows (it has no unknown token), got "red" in "bag red"');
   });
@@ -174,5 +179,39 @@ describe("warnings of the Fashion-MNIST word-level tokenizer (L = 8)", () => {
       `prompt "${prompt}" is 10 tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers. Cut: "nine bag"`,
     ]);
     expect(Array.from(t.encode([prompt]), Number)).toEqual(ids[0]);
+  });
+});
+
+describe("the bundled Fashion-MNIST model's CLIP tokenizer (byte-level pieces, L = 8)", () => {
+  const t = new PromptTokenizer(FASHION_JSON, FASHION_CONFIG, 8);
+  const cut = (prompt: string, tokens: number, text: string) =>
+    `prompt "${prompt}" is ${tokens} tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers. Cut: ${JSON.stringify(text)}`;
+
+  it("pads with <|endoftext|> after <|startoftext|> … <|endoftext|>; AddedToken special tokens give the same ids", () => {
+    expect(t.padId).toBe(557);
+    expect(t.ids("<|startoftext|>")).toEqual([556, 556, 557]);
+    expect(encode(t, ["ankle boot"])).toEqual({ ids: [[556, 552, 555, 557, 557, 557, 557, 557]], warnings: [] });
+    const objects = new PromptTokenizer(FASHION_JSON, { ...FASHION_CONFIG, pad_token: added("<|endoftext|>"), bos_token: added("<|startoftext|>"), eos_token: added("<|endoftext|>"), unk_token: added("<|endoftext|>") }, 8);
+    expect(objects.padId).toBe(557);
+    for (const prompt of ["ankle boot", "a red SNEAKER", "t-shirt"]) expect(encode(objects, [prompt]).ids).toEqual(encode(t, [prompt]).ids);
+  });
+
+  it("a word outside the class names falls apart into byte-level pieces, with no warning; case does not matter", () => {
+    expect(encode(t, ["a red SNEAKER"])).toEqual({ ids: [[556, 320, 81, 68, 323, 546, 557, 557]], warnings: [] });
+    expect(encode(t, ["Sneakers"])).toEqual({ ids: [[556, 545, 81, 338, 557, 557, 557, 557]], warnings: [] });
+    expect(encode(t, ["t-shirt"]).ids).toEqual([[556, 339, 268, 515, 557, 557, 557, 557]]);
+    // "[UNK]" is no token here: its characters are pieces like any others.
+    expect(encode(t, ["[UNK] bag"])).toEqual({ ids: [[556, 314, 84, 77, 330, 316, 548, 557]], warnings: [] });
+    // Exactly L = 8 ids (start and end included): nothing cut, nothing said.
+    expect(encode(t, ["red car"])).toEqual({ ids: [[556, 81, 68, 323, 66, 64, 337, 557]], warnings: [] });
+  });
+
+  it("a prompt over 8 tokens keeps its first 8 ids (the end token lost) and the warning gives the cut text as transformers decodes it", () => {
+    expect(encode(t, ["a red sneaker with laces"])).toEqual({
+      ids: [[556, 320, 81, 68, 323, 546, 86, 72]],
+      warnings: [cut("a red sneaker with laces", 16, "th laces <|endoftext|>")],
+    });
+    expect(encode(t, ["red sneaker, size 42"])).toEqual({ ids: [[556, 81, 68, 323, 546, 267, 82, 72]], warnings: [cut("red sneaker, size 42", 13, "ze 4 2 <|endoftext|>")] });
+    expect(encode(t, ["one two three"])).toEqual({ ids: [[556, 78, 77, 324, 83, 86, 334, 83]], warnings: [cut("one two three", 13, "hree <|endoftext|>")] });
   });
 });

@@ -7,13 +7,9 @@ torch.inference_mode(), the given thread count.
 
 The pipeline is built from its components, each loaded with its own class (tools/export/README.md:
 `VQDiffusionPipeline.from_pretrained` fails on a folder diffusers saved). Per-part times come from
-timing wrappers around the pipeline's own calls, without changing what they compute:
-- text encoding: `_encode_prompt` (tokenizer, CLIP text model, normalisation, null embeddings);
-- transformer: `transformer.forward` (one call per step on the guided batch of 2);
-- scheduler: `scheduler.step`;
-- guidance + truncation: the rest of each step (between two step callbacks), i.e. diffusers'
-  `u + w (c - u)`, logsumexp renormalisation, `truncate` and the clamp;
-- decode: `quantize.get_codebook_entry` + `vqvae.decode`.
+timing wrappers around the pipeline's own calls, without changing what they compute
+(tools/bench/diffusers_timing.py: text encoding, transformer, scheduler, guidance + truncation as the
+rest of each step, decode).
 Prints them as JSON (ms; per step for the loop's parts), with load time and the process's peak RSS,
 and with `--tokens` the final tokens (B = 1: N of them), for bench:ithq's agreement column.
 """
@@ -24,6 +20,8 @@ import resource
 import time
 
 import torch
+
+from diffusers_timing import timed_call
 
 
 def load_pipeline(model):
@@ -50,19 +48,6 @@ def load_pipeline(model):
     )
 
 
-def timed(fn, key, totals):
-    """fn, adding its wall time (s) to totals[key] on every call."""
-
-    def wrapper(*args, **kwargs):
-        t0 = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            totals[key] += time.perf_counter() - t0
-
-    return wrapper
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="a VQ-Diffusion checkpoint folder in diffusers' format")
@@ -82,55 +67,17 @@ def main():
     pipe = load_pipeline(o.model)
     load_s = time.perf_counter() - t0
 
-    totals = {"text_encoder": 0.0, "transformer": 0.0, "scheduler": 0.0, "decode": 0.0}
-    pipe._encode_prompt = timed(pipe._encode_prompt, "text_encoder", totals)
-    pipe.transformer.forward = timed(pipe.transformer.forward, "transformer", totals)
-    pipe.scheduler.step = timed(pipe.scheduler.step, "scheduler", totals)
-    pipe.vqvae.quantize.get_codebook_entry = timed(pipe.vqvae.quantize.get_codebook_entry, "decode", totals)
-    pipe.vqvae.decode = timed(pipe.vqvae.decode, "decode", totals)
-
-    # The loop's time: from the end of text encoding to the last step's callback.
-    marks = []
-    encode = pipe._encode_prompt
-
-    def encode_then_mark(*args, **kwargs):
-        out = encode(*args, **kwargs)
-        marks.append(time.perf_counter())
-        return out
-
-    pipe._encode_prompt = encode_then_mark
-
-    final = {}
-
-    def on_step(i, t, sample):
-        marks.append(time.perf_counter())
-        final["tokens"] = sample
-
-    generator = torch.Generator().manual_seed(o.seed)
-    with torch.inference_mode():
-        t0 = time.perf_counter()
-        out = pipe(
-            o.prompt, num_inference_steps=o.steps, guidance_scale=o.guidance, truncation_rate=o.truncation,
-            generator=generator, output_type="np", callback=on_step, callback_steps=1,
-        )
-        total_s = time.perf_counter() - t0
-    loop_s = marks[-1] - marks[0]
-    n = o.steps
-    per_step = {
-        "transformer": totals["transformer"] * 1000 / n,
-        "guidance": (loop_s - totals["transformer"] - totals["scheduler"]) * 1000 / n,
-        "scheduler": totals["scheduler"] * 1000 / n,
-    }
+    r = timed_call(pipe, o.prompt, o.steps, o.guidance, o.truncation, torch.Generator().manual_seed(o.seed))
     res = {
         "implementation": f"diffusers {__import__('diffusers').__version__} (PyTorch {torch.__version__})",
-        "steps": n, "guidance": o.guidance, "threads": torch.get_num_threads(),
-        "load_ms": load_s * 1000, "total_ms": total_s * 1000, "ms_per_step": per_step,
-        "text_encoder_ms": totals["text_encoder"] * 1000, "decode_ms": totals["decode"] * 1000,
+        "steps": o.steps, "guidance": o.guidance, "threads": torch.get_num_threads(),
+        "load_ms": load_s * 1000, "total_ms": r["total_ms"], "ms_per_step": r["ms_per_step"],
+        "text_encoder_ms": r["text_encoder_ms"], "decode_ms": r["decode_ms"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "image_mean": float(out.images.mean()),
+        "image_mean": float(r["images"].mean()),
     }
     if o.tokens:
-        res["tokens"] = final["tokens"].reshape(-1).tolist()
+        res["tokens"] = r["tokens"].reshape(-1).tolist()
     print(json.dumps(res) if o.json else json.dumps(res, indent=2))
 
 

@@ -1,5 +1,5 @@
 """PyTorch side of bench/guidance.mjs: diffusers' guidance, renormalisation, truncation and clamp
-(VQDiffusionPipeline.__call__ and .truncate, as tools/bench/torch_pipeline.py runs them) on the
+(VQDiffusionPipeline.__call__'s lines and its own .truncate, as tools/bench/torch_pipeline.py runs them) on the
 denoiser outputs the bench captured, one thread; prints the median CPU milliseconds per step.
 
     tools/export/.venv/bin/python tools/bench/torch_guidance.py OUTPUTS.bin B C N [--rate 1] [--runs 15]
@@ -11,7 +11,12 @@ import time
 import numpy as np
 import torch
 
-from torch_pipeline import truncate
+from diffusers.pipelines.deprecated.vq_diffusion.pipeline_vq_diffusion import VQDiffusionPipeline
+
+
+def truncate(log_p_x_0, truncation_rate):
+    """diffusers' VQDiffusionPipeline.truncate (it reads nothing of the pipeline)."""
+    return VQDiffusionPipeline.truncate(None, log_p_x_0, truncation_rate)
 
 
 def main():

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import components  # noqa: E402
 import data  # noqa: E402
 import diffusion  # noqa: E402
+import warm_start  # noqa: E402
 from schedule import Schedule  # noqa: E402
 
 T0 = time.time()
@@ -171,6 +172,68 @@ def train_vqvae(args, train_x, gen):
     return vq.eval()
 
 
+def distill_vqvae(args, shipped, train_x, test_x, gen):
+    """VQModel distilled from the warm-start VQ-VAE (warm_start.py's doc): codebook copied and frozen,
+    encoder + quant_conv regress its encoder outputs, post_quant_conv + decoder reconstruct the images
+    from its codes. train_x, test_x float [n, 1, 28, 28] in [0, 1]."""
+    teacher = shipped.vqvae.to(args.device)
+    vq = components.vqvae(args).to(args.device)
+    codebook = vq.quantize.embedding.weight
+    codebook.requires_grad_(False)
+    with torch.no_grad():
+        codebook.copy_(teacher.codebook.embed)
+    params = [p for p in vq.parameters() if p.requires_grad]
+    log(f"vqvae parameters {sum(p.numel() for p in vq.parameters())} (decoder {sum(p.numel() for p in vq.decoder.parameters())}); "
+        "distilled from the warm-start VQ-VAE, its codebook copied and frozen")
+    opt = torch.optim.Adam(params, lr=args.vq_lr)
+    n = train_x.shape[0]
+    budget = StepBudget("vqvae", args.vq_steps, args.vq_seconds, args.device)
+    budget.begin()
+    step = 0
+    while step < budget.total:
+        for g in opt.param_groups:
+            g["lr"] = cosine_lr(step, budget.total, args.vq_lr, 100)
+        x = train_x[torch.randint(0, n, (args.vq_batch,), generator=gen, device=args.device)] * 2 - 1
+        with torch.no_grad():
+            codes, z_t = teacher.encode(x)                                  # [B, 49], [B, 49, E]
+            z_t = z_t.view(x.shape[0], args.grid, args.grid, -1).permute(0, 3, 1, 2)   # [B, E, 7, 7]
+            zq = codebook[codes].view(z_t.shape[0], args.grid, args.grid, -1).permute(0, 3, 1, 2)
+        with autocast(args):
+            z = vq.encode(x).latents
+            recon = decode(vq, zq)
+        enc = F.mse_loss(z.float(), z_t)
+        rec = F.mse_loss(recon.float(), x)
+        loss = rec + enc
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        budget.check(step)
+        if step % 250 == 0 or step == budget.total - 1:
+            log(f"vqvae distillation step {step:6d}  recon mse {rec.item():.5f} ([-1,1] scale)  encoder mse {enc.item():.5f}")
+        step += 1
+    args.vq_steps = budget.total
+    vq.eval()
+    agree, mse = 0, []
+    with torch.no_grad(), autocast(args):
+        for i in range(0, test_x.shape[0], 1000):
+            x = test_x[i:i + 1000] * 2 - 1
+            codes = teacher.encode(x.float())[0]
+            agree += int((quantize(vq, x)[1] == codes).sum())
+            zq = codebook[codes].view(x.shape[0], args.grid, args.grid, -1).permute(0, 3, 1, 2)
+            mse.append(((decode(vq, zq).float().clamp(-1, 1) - x) / 2).pow(2).mean((1, 2, 3)))
+    total = test_x.shape[0] * args.grid * args.grid
+    log(f"vqvae: its encoder gives the warm-start VQ-VAE's code at {agree}/{total} test pixels ({agree / total:.4f}); "
+        f"its decoder on the warm-start codes of the test set: mse {torch.cat(mse).mean().item():.5f} (pixels in [0,1])")
+    return vq
+
+
+@torch.no_grad()
+def shipped_codes(shipped, images):
+    """The warm-start VQ-VAE's codes of images float [n, 1, 28, 28] in [0, 1]: long [n, 49]."""
+    vq = shipped.vqvae.to(images.device)
+    return torch.cat([vq.encode(images[i:i + 1000] * 2 - 1)[0] for i in range(0, images.shape[0], 1000)])
+
+
 @torch.no_grad()
 def tokenize_images(vq, images, args, reconstruct=True):
     """images float [n, 1, 28, 28] in [0, 1] → (codes long [n, 49], reconstruction MSE in [0, 1] units,
@@ -187,12 +250,21 @@ def tokenize_images(vq, images, args, reconstruct=True):
     return torch.cat(codes), (torch.cat(mse).mean().item() if reconstruct else None)
 
 
-def train_transformer(args, tok, train_codes, train_y, gen):
+def train_transformer(args, tok, train_codes, train_y, gen, shipped=None):
     K = args.codes + 1
     sched = Schedule(K, components.NUM_TRAIN_TIMESTEPS, device=args.device)
     text = components.text_encoder(tok, args).to(args.device)
     model = components.transformer(args).to(args.device)
     null = components.null_embeddings(args, torch.Generator().manual_seed(args.seed + 1)).to(args.device)
+    if shipped is not None:
+        residual = warm_start.load_transformer(model, shipped)
+        log(f"transformer copied from the warm-start weights; position table fitted as H[i] + W[j], "
+            f"relative residual {residual:.4f}; max |Δ log p| against them with that table "
+            f"{warm_start.transformer_agreement(model.cpu(), shipped, torch.Generator().manual_seed(args.seed)):.2e}")
+        model.to(args.device)
+        with torch.no_grad():
+            null.embeddings.copy_(shipped.null)
+        warm_start.fit_text_encoder(text, tok, shipped, args.text_fit_steps, log)
     components.allow_per_image_timesteps()
     modules = [text, model, null]
     params = [p for m in modules for p in m.parameters()]
@@ -278,6 +350,11 @@ def main():
     p.add_argument("--null-prob", type=float, default=0.1)
     p.add_argument("--aux-weight", type=float, default=1.0)
     p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--init-from", default=None,
+                   help="warm start from train.py's weights (models/fashion-mnist-eval/pytorch-weights.pt): "
+                        "VQModel distilled from its VQ-VAE, transformer and null embeddings copied, CLIP text encoder "
+                        "fitted to its prompt embeddings, then the usual training (warm_start.py)")
+    p.add_argument("--text-fit-steps", type=int, default=400, help="with --init-from: steps of the text encoder's fit")
     p.add_argument("--subset", type=int, default=None, help="use the first N images of each split (for trying the script out)")
     args = p.parse_args()
     args.device = torch.device(args.device)
@@ -312,16 +389,28 @@ def main():
     unit = lambda u8: torch.from_numpy(u8).to(args.device).float().div(255).unsqueeze(1)  # noqa: E731  [n, 1, 28, 28]
     train_x, test_x = unit(train_u8), unit(test_u8)
 
-    vq = train_vqvae(args, train_x, gen)
+    shipped = None
+    if args.init_from:
+        shipped = warm_start.Shipped(args.init_from)
+        shipped.check_sizes(args)
+        log(f"warm start from {args.init_from} (train.py's options as run: "
+            + " ".join(f"{k}={v}" for k, v in sorted(shipped.args.items())) + ")")
+        vq = distill_vqvae(args, shipped, train_x, test_x, gen)
+    else:
+        vq = train_vqvae(args, train_x, gen)
     with autocast(args):
-        train_codes, _ = tokenize_images(vq, train_x, args, reconstruct=False)
+        if shipped is None:
+            train_codes, _ = tokenize_images(vq, train_x, args, reconstruct=False)
         test_codes, test_mse = tokenize_images(vq, test_x, args)
+    if shipped is not None:  # the transformer learns the token space it was trained in (warm_start.py)
+        train_codes = shipped_codes(shipped, train_x)
+        log("the transformer's training tokens are the warm-start VQ-VAE's codes (the distilled encoder's agreement is above)")
     log(f"vqvae reconstruction mse (pixels in [0,1]): test {test_mse:.5f}; "
         f"codes used by the training set {int(train_codes.unique().numel())}")
 
     tok_dir = os.path.join(args.checkpoint, "tokenizer")
     tok = components.tokenizer(tok_dir, args.length)
-    text, transformer, null = train_transformer(args, tok, train_codes, train_y, gen)
+    text, transformer, null = train_transformer(args, tok, train_codes, train_y, gen, shipped)
 
     from diffusers import VQDiffusionPipeline
     pipe = VQDiffusionPipeline(vqvae=vq.cpu(), text_encoder=text.cpu(), tokenizer=tok, transformer=transformer.cpu(),
