@@ -12,7 +12,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { torchPython } from "./torchPython.mjs";
 import { fileURLToPath } from "node:url";
-import { TorchGenerator } from "../dist/index.js";
+import { captureGuidedOutputs } from "./capturedOutputs.mjs";
 import { VQDiffusionPipeline } from "../dist/node.js";
 import { guideTruncateClamp, guideTruncateClampPlain } from "../dist/sampling/fusedGuidance.js";
 
@@ -34,17 +34,7 @@ const python = torchPython();
 let torchVersion = "-";
 const scratch = mkdtempSync(join(tmpdir(), "vqd-guidance-"));
 for (const B of [1, 16]) {
-  const outputs = [];
-  const transformer = pipe.components.transformer;
-  const run = transformer.run.bind(transformer);
-  let step = 0;
-  transformer.run = async (...args) => {
-    const out = await run(...args);
-    if (step++ % 10 === 0) outputs.push(out.data.slice());
-    return out;
-  };
-  await pipe.generate({ prompt: "ankle boot", numImagesPerPrompt: B, guidanceScale: 5, numInferenceSteps: 100, generator: new TorchGenerator().manualSeed(0) });
-  transformer.run = run;
+  const outputs = await captureGuidedOutputs(pipe, B);
   const time = (f) => {
     const times = [];
     for (let r = 0; r < runs; r++) {

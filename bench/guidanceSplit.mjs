@@ -9,7 +9,7 @@
 //   npm run build && node bench/guidanceSplit.mjs [--pool 2] [--rate 1] [--runs 15]
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { TorchGenerator } from "../dist/index.js";
+import { captureGuidedOutputs } from "./capturedOutputs.mjs";
 import { createNodeStepThreadPool, VQDiffusionPipeline } from "../dist/node.js";
 import { guideTruncateClamp } from "../dist/sampling/fusedGuidance.js";
 import { SPLIT_GUIDANCE_MIN_VALUES, threadedGuideTruncateClamp } from "../dist/sampling/threadedGuidance.js";
@@ -26,17 +26,7 @@ const pipe = await VQDiffusionPipeline.fromPretrained(`${root}/models/fashion-mn
 const { numVecClasses: K, numLatentPixels: N } = pipe.config;
 const C = K - 1;
 const full = 16;
-const outputs = [];
-const transformer = pipe.components.transformer;
-const run = transformer.run.bind(transformer);
-let step = 0;
-transformer.run = async (...args) => {
-  const out = await run(...args);
-  if (step++ % 10 === 0) outputs.push(out.data.slice());
-  return out;
-};
-await pipe.generate({ prompt: "ankle boot", numImagesPerPrompt: full, guidanceScale: 5, numInferenceSteps: 100, generator: new TorchGenerator().manualSeed(0) });
-transformer.run = run;
+const outputs = await captureGuidedOutputs(pipe, full);
 const pool = createNodeStepThreadPool({ threads });
 
 /** The first B images of each half of a (2·16, C, N) output. */
