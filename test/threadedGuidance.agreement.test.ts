@@ -7,24 +7,15 @@
  * first).
  */
 import fc from "fast-check";
-import { afterAll, describe, expect, it, vi } from "vitest";
-import { createNodeStepThreadPool } from "../dist/node.js";
-import { StepThreadPool, TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler, type StepWorkerEvent, type StepWorkerLike } from "../src/index.js";
-import type { GuidanceTask } from "../src/kernels/threads/guidanceTask.js";
-import type { StepTask } from "../src/kernels/threads/stepTask.js";
+import { describe, expect, it, vi } from "vitest";
+import { fakeWorker, testPools } from "./helpers/threadPools.js";
+import { StepThreadPool, TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler } from "../src/index.js";
 import { guideTruncateClamp } from "../src/sampling/fusedGuidance.js";
 import { SPLIT_GUIDANCE_MIN_VALUES, splitGuidancePays, threadedGuideTruncateClamp } from "../src/sampling/threadedGuidance.js";
 import type { Tensor } from "../src/tensor/types.js";
 
 /** Helpers of every size the tests use, started once: threads − 1 workers each. */
-const pools = new Map([2, 3, 4].map((threads) => [threads, createNodeStepThreadPool({ threads })]));
-const one = createNodeStepThreadPool({ threads: 1 });
-afterAll(async () => {
-  await Promise.all([...pools.values(), one].map((p) => p.close()));
-});
-function pool(threads: number): StepThreadPool {
-  return (threads === 1 ? one : pools.get(threads)!) as unknown as StepThreadPool;
-}
+const pool = testPools();
 
 /** A small deterministic stream of numbers in [0, 1) (a linear congruential generator) for building inputs. */
 function lcg(seed: number): () => number {
@@ -159,15 +150,6 @@ describe("the guidance pass split over threads = the pass on one thread", () => 
 });
 
 /** A worker in this thread that answers each post with `answer(task)` (a message), or emits an error. */
-function fakeWorker(answer: (task: StepTask | GuidanceTask, emit: (type: "message" | "error", event: StepWorkerEvent) => void) => void): StepWorkerLike {
-  const listeners: Record<string, ((event: StepWorkerEvent) => void)[]> = { message: [], error: [] };
-  const emit = (type: "message" | "error", event: StepWorkerEvent) => listeners[type].forEach((l) => l(event));
-  return {
-    postMessage: (task) => setTimeout(() => answer(task as StepTask | GuidanceTask, emit), 0),
-    addEventListener: (type, listener) => listeners[type].push(listener),
-    terminate: () => undefined,
-  };
-}
 
 describe("a helper that fails", () => {
   const B = 2;

@@ -7,9 +7,10 @@
  * The helpers are worker_threads running the built package (`dist/`, which `npm test` builds first).
  */
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createNodeStepThreadPool } from "../dist/node.js";
-import { setKernelBackend, StepThreadPool, TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler, type StepWorkerEvent, type StepWorkerLike } from "../src/index.js";
+import { fakeWorker, testPools } from "./helpers/threadPools.js";
+import { setKernelBackend, StepThreadPool, TorchGenerator, VQDiffusionSampler, VQDiffusionScheduler } from "../src/index.js";
 import { stepPrimitives } from "../src/kernels/backend.js";
 import { createPlainPrimitives } from "../src/kernels/plainPrimitives.js";
 import { createWasmPrimitives, kernelBytes } from "../src/kernels/wasm/wasmPrimitives.js";
@@ -25,14 +26,7 @@ import type { StepMode } from "../src/scheduler/vqDiffusionScheduler.js";
 type Kind = "masked" | "mixed" | "unmasked";
 
 /** Helpers of every size the tests use, started once: threads − 1 workers each. */
-const pools = new Map([2, 3, 4].map((threads) => [threads, createNodeStepThreadPool({ threads })]));
-const one = createNodeStepThreadPool({ threads: 1 });
-afterAll(async () => {
-  await Promise.all([...pools.values(), one].map((p) => p.close()));
-});
-function pool(threads: number): StepThreadPool {
-  return (threads === 1 ? one : pools.get(threads)!) as unknown as StepThreadPool;
-}
+const pool = testPools();
 
 /** Normalised log-probabilities (B, K − 1, N) and tokens of a kind, as the kernel backend tests build them. */
 function inputs(K: number, N: number, B: number, kind: Kind, seed = 4) {
@@ -288,15 +282,6 @@ describe("a pool shared by concurrent generations", () => {
 });
 
 /** A worker in this thread that never runs a task: for the pool's own checks. */
-function fakeWorker(onPost: (emit: (type: "message" | "error", event: StepWorkerEvent) => void) => void = () => {}): StepWorkerLike {
-  const listeners: Record<string, ((event: StepWorkerEvent) => void)[]> = { message: [], error: [] };
-  const emit = (type: "message" | "error", event: StepWorkerEvent) => listeners[type].forEach((l) => l(event));
-  return {
-    postMessage: () => setTimeout(() => onPost(emit), 0),
-    addEventListener: (type, listener) => listeners[type].push(listener),
-    terminate: () => undefined,
-  };
-}
 
 describe("pools: bad arguments, no shared memory, a failing helper", () => {
   it("bad options are refused, naming them, before any worker starts", () => {
@@ -376,7 +361,7 @@ describe("pools: bad arguments, no shared memory, a failing helper", () => {
   });
 
   it("a helper that fails rejects the step with its message, and the generator is put back", async () => {
-    const failing = new StepThreadPool({ threads: 2, createWorker: () => fakeWorker((emit) => emit("error", { message: "out of memory" })) });
+    const failing = new StepThreadPool({ threads: 2, createWorker: () => fakeWorker((_, emit) => emit("error", { message: "out of memory" })) });
     const s = new VQDiffusionScheduler({ numVecClasses: 17 });
     const { modelOutput, sample } = inputs(17, 16, 1, "masked");
     const g = new TorchGenerator().manualSeed(2);
