@@ -228,13 +228,6 @@ def distill_vqvae(args, shipped, train_x, test_x, gen):
 
 
 @torch.no_grad()
-def shipped_codes(shipped, images):
-    """The warm-start VQ-VAE's codes of images float [n, 1, 28, 28] in [0, 1]: long [n, 49]."""
-    vq = shipped.vqvae.to(images.device)
-    return torch.cat([vq.encode(images[i:i + 1000] * 2 - 1)[0] for i in range(0, images.shape[0], 1000)])
-
-
-@torch.no_grad()
 def tokenize_images(vq, images, args, reconstruct=True):
     """images float [n, 1, 28, 28] in [0, 1] → (codes long [n, 49], reconstruction MSE in [0, 1] units,
     or None without `reconstruct`: decoding is half the cost and the training set's MSE is only logged)."""
@@ -403,7 +396,7 @@ def main():
             train_codes, _ = tokenize_images(vq, train_x, args, reconstruct=False)
         test_codes, test_mse = tokenize_images(vq, test_x, args)
     if shipped is not None:  # the transformer learns the token space it was trained in (warm_start.py)
-        train_codes = shipped_codes(shipped, train_x)
+        train_codes = shipped.codes(train_x)
         log("the transformer's training tokens are the warm-start VQ-VAE's codes (the distilled encoder's agreement is above)")
     log(f"vqvae reconstruction mse (pixels in [0,1]): test {test_mse:.5f}; "
         f"codes used by the training set {int(train_codes.unique().numel())}")

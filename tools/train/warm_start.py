@@ -36,14 +36,15 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
+from classifier import Classifier  # noqa: E402
 from text_encoder import TextEncoder, encode  # noqa: E402
 from transformer import Transformer  # noqa: E402
 from vqvae import VQVAE  # noqa: E402
 
 
 class Shipped:
-    """train.py's model from its pytorch-weights.pt: .vqvae, .text, .transformer (eval mode, CPU),
-    .null float32 [L, D], .vocab {word: id}, .args (train.py's options as run)."""
+    """train.py's model from its pytorch-weights.pt: .vqvae, .text, .transformer, .classifier (eval
+    mode, CPU), .null float32 [L, D], .vocab {word: id}, .args (train.py's options as run)."""
 
     def __init__(self, path):
         saved = torch.load(path, weights_only=False, map_location="cpu")
@@ -56,9 +57,10 @@ class Shipped:
         self.transformer = Transformer(a["codes"] + 1, 49, a["text_dim"], dim=a["dim"], heads=a["heads"], layers=a["layers"])
         self.transformer.load_state_dict(saved["transformer"])
         self.null = torch.as_tensor(saved["null_embeddings"]).float()
-        for m in (self.vqvae, self.text, self.transformer):
+        self.classifier = Classifier()
+        self.classifier.load_state_dict(saved["classifier"])
+        for m in (self.vqvae, self.text, self.transformer, self.classifier):
             m.eval()
-        self.classifier_state = saved["classifier"]
 
     def check_sizes(self, args):
         """Errors unless train_diffusers.py's options give the shapes these weights have."""
@@ -69,6 +71,12 @@ class Shipped:
         if wrong:
             raise ValueError("--init-from: these options must match the weights' shapes: "
                              + ", ".join(f"--{k.replace('_', '-')} is {got}, the weights have {v}" for k, (got, v) in wrong.items()))
+
+    @torch.no_grad()
+    def codes(self, images):
+        """Its VQ-VAE's codes of images float [n, 1, 28, 28] in [0, 1]: long [n, 49]."""
+        vq = self.vqvae.to(images.device)
+        return torch.cat([vq.encode(images[i:i + 1000] * 2 - 1)[0] for i in range(0, images.shape[0], 1000)])
 
     @torch.no_grad()
     def prompt_embeddings(self):
