@@ -1,0 +1,126 @@
+/**
+ * The checkpoint's tensors as graph weights: looked up by key with their shape checked against
+ * what the component's config implies, then read lazily (one at a time, when the model is written)
+ * and widened to float32 or laid out for ONNX's MatMul.
+ */
+import type { CheckpointTensor, StateDict } from "../formats/checkpointTensor.js";
+import { attr, type GraphBuilder } from "./onnx/graphBuilder.js";
+
+/** IEEE half → float (exact: every float16 is a float32). */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/**
+ * A tensor's elements as float32 little-endian bytes: float32 as read, float16 and bfloat16 widened
+ * exactly. int64 is refused.
+ *
+ * @throws Error naming the file and the tensor for an int64 tensor.
+ * @example
+ * ```ts
+ * const bytes = await readFloat32(dict, tensor); // tensor.shape's product × 4 bytes
+ * ```
+ */
+export async function readFloat32(dict: StateDict, tensor: CheckpointTensor, signal?: AbortSignal): Promise<Uint8Array> {
+  const raw = await tensor.read(signal);
+  if (tensor.dtype === "float32") return raw;
+  const count = raw.length / 2;
+  const out = new Float32Array(count);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (tensor.dtype === "float16") {
+    for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+  } else if (tensor.dtype === "bfloat16") {
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < count; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+  } else {
+    throw new Error(`${dict.file}: tensor "${tensor.name}": expected a floating-point dtype (float32, float16 or bfloat16), got ${tensor.dtype}`);
+  }
+  return new Uint8Array(out.buffer);
+}
+
+/**
+ * The tensor `key` of `dict`, checked to have `shape`.
+ *
+ * @param shape - the dimensions the component's config implies.
+ * @throws Error naming the file and the key when the tensor is missing or its shape differs.
+ * @example
+ * ```ts
+ * const w = expectTensor(dict, "norm_out.weight", [512]);
+ * ```
+ */
+export function expectTensor(dict: StateDict, key: string, shape: readonly number[]): CheckpointTensor {
+  const tensor = dict.tensors.get(key);
+  if (tensor === undefined) throw new Error(`${dict.file}: expected a tensor "${key}" of shape [${shape.join(", ")}], got no such key`);
+  if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+    throw new Error(`${dict.file}: tensor "${key}": expected shape [${shape.join(", ")}] (from the component's config.json), got [${tensor.shape.join(", ")}]`);
+  }
+  return tensor;
+}
+
+/**
+ * Adds the float32 weight `key` of `dict` to the graph, its shape checked, and returns its value name.
+ *
+ * @example
+ * ```ts
+ * const bias = floatWeight(g, dict, "proj_out.bias", [4095]);
+ * ```
+ */
+export function floatWeight(g: GraphBuilder, dict: StateDict, key: string, shape: readonly number[]): string {
+  const tensor = expectTensor(dict, key, shape);
+  return g.weight(key, "float32", shape, (signal) => readFloat32(dict, tensor, signal));
+}
+
+/**
+ * Transposes a row-major [rows, cols] float32 matrix (as bytes) into [cols, rows].
+ *
+ * @example
+ * ```ts
+ * transposeFloat32(bytes, 2, 3); // [2, 3] → [3, 2]
+ * ```
+ */
+export function transposeFloat32(bytes: Uint8Array, rows: number, cols: number): Uint8Array {
+  const src = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c];
+  return new Uint8Array(out.buffer);
+}
+
+/**
+ * PyTorch's `nn.Linear` as ONNX: `x @ Wᵀ (+ b)`, with W ([out, in] in the checkpoint) stored
+ * transposed as [in, out] so that MatMul needs no Transpose node. `x` is [..., in]; the result is
+ * [..., out].
+ *
+ * @param prefix - the module's key (`transformer_blocks.0.attn1.to_q`): reads `prefix.weight` and,
+ *   when `bias`, `prefix.bias`.
+ * @example
+ * ```ts
+ * const q = linear(g, dict, x, "transformer_blocks.0.attn1.to_q", 512, 512, false);
+ * ```
+ */
+export function linear(g: GraphBuilder, dict: StateDict, x: string, prefix: string, inFeatures: number, outFeatures: number, bias: boolean): string {
+  const tensor = expectTensor(dict, `${prefix}.weight`, [outFeatures, inFeatures]);
+  const w = g.weight(`${prefix}.weight`, "float32", [inFeatures, outFeatures], async (signal) =>
+    transposeFloat32(await readFloat32(dict, tensor, signal), outFeatures, inFeatures),
+  );
+  const y = g.op("MatMul", [x, w]);
+  return bias ? g.op("Add", [y, floatWeight(g, dict, `${prefix}.bias`, [outFeatures])]) : y;
+}
+
+/**
+ * PyTorch's `nn.LayerNorm` over the last axis (ONNX LayerNormalization, opset 17).
+ *
+ * @example
+ * ```ts
+ * const h = layerNorm(g, dict, x, "transformer_blocks.0.norm3", 512, 1e-5);
+ * ```
+ */
+export function layerNorm(g: GraphBuilder, dict: StateDict, x: string, prefix: string, width: number, epsilon: number): string {
+  const scale = floatWeight(g, dict, `${prefix}.weight`, [width]);
+  const bias = floatWeight(g, dict, `${prefix}.bias`, [width]);
+  return g.op("LayerNormalization", [x, scale, bias], { axis: attr.int(-1), epsilon: attr.float(epsilon) });
+}
