@@ -15,6 +15,7 @@
  * the other files before anything is allocated from it.
  */
 import { describe } from "../errors.js";
+import type { RandomAccessFile } from "../formats/checkpointTensor.js";
 import { LIMITS } from "../limits.js";
 import { isTypedArray } from "../tensor/validate.js";
 
@@ -62,6 +63,27 @@ export interface ModelFileSource {
    * (so the `ort` given must open local files: onnxruntime-node).
    */
   locate?(path: string, options: ReadOptions): Promise<LocalFile | null>;
+  /**
+   * Optional, for sources whose files can be read at any offset (a folder on disk, the Hub's cached
+   * files): `path` opened for reading by offset, after the same checks as `read` (its size at most
+   * `maxBytes`), without reading it whole; null when the folder lacks it. The converter reads a
+   * checkpoint's weights through it, one tensor at a time. The caller closes what it opened.
+   */
+  open?(path: string, options: ReadOptions): Promise<OpenedFile | null>;
+}
+
+/**
+ * A file of a model folder opened by {@link ModelFileSource.open}: read at any offset, then closed.
+ *
+ * @example
+ * ```ts
+ * const file = await source.open!("transformer/diffusion_pytorch_model.safetensors", { maxBytes: 2 ** 36 });
+ * try { const head = await file!.read(0, 8); } finally { await file!.close(); }
+ * ```
+ */
+export interface OpenedFile extends RandomAccessFile {
+  /** Releases the file (its handle); reads after it fail. */
+  close(): Promise<void>;
 }
 
 /** A file of a model folder on this machine (see {@link ModelFileSource.locate}). */

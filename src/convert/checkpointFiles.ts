@@ -1,0 +1,130 @@
+/**
+ * Which files of a diffusers checkpoint the converter reads, chosen from the folder's listing (a
+ * folder on disk walked, or a Hub repository's listing at a commit) before anything is read or
+ * fetched. For each network's weights, as diffusers' and transformers' `from_pretrained` choose:
+ * safetensors before a pickled `.bin`, the chosen variant's files (`diffusion_pytorch_model.fp16.safetensors`,
+ * `pytorch_model.fp16.bin`) when a variant is asked for and the plain files otherwise, and never
+ * both files of one component.
+ */
+import { describe } from "../errors.js";
+import type { RepoFile } from "../hub/repoFiles.js";
+
+/** A checkpoint's component whose weights are read: its folder and the library that saved it. */
+export interface WeightsComponent {
+  /** The folder in the checkpoint (`transformer`, `vqvae`, `text_encoder`, `learned_classifier_free_sampling_embeddings`). */
+  readonly folder: string;
+  /** diffusers saves `diffusion_pytorch_model.*`, transformers `model.safetensors` / `pytorch_model.bin`. */
+  readonly library: "diffusers" | "transformers";
+}
+
+/** The weights file names of each library, safetensors first (the order of preference). */
+const WEIGHTS_NAMES: Readonly<Record<WeightsComponent["library"], readonly { stem: string; ext: string }[]>> = {
+  diffusers: [
+    { stem: "diffusion_pytorch_model", ext: "safetensors" },
+    { stem: "diffusion_pytorch_model", ext: "bin" },
+  ],
+  transformers: [
+    { stem: "model", ext: "safetensors" },
+    { stem: "pytorch_model", ext: "bin" },
+  ],
+};
+
+/** A variant's form: what diffusers puts between the stem and the extension (`fp16`, `ema`, `bf16`). */
+const VARIANT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * Checks a `variant` option: undefined, or a name of letters, digits, `_` and `-` (at most 64).
+ *
+ * @throws Error naming `variant`, e.g. `variant: expected a variant name such as "fp16" …, got "../x"`.
+ * @example
+ * ```ts
+ * checkVariant("fp16"); // "fp16"
+ * ```
+ */
+export function checkVariant(variant: unknown): string | undefined {
+  if (variant === undefined) return undefined;
+  if (typeof variant !== "string" || !VARIANT.test(variant)) {
+    throw new Error(`variant: expected a variant name such as "fp16" (letters, digits, "_" and "-", at most 64), got ${describe(variant)}`);
+  }
+  return variant;
+}
+
+/**
+ * The weights file of `component` in `listing`: `<stem>[.<variant>].safetensors` if listed, else
+ * `<stem>[.<variant>].bin`.
+ *
+ * @throws Error naming the component's folder, the names looked for and the weights files the
+ *   folder holds (e.g. which variants it has), when none is listed; or when only a sharded
+ *   checkpoint (`*.index.json`) is.
+ * @example
+ * ```ts
+ * chooseWeightsFile([{ path: "vqvae/diffusion_pytorch_model.bin", size: 9 }], { folder: "vqvae", library: "diffusers" });
+ * // { path: "vqvae/diffusion_pytorch_model.bin", size: 9 }
+ * ```
+ */
+export function chooseWeightsFile(listing: readonly RepoFile[], component: WeightsComponent, variant?: string): RepoFile {
+  const names = WEIGHTS_NAMES[component.library].map(({ stem, ext }) => `${component.folder}/${stem}${variant === undefined ? "" : `.${variant}`}.${ext}`);
+  for (const name of names) {
+    const found = listing.find((f) => f.path === name);
+    if (found !== undefined) return found;
+  }
+  const held = listing
+    .filter((f) => f.path.startsWith(`${component.folder}/`) && /\.(safetensors|bin|pt|pth|ckpt|index\.json)$/.test(f.path))
+    .map((f) => f.path.slice(component.folder.length + 1));
+  const sharded = held.some((n) => n.endsWith(".index.json"));
+  throw new Error(
+    `${component.folder}: expected ${names.map((n) => n.slice(component.folder.length + 1)).join(" or ")}` +
+      `${variant === undefined ? "" : ` (variant "${variant}")`}, got ${held.length === 0 ? "no weights file" : `only ${held.join(", ")}`}` +
+      `${sharded ? " (a sharded checkpoint, which the converter does not read yet)" : ""}`,
+  );
+}
+
+/** The small files a conversion reads when present (configs and tokenizer files), besides the weights. */
+export const CHECKPOINT_METADATA_FILES: readonly string[] = [
+  "model_index.json",
+  "scheduler/scheduler_config.json",
+  "transformer/config.json",
+  "vqvae/config.json",
+  "text_encoder/config.json",
+  "learned_classifier_free_sampling_embeddings/config.json",
+  "tokenizer/tokenizer.json",
+  "tokenizer/tokenizer_config.json",
+  "tokenizer/special_tokens_map.json",
+  "tokenizer/vocab.json",
+  "tokenizer/merges.txt",
+];
+
+/**
+ * Whether a listing is a diffusers checkpoint to convert (`transformer/config.json` with weights, no
+ * `transformer/model.onnx`) rather than a model folder already in ONNX.
+ *
+ * @example
+ * ```ts
+ * isCheckpointListing([{ path: "transformer/config.json", size: 1 }, { path: "transformer/diffusion_pytorch_model.bin", size: 9 }]); // true
+ * ```
+ */
+export function isCheckpointListing(listing: readonly RepoFile[]): boolean {
+  const has = (p: string) => listing.some((f) => f.path === p);
+  return (
+    has("transformer/config.json") &&
+    !has("transformer/model.onnx") &&
+    listing.some((f) => /^transformer\/diffusion_pytorch_model(\.[^/]+)?\.(safetensors|bin)$/.test(f.path))
+  );
+}
+
+/**
+ * The files of `listing` a conversion needs before any weights are read: the metadata files present.
+ * The network weights of `variant` are chosen too ({@link chooseWeightsFile}), so that a missing
+ * variant is an error before anything is fetched; they are fetched when the conversion opens them.
+ *
+ * @example
+ * ```ts
+ * checkpointMetadataFiles(listing, "fp16"); // [model_index.json, scheduler/scheduler_config.json, …]
+ * ```
+ */
+export function checkpointMetadataFiles(listing: readonly RepoFile[], variant?: string): RepoFile[] {
+  chooseWeightsFile(listing, { folder: "transformer", library: "diffusers" }, variant);
+  chooseWeightsFile(listing, { folder: "vqvae", library: "diffusers" }, variant);
+  if (listing.some((f) => f.path === "text_encoder/config.json")) chooseWeightsFile(listing, { folder: "text_encoder", library: "transformers" }, variant);
+  return listing.filter((f) => CHECKPOINT_METADATA_FILES.includes(f.path));
+}

@@ -1,0 +1,35 @@
+/**
+ * Parity of the TypeScript converter with diffusers (issue 27, item 5): the real-golden D checkpoint,
+ * converted by src/convert and run by vq-diffusion/node, gives every recorded case's ids, tokens after
+ * every step and pixels within 1 level, through both routes:
+ * - convert then load: `convertIntoFolder` (what `vq-diffusion convert` does) into a folder, loaded from there;
+ * - load the diffusers folder directly: `fromPretrained(checkpoint)` converts into the conversion cache.
+ * Python is not involved: the cases were recorded once by diffusers (test/fixtures/real-golden/README.md).
+ */
+import { join } from "node:path";
+import { afterAll } from "vitest";
+import { VQDiffusionPipeline } from "../src/node.js";
+import { convertIntoFolder, listCheckpointFolder } from "../src/node/convertFolder.js";
+import { directorySource } from "../src/node/nodePipeline.js";
+import { copyCheckpoint, D_SAFETENSORS, removeTemporaryFolders, temporaryFolder } from "./helpers/convertFixtures.js";
+import { parityCases, readCaseFile } from "./helpers/realGoldenParity.js";
+
+const D = readCaseFile(new URL("./fixtures/real-golden/D/cases.json", import.meta.url).pathname);
+const D_CONFIG = { numVecClasses: 25, height: 4, width: 4, numLatentPixels: 16, numTrainTimesteps: 30, crossAttentionDim: 24, sequenceLength: 12, learnable: false };
+
+const savedAssets = process.env.HF_ASSETS_CACHE;
+process.env.HF_ASSETS_CACHE = temporaryFolder("vqd-assets-");
+afterAll(() => {
+  if (savedAssets === undefined) delete process.env.HF_ASSETS_CACHE;
+  else process.env.HF_ASSETS_CACHE = savedAssets;
+  removeTemporaryFolders();
+});
+
+parityCases("D (safetensors, tokenizer.json): convert, then load the converted folder", async () => {
+  const out = join(temporaryFolder(), "out");
+  await convertIntoFolder(directorySource(D_SAFETENSORS), await listCheckpointFolder(D_SAFETENSORS), out, "replace-empty");
+  return VQDiffusionPipeline.fromPretrained(out);
+}, D, D_CONFIG);
+
+parityCases("D (safetensors, tokenizer.json): fromPretrained on the diffusers folder (the conversion cache)", () =>
+  VQDiffusionPipeline.fromPretrained(copyCheckpoint(D_SAFETENSORS)), D, D_CONFIG);

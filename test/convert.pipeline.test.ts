@@ -1,0 +1,194 @@
+/**
+ * The conversion loop (src/convert/convertPipeline.ts) and its Node.js folder (src/node/convertFolder.ts):
+ * which files are written and from which weights (safetensors before .bin, the variant's files, never
+ * both), the refusals before anything is written, and a full disk or an abort leaving nothing behind.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { checkpointMetadataFiles, chooseWeightsFile, isCheckpointListing } from "../src/convert/checkpointFiles.js";
+import { convertPipeline, type ModelFolderSink } from "../src/convert/convertPipeline.js";
+import type { HubProgressEvent } from "../src/hub/progress.js";
+import { convertIntoFolder, listCheckpointFolder } from "../src/node/convertFolder.js";
+import { directorySource } from "../src/node/nodePipeline.js";
+import { copyCheckpoint, D_SAFETENSORS, filesUnder, memorySink, removeTemporaryFolders, temporaryFolder } from "./helpers/convertFixtures.js";
+
+afterAll(removeTemporaryFolders);
+
+const listing = (paths: string[]) => paths.map((path) => ({ path, size: 1 }));
+
+describe("weights file choice", () => {
+  const all = listing([
+    "transformer/config.json",
+    "transformer/diffusion_pytorch_model.bin",
+    "transformer/diffusion_pytorch_model.safetensors",
+    "transformer/diffusion_pytorch_model.fp16.bin",
+    "text_encoder/pytorch_model.bin",
+    "text_encoder/model.fp16.safetensors",
+  ]);
+
+  it("takes safetensors before .bin, the variant's files when asked, and one file per component", () => {
+    expect(chooseWeightsFile(all, { folder: "transformer", library: "diffusers" }).path).toBe("transformer/diffusion_pytorch_model.safetensors");
+    expect(chooseWeightsFile(all, { folder: "transformer", library: "diffusers" }, "fp16").path).toBe("transformer/diffusion_pytorch_model.fp16.bin");
+    expect(chooseWeightsFile(all, { folder: "text_encoder", library: "transformers" }).path).toBe("text_encoder/pytorch_model.bin");
+    expect(chooseWeightsFile(all, { folder: "text_encoder", library: "transformers" }, "fp16").path).toBe("text_encoder/model.fp16.safetensors");
+  });
+
+  it("a missing variant is an error listing what the folder holds", () => {
+    expect(() => chooseWeightsFile(all, { folder: "transformer", library: "diffusers" }, "bf16")).toThrow(
+      'transformer: expected diffusion_pytorch_model.bf16.safetensors or diffusion_pytorch_model.bf16.bin (variant "bf16"), got only diffusion_pytorch_model.bin, diffusion_pytorch_model.safetensors, diffusion_pytorch_model.fp16.bin',
+    );
+    expect(() => chooseWeightsFile(listing(["vqvae/config.json", "vqvae/diffusion_pytorch_model.safetensors.index.json"]), { folder: "vqvae", library: "diffusers" })).toThrow(
+      "vqvae: expected diffusion_pytorch_model.safetensors or diffusion_pytorch_model.bin, got only diffusion_pytorch_model.safetensors.index.json (a sharded checkpoint, which the converter does not read yet)",
+    );
+  });
+
+  it("a checkpoint's metadata, without weights; an exported folder is not a checkpoint", () => {
+    const d = [...all, ...listing(["model_index.json", "vqvae/config.json", "vqvae/diffusion_pytorch_model.bin", "README.md", "text_encoder/config.json"])];
+    expect(isCheckpointListing(d)).toBe(true);
+    expect(checkpointMetadataFiles(d).map((f) => f.path).sort()).toEqual(["model_index.json", "text_encoder/config.json", "transformer/config.json", "vqvae/config.json"]);
+    expect(() => checkpointMetadataFiles(d, "fp16")).toThrow('vqvae: expected diffusion_pytorch_model.fp16.safetensors or diffusion_pytorch_model.fp16.bin (variant "fp16"), got only diffusion_pytorch_model.bin');
+    expect(isCheckpointListing([...d, { path: "transformer/model.onnx", size: 1 }])).toBe(false);
+  });
+});
+
+describe("convertPipeline (in memory)", () => {
+  it("writes the model folder layout from the plain safetensors files, with progress", async () => {
+    const source = directorySource(D_SAFETENSORS);
+    const { sink, files } = memorySink();
+    const events: HubProgressEvent[] = [];
+    const opened: string[] = [];
+    const spied = { ...source, open: (p: string, o: { maxBytes: number }) => (opened.push(p), source.open!(p, o)) };
+    const written = await convertPipeline(spied, await listCheckpointFolder(D_SAFETENSORS), sink, { onProgress: (e) => events.push(e) });
+    expect(opened.sort()).toEqual(["text_encoder/model.safetensors", "transformer/diffusion_pytorch_model.safetensors", "vqvae/diffusion_pytorch_model.safetensors"]);
+    expect(written.map((w) => w.path).sort()).toEqual(
+      [
+        "learned_classifier_free_sampling_embeddings/config.json",
+        "model_index.json",
+        "scheduler/scheduler_config.json",
+        "text_encoder/config.json",
+        "text_encoder/model.onnx",
+        "text_encoder/model.onnx.data",
+        "tokenizer/tokenizer.json",
+        "tokenizer/tokenizer_config.json",
+        "transformer/config.json",
+        "transformer/model.onnx",
+        "transformer/model.onnx.data",
+        "vqvae/config.json",
+        "vqvae_decoder/model.onnx",
+        "vqvae_decoder/model.onnx.data",
+      ].sort(),
+    );
+    for (const w of written) expect(files.get(w.path)?.length, w.path).toBe(w.bytes);
+    for (const copied of ["model_index.json", "scheduler/scheduler_config.json", "transformer/config.json", "tokenizer/tokenizer.json"]) {
+      expect(files.get(copied), copied).toEqual(new Uint8Array(readFileSync(join(D_SAFETENSORS, copied))));
+    }
+    const converting = events.filter((e) => e.status === "convert");
+    expect(new Set(converting.map((e) => e.file))).toEqual(new Set(["text_encoder/model.onnx.data", "transformer/model.onnx.data", "vqvae_decoder/model.onnx.data"]));
+    const last = converting.at(-1)!;
+    expect(last.overall.loaded).toBe(last.overall.total);
+    for (const e of converting) expect(e.loaded).toBeLessThanOrEqual(e.total);
+  });
+
+  it("reads the fp16 variant's files when asked", async () => {
+    const source = directorySource(D_SAFETENSORS);
+    const opened: string[] = [];
+    const spied = { ...source, open: (p: string, o: { maxBytes: number }) => (opened.push(p), source.open!(p, o)) };
+    await convertPipeline(spied, await listCheckpointFolder(D_SAFETENSORS), memorySink().sink, { variant: "fp16" });
+    expect(opened.sort()).toEqual(["text_encoder/model.fp16.safetensors", "transformer/diffusion_pytorch_model.fp16.safetensors", "vqvae/diffusion_pytorch_model.fp16.safetensors"]);
+  });
+
+  it("refuses bad options, a missing variant and an exported folder before writing anything", async () => {
+    const source = directorySource(D_SAFETENSORS);
+    const files = await listCheckpointFolder(D_SAFETENSORS);
+    const { sink, files: out } = memorySink();
+    await expect(convertPipeline(source, files, sink, { dtype: "fp16" })).rejects.toThrow(
+      'dtype: expected "fp32" (float16 weights in the converted folder are not written yet: issue 28), got "fp16"; a variant of fp16 weights (variant: "fp16") converts to fp32',
+    );
+    await expect(convertPipeline(source, files, sink, { dtype: "int8" as "fp32" })).rejects.toThrow('dtype: expected "fp32" or "fp16", got "int8"');
+    await expect(convertPipeline(source, files, sink, { variant: "../x" })).rejects.toThrow('variant: expected a variant name such as "fp16" (letters, digits, "_" and "-", at most 64), got "../x"');
+    await expect(convertPipeline(source, files, sink, { variant: "ema" })).rejects.toThrow(
+      'text_encoder: expected model.ema.safetensors or pytorch_model.ema.bin (variant "ema"), got only model.fp16.safetensors, model.safetensors',
+    );
+    await expect(convertPipeline(source, [...files, { path: "transformer/model.onnx", size: 1, mtimeMs: 0 }], sink)).rejects.toThrow(
+      `${source.location}: expected a diffusers checkpoint (transformer/config.json and its weights, no transformer/model.onnx), got a model folder already in ONNX (nothing to convert)`,
+    );
+    expect(out.size).toBe(0);
+  });
+
+  it("refuses a tensor whose shape disagrees with config.json before writing anything", async () => {
+    const dir = copyCheckpoint(D_SAFETENSORS);
+    const config = JSON.parse(readFileSync(join(dir, "vqvae/config.json"), "utf8"));
+    config.num_vq_embeddings += 1;
+    writeFileSync(join(dir, "vqvae/config.json"), JSON.stringify(config));
+    const { sink, files } = memorySink();
+    await expect(convertPipeline(directorySource(dir), await listCheckpointFolder(dir), sink)).rejects.toThrow(/vqvae\/diffusion_pytorch_model\.safetensors: tensor "quantize\.embedding\.weight": expected shape/);
+    expect(files.size).toBe(0);
+  });
+});
+
+describe("convertIntoFolder (atomic on disk)", () => {
+  it("writes into a temporary folder and renames it into an absent or empty destination", async () => {
+    const parent = temporaryFolder();
+    const out = join(parent, "out");
+    const written = await convertIntoFolder(directorySource(D_SAFETENSORS), await listCheckpointFolder(D_SAFETENSORS), out, "replace-empty");
+    expect(filesUnder(out)).toEqual(written.map((w) => w.path).sort());
+    expect(filesUnder(parent).every((f) => f.startsWith("out/"))).toBe(true);
+  });
+
+  it("a disk that fills midway (ENOSPC) leaves nothing: no destination, no temporary folder", async () => {
+    const parent = temporaryFolder();
+    const out = join(parent, "out");
+    let bytes = 0;
+    const full = (sink: ModelFolderSink): ModelFolderSink => ({
+      writeFile: (p, b) => sink.writeFile(p, b),
+      async openWriter(p) {
+        const w = await sink.openWriter(p);
+        return {
+          async write(chunk) {
+            bytes += chunk.length;
+            if (bytes > 100_000) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+            await w.write(chunk);
+          },
+          close: () => w.close(),
+        };
+      },
+    });
+    await expect(
+      convertIntoFolder(directorySource(D_SAFETENSORS), await listCheckpointFolder(D_SAFETENSORS), out, "replace-empty", { wrapSink: full }),
+    ).rejects.toThrow("ENOSPC: no space left on device, write");
+    expect(bytes).toBeGreaterThan(100_000);
+    expect(filesUnder(parent)).toEqual([]);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("an abort midway leaves nothing, and rejects with the signal's reason", async () => {
+    const parent = temporaryFolder();
+    const out = join(parent, "out");
+    const controller = new AbortController();
+    const reason = new Error("stop");
+    const promise = convertIntoFolder(directorySource(D_SAFETENSORS), await listCheckpointFolder(D_SAFETENSORS), out, "replace-empty", {
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.file === "transformer/model.onnx.data") controller.abort(reason);
+      },
+    });
+    await expect(promise).rejects.toBe(reason);
+    expect(filesUnder(parent)).toEqual([]);
+  });
+
+  it("refuses a destination that filled while converting, and leaves it as it was", async () => {
+    const parent = temporaryFolder();
+    const out = join(parent, "out");
+    const promise = convertIntoFolder(directorySource(D_SAFETENSORS), await listCheckpointFolder(D_SAFETENSORS), out, "replace-empty", {
+      onProgress: () => {
+        if (!existsSync(join(out, "mine.txt"))) {
+          mkdirSync(out, { recursive: true });
+          writeFileSync(join(out, "mine.txt"), "x");
+        }
+      },
+    });
+    await expect(promise).rejects.toThrow(`${out}: expected an empty folder (or none) to write the model folder into, got a folder with files (written there while converting)`);
+    expect(filesUnder(parent)).toEqual(["out/mine.txt"]);
+  });
+});
