@@ -36,7 +36,7 @@ describe("weights file choice", () => {
 
   it("a missing variant is an error listing what the folder holds", () => {
     expect(() => chooseWeightsFile(all, { folder: "transformer", library: "diffusers" }, "bf16")).toThrow(
-      'transformer: expected diffusion_pytorch_model.bf16.safetensors or diffusion_pytorch_model.bf16.bin (variant "bf16"), got only diffusion_pytorch_model.bin, diffusion_pytorch_model.safetensors, diffusion_pytorch_model.fp16.bin',
+      'transformer: expected diffusion_pytorch_model.bf16.safetensors or diffusion_pytorch_model.bf16.bin (variant "bf16"), got only diffusion_pytorch_model.bin, diffusion_pytorch_model.fp16.bin, diffusion_pytorch_model.safetensors',
     );
     expect(() => chooseWeightsFile(listing(["vqvae/config.json", "vqvae/diffusion_pytorch_model.safetensors.index.json"]), { folder: "vqvae", library: "diffusers" })).toThrow(
       "vqvae: expected diffusion_pytorch_model.safetensors or diffusion_pytorch_model.bin, got only diffusion_pytorch_model.safetensors.index.json (a sharded checkpoint, which the converter does not read yet)",

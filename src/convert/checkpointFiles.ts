@@ -70,7 +70,8 @@ export function chooseWeightsFile(listing: readonly RepoFile[], component: Weigh
   }
   const held = listing
     .filter((f) => f.path.startsWith(`${component.folder}/`) && /\.(safetensors|bin|pt|pth|ckpt|index\.json)$/.test(f.path))
-    .map((f) => f.path.slice(component.folder.length + 1));
+    .map((f) => f.path.slice(component.folder.length + 1))
+    .sort();
   const sharded = held.some((n) => n.endsWith(".index.json"));
   throw new Error(
     `${component.folder}: expected ${names.map((n) => n.slice(component.folder.length + 1)).join(" or ")}` +

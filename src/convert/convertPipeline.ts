@@ -54,6 +54,22 @@ export interface ConvertOptions {
   onProgress?: (event: HubProgressEvent) => void;
 }
 
+/**
+ * The options that choose what a conversion makes (part of the conversion cache's key), as the
+ * loaders of vq-diffusion/node take them beside their own.
+ */
+export type ConversionChoice = Pick<ConvertOptions, "variant" | "dtype">;
+
+/**
+ * The keys of {@link ConversionChoice}, for the loaders' lists of the options they take.
+ *
+ * @example
+ * ```ts
+ * const accepted = { ort: true, ...CONVERSION_CHOICE_KEYS };
+ * ```
+ */
+export const CONVERSION_CHOICE_KEYS = { variant: true, dtype: true } as const;
+
 /** A file being streamed into the output folder (see {@link ModelFolderSink.openWriter}). */
 export interface FileWriter {
   /** Appends `chunk` (the caller does not reuse it). */

@@ -22,7 +22,7 @@ import { access } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { realpath } from "node:fs/promises";
 import { checkpointMetadataFiles, isCheckpointListing } from "../convert/checkpointFiles.js";
-import { checkConvertOptions, CONVERTER_VERSION } from "../convert/convertPipeline.js";
+import { checkConvertOptions, CONVERTER_VERSION, type ConversionChoice } from "../convert/convertPipeline.js";
 import type { ListedFile } from "../hub/hubApi.js";
 import type { HubLoadOptions } from "../hub/hubSource.js";
 import { COMMIT_HASH } from "../hub/modelId.js";
@@ -33,16 +33,12 @@ import type { ModelLocation } from "./modelLocation.js";
 import { openModelSource } from "./modelSource.js";
 import { directorySource } from "./nodePipeline.js";
 
-/** The conversion options of `fromPretrained` (beside the Hub's). */
-export interface ConversionLoadOptions {
-  /** For a diffusers checkpoint: diffusers' variant of its weights files (`"fp16"` reads `*.fp16.safetensors` / `*.fp16.bin`). */
-  variant?: string;
-  /** For a diffusers checkpoint: the converted weights' type, `"fp32"` (default; `"fp16"` is not written yet). */
-  dtype?: "fp32" | "fp16";
-}
-
-/** The keys of {@link ConversionLoadOptions}. */
-export const CONVERSION_OPTION_KEYS = { variant: true, dtype: true } as const;
+/**
+ * The conversion options of `fromPretrained` (beside the Hub's), for a diffusers checkpoint:
+ * `variant`, diffusers' variant of its weights files (`"fp16"` reads `*.fp16.safetensors` /
+ * `*.fp16.bin`), and `dtype`, the converted weights' type (`"fp32"`, the default).
+ */
+export type ConversionLoadOptions = ConversionChoice;
 
 /**
  * The conversion cache's root folder: `$HF_ASSETS_CACHE/vq-diffusion`, else

@@ -9,12 +9,13 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import { argumentError } from "../errors.js";
 import { HUB_OPTION_KEYS, type HubLoadOptions } from "../hub/hubSource.js";
 import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
+import { CONVERSION_CHOICE_KEYS } from "../convert/convertPipeline.js";
 import { checkFolderPath, fileTooLarge, type LocalFile, type ModelFileSource, type OpenedFile, type ReadOptions } from "../pipeline/modelFolder.js";
 import type { OrtModule, OrtSessionOptions } from "../pipeline/onnxComponent.js";
 import type { WarningHandler } from "../pipeline/promptTokenizer.js";
 import { VQDiffusionPipeline as CorePipeline, type PipelineComponents } from "../pipeline/vqDiffusionPipeline.js";
 import { openRandomAccessFile } from "./_pendingRandomAccessFile.js";
-import { CONVERSION_OPTION_KEYS, openConvertedModel, type ConversionLoadOptions } from "./conversionCache.js";
+import { openConvertedModel, type ConversionLoadOptions } from "./conversionCache.js";
 import { loadOnnxruntimeNode } from "./onnxruntimeNode.js";
 
 /**
@@ -39,7 +40,7 @@ export interface NodePipelineLoadOptions extends HubLoadOptions, ConversionLoadO
 }
 
 const NODE_PIPELINE_LOAD_OPTION_KEYS = {
-  ort: true, sessionOptions: true, onWarning: true, ...HUB_OPTION_KEYS, ...CONVERSION_OPTION_KEYS,
+  ort: true, sessionOptions: true, onWarning: true, ...HUB_OPTION_KEYS, ...CONVERSION_CHOICE_KEYS,
 } as const satisfies OptionKeys<NodePipelineLoadOptions>;
 
 /** Reads are done in pieces of this size (Node's readFile stops at 2 GiB; external data files go past it). */
