@@ -217,9 +217,10 @@ export async function readRequired(source: ModelFileSource, path: string, what: 
 }
 
 /**
- * When a folder on this machine is a diffusers checkpoint not exported to ONNX (PyTorch weights
- * where `transformer/model.onnx` should be), the words that say so, for the message of its first
- * missing file; "" otherwise, for sources without `locate` (nothing is fetched to find out), and
+ * When a folder on this machine is a diffusers checkpoint not converted to ONNX (PyTorch weights
+ * where `transformer/model.onnx` should be; vq-diffusion/node converts such a folder before it gets
+ * here, so this is for other loaders of a local source), the words that say so and how to convert
+ * it, for the message of its first missing file; "" otherwise, for sources without `locate` (nothing is fetched to find out), and
  * when looking fails. Only located, never read.
  */
 async function unexportedHint(source: ModelFileSource): Promise<string> {
@@ -230,8 +231,8 @@ async function unexportedHint(source: ModelFileSource): Promise<string> {
     for (const weights of ["transformer/diffusion_pytorch_model.safetensors", "transformer/diffusion_pytorch_model.bin"]) {
       if ((await source.locate(weights, any)) !== null) {
         return (
-          ` (the folder is a diffusers checkpoint: ${weights}, no transformer/model.onnx; export it to ONNX with the repository's ` +
-          `tools/export/export.py, docs/model-folder.md "Exporting a diffusers checkpoint")`
+          ` (the folder is a diffusers checkpoint: ${weights}, no transformer/model.onnx; vq-diffusion/node's fromPretrained ` +
+          `converts it on first use, or convert it once with \`npx vq-diffusion convert --model DIR --out DIR2\`: docs/real-checkpoints.md)`
         );
       }
     }
