@@ -43,7 +43,7 @@ describe("vq-diffusion convert", () => {
     }
     expect(text).toMatch(new RegExp(`\\nwrote ${out}: ${files.length} files, [\\d.]+ kB, from ${D_SAFETENSORS}, [\\d.]+ s\\n$`));
     // Without a terminal, progress is one line per converted network.
-    expect(io.err.join("")).toMatch(/^converted text_encoder\/model\.onnx\.data \([\d.]+ MB\)\nconverted transformer\/model\.onnx\.data/);
+    expect(io.err.join("")).toMatch(/^converted text_encoder\/model\.onnx\.data \([\d.]+ kB of weights\)\nconverted transformer\/model\.onnx\.data/);
   });
 
   it("an empty --out folder is written into; --variant reads the variant's files", async () => {

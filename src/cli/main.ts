@@ -160,7 +160,7 @@ function progressBar(io: CliIO): { onProgress: (e: HubProgressEvent) => void; cl
   const onProgress = (e: HubProgressEvent) => {
     const converting = e.status === "convert";
     if (!io.stderrIsTTY) {
-      if (converting && e.loaded === e.total) io.stderr(`converted ${e.file} (${megabytes(e.total)} MB)\n`);
+      if (converting && e.loaded === e.total) io.stderr(`converted ${e.file} (${size(e.total)} of weights)\n`);
       return;
     }
     const now = Date.now();
