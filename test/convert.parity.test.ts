@@ -11,7 +11,7 @@ import { afterAll } from "vitest";
 import { VQDiffusionPipeline } from "../src/node.js";
 import { convertIntoFolder, listCheckpointFolder } from "../src/node/convertFolder.js";
 import { directorySource } from "../src/node/nodePipeline.js";
-import { copyCheckpoint, D_SAFETENSORS, removeTemporaryFolders, temporaryFolder } from "./helpers/convertFixtures.js";
+import { copyCheckpoint, D_BIN, D_SAFETENSORS, removeTemporaryFolders, temporaryFolder } from "./helpers/convertFixtures.js";
 import { parityCases, readCaseFile } from "./helpers/realGoldenParity.js";
 
 const D = readCaseFile(new URL("./fixtures/real-golden/D/cases.json", import.meta.url).pathname);
@@ -25,11 +25,13 @@ afterAll(() => {
   removeTemporaryFolders();
 });
 
-parityCases("D (safetensors, tokenizer.json): convert, then load the converted folder", async () => {
-  const out = join(temporaryFolder(), "out");
-  await convertIntoFolder(directorySource(D_SAFETENSORS), await listCheckpointFolder(D_SAFETENSORS), out, "replace-empty");
-  return VQDiffusionPipeline.fromPretrained(out);
-}, D, D_CONFIG);
+for (const [name, checkpoint] of [["D (pickled .bin, CLIP's slow tokenizer files)", D_BIN], ["D (safetensors, tokenizer.json)", D_SAFETENSORS]]) {
+  parityCases(`${name}: convert, then load the converted folder`, async () => {
+    const out = join(temporaryFolder(), "out");
+    await convertIntoFolder(directorySource(checkpoint), await listCheckpointFolder(checkpoint), out, "replace-empty");
+    return VQDiffusionPipeline.fromPretrained(out);
+  }, D, D_CONFIG);
 
-parityCases("D (safetensors, tokenizer.json): fromPretrained on the diffusers folder (the conversion cache)", () =>
-  VQDiffusionPipeline.fromPretrained(copyCheckpoint(D_SAFETENSORS)), D, D_CONFIG);
+  parityCases(`${name}: fromPretrained on the diffusers folder (the conversion cache)`, () =>
+    VQDiffusionPipeline.fromPretrained(copyCheckpoint(checkpoint)), D, D_CONFIG);
+}

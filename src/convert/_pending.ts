@@ -32,11 +32,18 @@ export async function readPyTorchZip(file: RandomAccessFile): Promise<StateDict>
   throw new Error(`${file.name}: PyTorch zip checkpoints are read by formats/pytorchZip.ts, not merged on this branch yet`);
 }
 
-/** Stand-in of formats/clipTokenizerFiles.ts: CLIP's slow files (vocab.json, merges.txt) → tokenizer.json's object. */
-export function clipTokenizerJson(vocab: Uint8Array, merges: Uint8Array, file: string): Record<string, unknown> {
-  void vocab;
-  void merges;
-  throw new Error(`${file}: CLIP's slow tokenizer files are converted by formats/clipTokenizerFiles.ts, not merged on this branch yet`);
+/** Stand-in of formats/clipTokenizerFiles.ts's input. */
+export interface ClipSlowTokenizerFiles {
+  readonly vocab: unknown;
+  readonly merges: string;
+  readonly tokenizerConfig?: unknown;
+  readonly specialTokensMap?: unknown;
+}
+
+/** Stand-in of formats/clipTokenizerFiles.ts: CLIP's slow files → { tokenizer (tokenizer.json), config (tokenizer_config.json) }. */
+export function clipTokenizerJson(files: ClipSlowTokenizerFiles, folder = "tokenizer"): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } {
+  void files;
+  throw new Error(`${folder}/vocab.json: CLIP's slow tokenizer files are converted by formats/clipTokenizerFiles.ts, not merged on this branch yet`);
 }
 
 function oneWeightGraph(name: string, dict: StateDict, input: [string, "int64", (number | string)[]], output: [string, (number | string)[]]): GraphBuilder {

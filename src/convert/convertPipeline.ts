@@ -125,8 +125,8 @@ interface NetworkComponent extends WeightsComponent {
 
 /** The networks, in the order they are written. */
 const NETWORKS: readonly NetworkComponent[] = [
-  { folder: "text_encoder", library: "transformers", output: "text_encoder", build: buildTextEncoderGraph, optional: true },
-  { folder: "transformer", library: "diffusers", output: "transformer", build: buildTransformerGraph, optional: false },
+  { folder: "text_encoder", library: "transformers", output: "text_encoder", build: (config, dict, file) => buildTextEncoderGraph(config, dict, file), optional: true },
+  { folder: "transformer", library: "diffusers", output: "transformer", build: (config, dict, file) => buildTransformerGraph(config, dict, file), optional: false },
   {
     folder: "vqvae",
     library: "diffusers",
@@ -139,8 +139,8 @@ const NETWORKS: readonly NetworkComponent[] = [
 
 const NULL_EMBEDDINGS = "learned_classifier_free_sampling_embeddings";
 
-/** A file copied as it is (when present in the checkpoint). */
-const COPIED = ["model_index.json", "scheduler/scheduler_config.json", "tokenizer/tokenizer_config.json", "tokenizer/special_tokens_map.json"];
+/** The small files written (when present), as read or, for a slow tokenizer, as converted. */
+const COPIED = ["model_index.json", "scheduler/scheduler_config.json", "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json", "tokenizer/special_tokens_map.json"];
 
 /**
  * Checks {@link ConvertOptions}; throws naming the option.
@@ -212,24 +212,34 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
     return parseJsonObject(bytes, path);
   };
   const index = await json("model_index.json");
-  for (const path of COPIED.slice(1)) await readSmall(path);
+  for (const path of COPIED.slice(1)) if (path !== "tokenizer/tokenizer.json") await readSmall(path);
   if (!small.has("scheduler/scheduler_config.json")) throw new Error(`scheduler/scheduler_config.json: expected it in the checkpoint ${source.location}, got no such file`);
   const networks = NETWORKS.filter((n) => !n.optional || hasComponent(index, n.folder));
   const configs = new Map<string, JsonObject>();
   for (const n of networks) configs.set(n.folder, await json(`${n.folder}/config.json`));
 
-  let tokenizerJson: Uint8Array | null = null;
   if (hasComponent(index, "tokenizer")) {
-    tokenizerJson = await readSmall("tokenizer/tokenizer.json");
-    if (tokenizerJson === null) {
+    if (!small.has("tokenizer/tokenizer_config.json")) throw new Error(`tokenizer/tokenizer_config.json: expected it in the checkpoint ${source.location}, got no such file`);
+    if ((await readSmall("tokenizer/tokenizer.json")) === null) {
+      // CLIP's slow files: tokenizer.json made as transformers' fast conversion makes it, and
+      // tokenizer_config.json with the special tokens transformers ends up with (special_tokens_map.json's included).
       const vocab = await readFolderFile(source, "tokenizer/vocab.json", PIPELINE_LIMITS.maxJsonBytes);
       const merges = await readFolderFile(source, "tokenizer/merges.txt", PIPELINE_LIMITS.maxJsonBytes);
       if (vocab === null || merges === null) {
         throw new Error(`tokenizer: expected tokenizer/tokenizer.json, or CLIP's slow files tokenizer/vocab.json and tokenizer/merges.txt, in the checkpoint ${source.location}, got ${vocab === null && merges === null ? "neither" : `only ${vocab === null ? "merges.txt" : "vocab.json"}`}`);
       }
-      tokenizerJson = new TextEncoder().encode(JSON.stringify(clipTokenizerJson(vocab, merges, "tokenizer/vocab.json")));
+      const map = small.get("tokenizer/special_tokens_map.json");
+      const { tokenizer, config } = clipTokenizerJson({
+        vocab: parseJsonObject(vocab, "tokenizer/vocab.json"),
+        merges: decodeText(merges, "tokenizer/merges.txt"),
+        tokenizerConfig: parseJsonObject(small.get("tokenizer/tokenizer_config.json")!, "tokenizer/tokenizer_config.json"),
+        specialTokensMap: map === undefined ? undefined : parseJsonObject(map, "tokenizer/special_tokens_map.json"),
+      });
+      const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n");
+      small.set("tokenizer/tokenizer.json", json(tokenizer));
+      small.set("tokenizer/tokenizer_config.json", json(config));
+      small.delete("tokenizer/special_tokens_map.json"); // folded into tokenizer_config.json
     }
-    if (!small.has("tokenizer/tokenizer_config.json")) throw new Error(`tokenizer/tokenizer_config.json: expected it in the checkpoint ${source.location}, got no such file`);
   }
 
   let nullEmbeddings: { config: Uint8Array; learnable: { length: number; hidden: number; file: RepoFile } | null } | null = null;
@@ -277,7 +287,6 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
       written.push({ path, bytes: bytes.length });
     };
     for (const path of COPIED) if (small.has(path)) await put(path, small.get(path)!);
-    if (tokenizerJson !== null) await put("tokenizer/tokenizer.json", tokenizerJson);
     if (nullEmbeddings !== null) {
       await put(`${NULL_EMBEDDINGS}/config.json`, nullEmbeddings.config);
       if (embeddings !== null) {
@@ -330,4 +339,13 @@ function latentGrid(transformer: ComponentConfig): { height: number; width: numb
   const { height, width, sample_size: size } = transformer as { height?: unknown; width?: unknown; sample_size?: unknown };
   if (height !== undefined || width !== undefined) return { height: Number(height), width: Number(width) };
   return { height: Number(size), width: Number(size) };
+}
+
+/** A text file's UTF-8 contents; the error names the file. */
+function decodeText(bytes: Uint8Array, path: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error(`${path}: expected UTF-8 text, got bytes that are not`);
+  }
 }
