@@ -287,7 +287,7 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
     truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png", offline: false,
   };
   for (const [name, value] of options(argv)) {
-    if (commonOption(args, name, value)) continue;
+    if (commonOption(args, name, value) || hubOption(args, name, value)) continue;
     switch (name) {
       case "--model":
         args.model = modelArgument(name, value);
@@ -306,12 +306,6 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
         break;
       case "--images":
         args.images = integer(name, value, 1, 64);
-        break;
-      case "--revision":
-        args.revision = revisionArgument(value);
-        break;
-      case "--offline":
-        args.offline = true;
         break;
       default:
         throw unknownFlag(name, [
@@ -337,13 +331,19 @@ function modelArgument(name: string, value: string): string {
   return value;
 }
 
-/** --revision's value, checked. */
-function revisionArgument(value: string): string {
+/** Sets --revision (checked) or --offline, the Hub options generate and convert share; returns false for another flag. */
+function hubOption(args: { revision?: string; offline: boolean }, name: string, value: string): boolean {
+  if (name === "--offline") {
+    args.offline = true;
+    return true;
+  }
+  if (name !== "--revision") return false;
   try {
-    return checkRevision(value);
+    args.revision = checkRevision(value);
   } catch (e) {
     throw new UsageError(`--${(e as Error).message}`);
   }
+  return true;
 }
 
 /** --revision applies to a Hub model id only. */
@@ -358,6 +358,7 @@ function parseConvert(argv: readonly string[]): ConvertArgs {
   let out: string | undefined;
   const args: Omit<ConvertArgs, "model" | "out"> = { command: "convert", dtype: "fp32", offline: false };
   for (const [name, value] of options(argv)) {
+    if (hubOption(args, name, value)) continue;
     switch (name) {
       case "--model":
         model = modelArgument(name, value);
@@ -372,12 +373,6 @@ function parseConvert(argv: readonly string[]): ConvertArgs {
         break;
       case "--dtype":
         args.dtype = oneOf(name, value, ["fp32", "fp16"] as const);
-        break;
-      case "--revision":
-        args.revision = revisionArgument(value);
-        break;
-      case "--offline":
-        args.offline = true;
         break;
       default:
         throw unknownFlag(name, ["--model", "--out", "--variant", "--dtype", "--revision", "--offline", "--help"]);
