@@ -63,7 +63,7 @@ describe("vq-diffusion convert", () => {
     expect(readdirSync(out)).toEqual(["mine.txt"]);
   });
 
-  it("refuses what is not a diffusers checkpoint, and fp16 weights (not written yet), writing nothing (exit 1)", async () => {
+  it("refuses what is not a diffusers checkpoint, writing nothing (exit 1)", async () => {
     const parent = temporaryFolder();
     const out = join(parent, "out");
     const onnx = capture();
@@ -71,12 +71,18 @@ describe("vq-diffusion convert", () => {
     expect(onnx.err.join("")).toBe(
       'vq-diffusion: --model: expected a diffusers checkpoint (a folder or a Hub id with PyTorch or safetensors weights, no transformer/model.onnx), got "fashion-mnist", a bundled model (already in ONNX)\n',
     );
-    const fp16 = capture();
-    expect(await main(["convert", "--model", D_SAFETENSORS, "--out", out, "--dtype", "fp16"], fp16)).toBe(1);
-    expect(fp16.err.join("")).toBe(
-      'vq-diffusion: dtype: expected "fp32" (float16 weights in the converted folder are not written yet: issue 28), got "fp16"; a variant of fp16 weights (variant: "fp16") converts to fp32\n',
-    );
     expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it("--dtype fp16 writes float16 weights: a smaller folder", async () => {
+    const parent = temporaryFolder();
+    const sizes: number[] = [];
+    for (const dtype of ["fp32", "fp16"]) {
+      const io = capture();
+      expect(await main(["convert", "--model", D_SAFETENSORS, "--out", join(parent, dtype), "--dtype", dtype], io)).toBe(0);
+      sizes.push(statSync(join(parent, dtype, "vqvae_decoder/model.onnx.data")).size);
+    }
+    expect(sizes[1]).toBeLessThan(0.6 * sizes[0]);
   });
 
   it("bad options are usage errors (exit 2)", async () => {

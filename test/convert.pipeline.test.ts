@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import onnxProto from "onnx-proto";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkpointMetadataFiles, chooseWeightsFile, isCheckpointListing } from "../src/convert/checkpointFiles.js";
 import { convertPipeline, type ModelFolderSink } from "../src/convert/convertPipeline.js";
@@ -14,6 +15,8 @@ import { directorySource } from "../src/node/nodePipeline.js";
 import { copyCheckpoint, D_SAFETENSORS, filesUnder, memorySink, removeTemporaryFolders, temporaryFolder } from "./helpers/convertFixtures.js";
 
 afterAll(removeTemporaryFolders);
+
+const { onnx } = onnxProto;
 
 const listing = (paths: string[]) => paths.map((path) => ({ path, size: 1 }));
 
@@ -102,9 +105,6 @@ describe("convertPipeline (in memory)", () => {
     const source = directorySource(D_SAFETENSORS);
     const files = await listCheckpointFolder(D_SAFETENSORS);
     const { sink, files: out } = memorySink();
-    await expect(convertPipeline(source, files, sink, { dtype: "fp16" })).rejects.toThrow(
-      'dtype: expected "fp32" (float16 weights in the converted folder are not written yet: issue 28), got "fp16"; a variant of fp16 weights (variant: "fp16") converts to fp32',
-    );
     await expect(convertPipeline(source, files, sink, { dtype: "int8" as "fp32" })).rejects.toThrow('dtype: expected "fp32" or "fp16", got "int8"');
     await expect(convertPipeline(source, files, sink, { variant: "../x" })).rejects.toThrow('variant: expected a variant name such as "fp16" (letters, digits, "_" and "-", at most 64), got "../x"');
     await expect(convertPipeline(source, files, sink, { variant: "ema" })).rejects.toThrow(
@@ -114,6 +114,25 @@ describe("convertPipeline (in memory)", () => {
       `${source.location}: expected a diffusers checkpoint (transformer/config.json and its weights, no transformer/model.onnx), got a model folder already in ONNX (nothing to convert)`,
     );
     expect(out.size).toBe(0);
+  });
+
+  it('dtype "fp16" stores the large weights as float16 (half the data bytes) behind Casts to float32', async () => {
+    const files = await listCheckpointFolder(D_SAFETENSORS);
+    const fp32 = await convertPipeline(directorySource(D_SAFETENSORS), files, memorySink().sink);
+    const { sink, files: out } = memorySink();
+    const fp16 = await convertPipeline(directorySource(D_SAFETENSORS), files, sink, { dtype: "fp16" });
+    const data = (w: typeof fp32, path: string) => w.find((f) => f.path === path)!.bytes;
+    for (const path of ["text_encoder/model.onnx.data", "transformer/model.onnx.data"]) expect(data(fp16, path), path).toBeLessThan(data(fp32, path));
+    // Each weight is 4096-aligned in the data file: half the bytes, give or take the padding (most of D's small text encoder's).
+    expect(data(fp16, "vqvae_decoder/model.onnx.data")).toBeLessThan(0.6 * data(fp32, "vqvae_decoder/model.onnx.data"));
+    const model = onnx.ModelProto.decode(out.get("vqvae_decoder/model.onnx")!);
+    const halves = model.graph!.initializer!.filter((t) => t.dataType === 10); // FLOAT16
+    expect(halves.length).toBeGreaterThan(0);
+    const casts = model.graph!.node!.slice(0, halves.length);
+    for (const t of halves) {
+      expect(t.name).toMatch(/\.float16$/);
+      expect(casts.find((n) => n.input![0] === t.name)).toMatchObject({ opType: "Cast", output: [t.name!.replace(/\.float16$/, "")] });
+    }
   });
 
   it("refuses a tensor whose shape disagrees with config.json before writing anything", async () => {

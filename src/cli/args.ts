@@ -110,7 +110,8 @@ for browsers or to keep; prints progress on a terminal and the files it wrote wi
   --out DIR         the folder to write: a new path or an empty folder (written atomically: on
                     an error or Ctrl-C nothing is left there)
   --variant V       read diffusers' variant files, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors)
-  --dtype T         the written weights' type: fp32 (default); fp16 is not written yet
+  --dtype T         the written weights' type: fp32 (default), or fp16 (half the bytes: weights
+                    rounded to float16, cast back to float32 in the graph)
   --revision REV    the Hub model's branch, tag or commit (default main)
   --offline         read the Hub model from the cache only, without any request
 

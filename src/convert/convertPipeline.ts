@@ -28,6 +28,7 @@ import { checkVariant, chooseWeightsFile, isCheckpointListing, type WeightsCompo
 import type { ComponentConfig } from "./configValues.js";
 import type { GraphBuilder } from "./onnx/graphBuilder.js";
 import { writeOnnxModel } from "./onnx/writeOnnxModel.js";
+import { storeWeightsAsFloat16 } from "./float16Weights.js";
 import { expectTensor, readFloat32 } from "./weights.js";
 
 /**
@@ -46,7 +47,11 @@ export const CONVERT_LIMITS = {
 export interface ConvertOptions {
   /** diffusers' variant of the weights files: `"fp16"` reads `diffusion_pytorch_model.fp16.safetensors` (or `.fp16.bin`); default the plain files. */
   variant?: string;
-  /** The written weights' type: `"fp32"` (default). `"fp16"` is refused for now (issue 28). */
+  /**
+   * The written weights' type: `"fp32"` (default), or `"fp16"`: each float32 weight of 1 KiB or
+   * more stored as float16 and cast back to float32 in the graph (half the bytes; the arithmetic
+   * stays float32, on weights rounded to float16).
+   */
   dtype?: "fp32" | "fp16";
   /** Aborts between weights; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -139,6 +144,9 @@ const NETWORKS: readonly NetworkComponent[] = [
 
 const NULL_EMBEDDINGS = "learned_classifier_free_sampling_embeddings";
 
+/** Weights of this many bytes or more go to model.onnx.data (and, with dtype "fp16", are stored as float16). */
+const EXTERNAL_THRESHOLD = 1024;
+
 /** The small files written (when present), as read or, for a slow tokenizer, as converted. */
 const COPIED = ["model_index.json", "scheduler/scheduler_config.json", "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json", "tokenizer/special_tokens_map.json"];
 
@@ -150,17 +158,14 @@ const COPIED = ["model_index.json", "scheduler/scheduler_config.json", "tokenize
  * checkConvertOptions({ variant: "fp16", dtype: "fp32" });
  * ```
  */
-export function checkConvertOptions(options: ConvertOptions): { variant: string | undefined; dtype: "fp32" } {
+export function checkConvertOptions(options: ConvertOptions): { variant: string | undefined; dtype: "fp32" | "fp16" } {
   if (typeof options !== "object" || options === null) throw new Error(`options: expected { variant?, dtype?, signal?, onProgress? }, got ${describe(options)}`);
   const variant = checkVariant(options.variant);
   const { dtype, signal, onProgress } = options;
   if (dtype !== undefined && dtype !== "fp32" && dtype !== "fp16") throw new Error(`dtype: expected "fp32" or "fp16", got ${describe(dtype)}`);
-  if (dtype === "fp16") {
-    throw new Error(`dtype: expected "fp32" (float16 weights in the converted folder are not written yet: issue 28), got "fp16"; a variant of fp16 weights (variant: "fp16") converts to fp32`);
-  }
   if (signal !== undefined && (typeof signal !== "object" || signal === null || typeof signal.aborted !== "boolean")) throw new Error(`signal: expected an AbortSignal, got ${describe(signal)}`);
   if (onProgress !== undefined && typeof onProgress !== "function") throw new Error(`onProgress: expected a function, got ${describe(onProgress)}`);
-  return { variant, dtype: "fp32" };
+  return { variant, dtype: dtype ?? "fp32" };
 }
 
 /** A network ready to write: its graph built, its weights file open. */
@@ -188,7 +193,7 @@ interface PlannedNetwork {
  * ```
  */
 export async function convertPipeline(source: ModelFileSource, listing: readonly RepoFile[], sink: ModelFolderSink, options: ConvertOptions = {}): Promise<WrittenFile[]> {
-  const { variant } = checkConvertOptions(options);
+  const { variant, dtype } = checkConvertOptions(options);
   const { signal } = options;
   signal?.throwIfAborted();
   if (typeof source?.open !== "function") throw new Error(`source: expected a model folder whose files can be opened by offset (a folder on disk or the Hub's cache), got ${source?.location ?? describe(source)}`);
@@ -269,6 +274,7 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
     for (const n of networks) {
       const dict = await openDict(chooseWeightsFile(listing, n, variant));
       const graph = n.build(configs.get(n.folder)!, dict, `${n.folder}/config.json`, configs);
+      if (dtype === "fp16") storeWeightsAsFloat16(graph, EXTERNAL_THRESHOLD);
       planned.push({ component: n, graph, weightBytes: graph.weights.reduce((s, w) => s + w.byteLength, 0) });
     }
     let embeddings: { dict: StateDict; shape: [number, number] } | null = null;
@@ -307,6 +313,7 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
       try {
         ({ model, dataBytes } = await writeOnnxModel(graph, {
           signal,
+          externalThreshold: EXTERNAL_THRESHOLD,
           writeData: async (chunk) => {
             writer ??= await sink.openWriter(dataPath);
             await writer.write(chunk);
