@@ -22,3 +22,7 @@ export { createNodeStepThreadPool } from "./node/nodeStepThreadPool.js";
 export type { NodeStepThreadPoolOptions } from "./node/nodeStepThreadPool.js";
 export type { ModelLocation } from "./node/modelLocation.js";
 export { nodeHubPlatform, hubCacheDir, hubEnvironmentDefaults } from "./node/hubCache.js";
+export { conversionCacheDir, convertedFolderPath, openConvertedModel, openModelOrCheckpoint } from "./node/conversionCache.js";
+export type { ConversionLoadOptions, OpenedCheckpoint, OpenedModel } from "./node/conversionCache.js";
+export { convertIntoFolder, fileSystemSink, listCheckpointFolder, isAbsentOrEmpty, withOpen } from "./node/convertFolder.js";
+export type { ConvertIntoFolderOptions, ExistingDestination, ListedLocalFile } from "./node/convertFolder.js";

@@ -80,7 +80,14 @@ export function chooseWeightsFile(listing: readonly RepoFile[], component: Weigh
   );
 }
 
-/** The small files a conversion reads when present (configs and tokenizer files), besides the weights. */
+/**
+ * The small files a conversion reads when present (configs and tokenizer files), besides the weights.
+ *
+ * @example
+ * ```ts
+ * listing.filter((f) => CHECKPOINT_METADATA_FILES.includes(f.path)); // what a Hub load fetches up front
+ * ```
+ */
 export const CHECKPOINT_METADATA_FILES: readonly string[] = [
   "model_index.json",
   "scheduler/scheduler_config.json",

@@ -34,10 +34,22 @@ import { expectTensor, readFloat32 } from "./weights.js";
 /**
  * The converter's version: part of the conversion cache's key, raised whenever the files it writes
  * for the same checkpoint change (a cached conversion of another version is not reused).
+ *
+ * @example
+ * ```ts
+ * `dtype=fp32,variant=default,converter=${CONVERTER_VERSION}`; // a cache entry's options folder
+ * ```
  */
 export const CONVERTER_VERSION = 1;
 
-/** Bounds of the conversion, beside `PIPELINE_LIMITS`. */
+/**
+ * Bounds of the conversion, beside `PIPELINE_LIMITS`.
+ *
+ * @example
+ * ```ts
+ * await source.open!("transformer/diffusion_pytorch_model.bin", { maxBytes: CONVERT_LIMITS.maxWeightsFileBytes });
+ * ```
+ */
 export const CONVERT_LIMITS = {
   /** One weights file (ITHQ's fp32 transformer: 5.44 GB). */
   maxWeightsFileBytes: 64 * 1024 ** 3,

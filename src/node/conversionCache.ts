@@ -81,6 +81,14 @@ export interface OpenedCheckpoint {
  * up front: an ONNX model folder's files as today, or a diffusers checkpoint's configs and tokenizer
  * files (weights are fetched when converted, of the variant, safetensors before `.bin`). Returns the
  * checkpoint (for a folder or a Hub id that is one), or the plain source.
+ *
+ * @throws Error naming `variant` or `dtype` before any request; the Hub's and the folder's errors; a
+ *   missing variant (naming the component and the weights files it has) before any weights are fetched.
+ * @example
+ * ```ts
+ * const { checkpoint } = await openModelOrCheckpoint("microsoft/vq-diffusion-ithq", { variant: "fp16" }, "--model");
+ * if (checkpoint) await convertIntoFolder(checkpoint.source, checkpoint.listing, "./ithq-onnx", "replace-empty", { variant: "fp16" });
+ * ```
  */
 export async function openModelOrCheckpoint(
   model: string,

@@ -8,7 +8,7 @@
  * conversion into the same parent, once their process is gone.
  */
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { convertPipeline, type ConvertOptions, type FileWriter, type ModelFolderSink, type WrittenFile } from "../convert/convertPipeline.js";
 import type { RepoFile } from "../hub/repoFiles.js";
@@ -217,9 +217,4 @@ export async function isAbsentOrEmpty(dir: string): Promise<boolean> {
   if (info === null) return true;
   if (!info.isDirectory()) return false;
   return (await readdir(dir)).length === 0;
-}
-
-/** Removes `dir` when it is an empty folder (nothing otherwise). */
-export async function removeIfEmpty(dir: string): Promise<void> {
-  await rmdir(dir).catch(() => undefined);
 }
