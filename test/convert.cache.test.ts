@@ -98,11 +98,14 @@ describe("a folder holding a diffusers checkpoint", () => {
     expect(filesUnder(join(dest, ".."))).toEqual(a.map((w) => `entry/${w.path}`).sort());
   });
 
-  it("two processes converting the same checkpoint at once both succeed", async () => {
+  it("two processes converting the same checkpoint at once both succeed, and only one converts", async () => {
     const entry = join(ROOT, "dist/node/conversionCache.js");
     expect(existsSync(entry), "dist/ is built before the tests (npm run build)").toBe(true);
     const dir = copyCheckpoint(D_SAFETENSORS);
-    const script = `import { openConvertedModel } from ${JSON.stringify(entry)};\nconst r = await openConvertedModel(process.argv[1], {}, "model");\nprocess.stdout.write(r.converted);\n`;
+    const script =
+      `import { openConvertedModel } from ${JSON.stringify(entry)};\nlet converted = false;\n` +
+      `const r = await openConvertedModel(process.argv[1], { onProgress: (e) => { if (e.status === "convert") converted = true; } }, "model");\n` +
+      `process.stdout.write(JSON.stringify({ folder: r.converted, converted }));\n`;
     const child = () =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
         const p = spawn(process.execPath, ["--input-type=module", "-e", script, dir], { env: { ...process.env, HF_ASSETS_CACHE: assets } });
@@ -114,10 +117,13 @@ describe("a folder holding a diffusers checkpoint", () => {
       });
     const [a, b] = await Promise.all([child(), child()]);
     expect([a.code, a.err, b.code, b.err]).toEqual([0, "", 0, ""]);
-    expect(a.out).toBe(b.out);
-    const namespace = join(a.out, "../..");
-    expect(filesUnder(namespace).filter((f) => f.includes(".incomplete-"))).toEqual([]);
-    expect(filesUnder(a.out)).toContain("vqvae_decoder/model.onnx");
+    const [ra, rb] = [a, b].map((r) => JSON.parse(r.out) as { folder: string; converted: boolean });
+    expect(ra.folder).toBe(rb.folder);
+    // One converted; the other waited on its lock (or came after) and used its entry.
+    expect([ra.converted, rb.converted].sort()).toEqual([false, true]);
+    const namespace = join(ra.folder, "../..");
+    expect(filesUnder(namespace).filter((f) => f.includes(".incomplete-") || f.includes(".lock"))).toEqual([]);
+    expect(filesUnder(ra.folder)).toContain("vqvae_decoder/model.onnx");
   });
 });
 

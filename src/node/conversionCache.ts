@@ -14,11 +14,14 @@
  * variant read, and the converter's version. A folder's `{path hash}` is 16 hex digits of the SHA-256
  * of its real path; its `{fingerprint}` 16 of the SHA-256 of every file's path, size and modification
  * time, so that a changed checkpoint converts again. Each entry is written atomically
- * (src/node/convertFolder.ts): an entry that exists is whole.
+ * (src/node/convertFolder.ts): an entry that exists is whole. While a process converts an entry it
+ * holds `{options}.lock` beside it; another process converting the same entry waits for it and
+ * uses its result.
  */
 import { createHash } from "node:crypto";
 import { homedir } from "node:os";
-import { access } from "node:fs/promises";
+import { access, mkdir } from "node:fs/promises";
+import lockfile from "proper-lockfile";
 import { basename, dirname, join, resolve } from "node:path";
 import { realpath } from "node:fs/promises";
 import { checkpointMetadataFiles, isCheckpointListing } from "../convert/checkpointFiles.js";
@@ -157,16 +160,52 @@ export async function openConvertedModel(model: string, options: HubLoadOptions 
   const { location, source, checkpoint } = await openModelOrCheckpoint(model, options, name);
   if (checkpoint === null) return { location, source, converted: null };
   const dest = convertedFolderPath(checkpoint, options);
-  const cached = await access(join(dest, "model_index.json")).then(() => true, () => false);
-  if (!cached) {
-    await convertIntoFolder(checkpoint.source, checkpoint.listing, dest, "keep", {
-      variant: options.variant,
-      dtype: options.dtype,
-      signal: options.signal,
-      onProgress: options.onProgress,
+  const cached = () => access(join(dest, "model_index.json")).then(() => true, () => false);
+  if (!(await cached())) {
+    await whileLocked(dest, options.signal, cached, async () => {
+      if (await cached()) return; // converted by another process while this one waited
+      await convertIntoFolder(checkpoint.source, checkpoint.listing, dest, "keep", {
+        variant: options.variant,
+        dtype: options.dtype,
+        signal: options.signal,
+        onProgress: options.onProgress,
+      });
     });
   }
   return { location, source: directorySource(dest), converted: dest };
+}
+
+/** How often a process waiting for another's conversion looks again, ms. */
+const LOCK_POLL_MS = 200;
+
+/**
+ * Runs `work` holding the lock `<dest>.lock` (proper-lockfile: a folder created atomically, its
+ * mtime refreshed while held, taken over when stale), so that of several processes converting the
+ * same entry one converts and the others wait for its entry (`done()`) instead of converting it
+ * again. Correctness does not rest on the lock: each conversion is renamed into place atomically,
+ * so a lock the file system cannot take just lets both convert.
+ */
+async function whileLocked(dest: string, signal: AbortSignal | undefined, done: () => Promise<boolean>, work: () => Promise<void>): Promise<void> {
+  await mkdir(dirname(dest), { recursive: true });
+  for (;;) {
+    signal?.throwIfAborted();
+    let release: (() => Promise<void>) | null = null;
+    try {
+      // A compromised lock (not refreshed in time while the conversion kept the event loop busy) is
+      // harmless here: the rename keeps the entry whole. The default would throw from a timer.
+      release = await lockfile.lock(dest, { realpath: false, lockfilePath: `${dest}.lock`, stale: 60_000, update: 10_000, retries: 0, onCompromised: () => undefined });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ELOCKED") return work(); // no lock here: convert unlocked
+      if (await done()) return;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      continue;
+    }
+    try {
+      return await work();
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
 }
 
 /** A folder's name made safe for a cache path (letters, digits, `.`, `_`, `-`; at most 64). */
