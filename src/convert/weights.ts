@@ -5,6 +5,7 @@
  */
 import type { CheckpointTensor, StateDict } from "../formats/checkpointTensor.js";
 import { attr, type GraphBuilder } from "./onnx/graphBuilder.js";
+import { quantizeColumnsInt8, type QuantizedWeight } from "./quantize.js";
 
 /** IEEE half → float (exact: every float16 is a float32). */
 export function halfToFloat(h: number): number {
@@ -91,9 +92,12 @@ export function transposeFloat32(bytes: Uint8Array, rows: number, cols: number):
 }
 
 /**
- * PyTorch's `nn.Linear` as ONNX: `x @ Wᵀ (+ b)`, with W ([out, in] in the checkpoint) stored
- * transposed as [in, out] so that MatMul needs no Transpose node. `x` is [..., in]; the result is
- * [..., out].
+ * PyTorch's `nn.Linear` as ONNX: `x @ Wᵀ (+ b)`, `x` [..., in] → [..., out]. W ([out, in] in the
+ * checkpoint) is stored transposed as [in, out], so that no Transpose node runs:
+ * - `g.linearWeights` "float32": MatMul on the float32 weight, then Add of the bias;
+ * - "int8": onnxruntime's DynamicQuantizeMatMul on int8 weights with a float32 scale per output
+ *   column and the bias fused (convert/quantize.ts says why this form). The tensor is read once: its
+ *   values and its scales come from one quantization.
  *
  * @param prefix - the module's key (`transformer_blocks.0.attn1.to_q`): reads `prefix.weight` and,
  *   when `bias`, `prefix.bias`.
@@ -104,11 +108,25 @@ export function transposeFloat32(bytes: Uint8Array, rows: number, cols: number):
  */
 export function linear(g: GraphBuilder, dict: StateDict, x: string, prefix: string, inFeatures: number, outFeatures: number, bias: boolean): string {
   const tensor = expectTensor(dict, `${prefix}.weight`, [outFeatures, inFeatures]);
-  const w = g.weight(`${prefix}.weight`, "float32", [inFeatures, outFeatures], async (signal) =>
-    transposeFloat32(await readFloat32(dict, tensor, signal), outFeatures, inFeatures),
-  );
-  const y = g.op("MatMul", [x, w]);
-  return bias ? g.op("Add", [y, floatWeight(g, dict, `${prefix}.bias`, [outFeatures])]) : y;
+  const transposed = async (signal?: AbortSignal) => transposeFloat32(await readFloat32(dict, tensor, signal), outFeatures, inFeatures);
+  const b = bias ? floatWeight(g, dict, `${prefix}.bias`, [outFeatures]) : undefined;
+  if (g.linearWeights === "int8") {
+    let quantized: Promise<QuantizedWeight> | undefined;
+    const quantize = (signal?: AbortSignal) =>
+      (quantized ??= transposed(signal).then((bytes) => quantizeColumnsInt8(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), inFeatures, outFeatures)));
+    const values = g.weight(`${prefix}.weight_quantized`, "int8", [inFeatures, outFeatures], async (signal) => {
+      const { values } = await quantize(signal);
+      return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    });
+    const scales = g.weight(`${prefix}.weight_scale`, "float32", [outFeatures], async (signal) => {
+      const { scales } = await quantize(signal);
+      quantized = undefined; // both written: let the matrix go
+      return new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength);
+    });
+    return g.op("DynamicQuantizeMatMul", b === undefined ? [x, values, scales] : [x, values, scales, "", b], {}, { domain: "com.microsoft" });
+  }
+  const y = g.op("MatMul", [x, g.weight(`${prefix}.weight`, "float32", [inFeatures, outFeatures], transposed)]);
+  return b === undefined ? y : g.op("Add", [y, b]);
 }
 
 /**

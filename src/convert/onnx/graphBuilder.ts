@@ -44,6 +44,9 @@ export function elemTypeOf(dtype: CheckpointDType): ElemType {
   return dtype;
 }
 
+/** How a graph stores `nn.Linear` weights: float32, or int8 with per-column scales (weight-only quantization). */
+export type LinearWeights = "float32" | "int8";
+
 /** A dimension of a graph input or output: a size, or a symbolic name (a dynamic axis such as `"batch"`). */
 export type Dim = number | string;
 
@@ -182,8 +185,15 @@ export class GraphBuilder {
   private readonly prefixes: string[] = [];
   private counter = 0;
 
-  constructor(name: string) {
+  /**
+   * How `nn.Linear` weights are stored (see `linear` in convert/weights.ts): "float32" (default) as
+   * MatMul on float32 weights; "int8" as onnxruntime's DynamicQuantizeMatMul on per-column int8 weights.
+   */
+  readonly linearWeights: LinearWeights;
+
+  constructor(name: string, options: { linearWeights?: LinearWeights } = {}) {
     this.name = name;
+    this.linearWeights = options.linearWeights ?? "float32";
   }
 
   /** Runs `build` with names prefixed by `prefix` (nested scopes join with "/"), and returns its result. */
