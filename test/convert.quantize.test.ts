@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { GraphBuilder, type LinearWeights } from "../src/convert/onnx/graphBuilder.js";
 import { writeOnnxModel } from "../src/convert/onnx/writeOnnxModel.js";
 import { quantizeColumnsInt8 } from "../src/convert/quantize.js";
-import { linear } from "../src/convert/weights.js";
+import { floatToHalf, halfToFloat, linear } from "../src/convert/weights.js";
 import { memoryStateDict } from "./helpers/memoryStateDict.js";
 
 describe("quantizeColumnsInt8", () => {
@@ -80,5 +80,43 @@ describe("linear: float32 and int8 forms in onnxruntime", () => {
     for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i] - expected[i]));
     expect(worst).toBeLessThan(0.02 * range);
     expect(worst).toBeGreaterThan(0); // it is quantized
+  });
+});
+
+describe("float16 storage", () => {
+  // Every finite half, ascending, for the brute-force nearest.
+  const halves: { bits: number; value: number }[] = [];
+  for (let bits = 0; bits < 0x7c00; bits++) halves.push({ bits, value: halfToFloat(bits) });
+  function nearest(x: number): number {
+    const a = Math.abs(Math.fround(x));
+    const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+    if (a >= 65520) return sign | 0x7c00;
+    let lo = 0, hi = halves.length - 1;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (halves[mid].value <= a) lo = mid;
+      else hi = mid;
+    }
+    const dl = a - halves[lo].value, dh = halves[hi].value - a;
+    const pick = dl < dh ? lo : dh < dl ? hi : halves[lo].bits % 2 === 0 ? lo : hi;
+    return sign | halves[a >= halves[hi].value ? hi : pick].bits;
+  }
+  it("floatToHalf is the nearest half, ties to even, for any float32", () => {
+    fc.assert(fc.property(fc.float({ noNaN: true }), (x) => {
+        expect(floatToHalf(x)).toBe(nearest(x));
+      }), { numRuns: 3000 });
+    for (const x of [0, -0, 1, 65504, 65519.99, 65520, 2 ** -24, 2 ** -25, 3 * 2 ** -25, 2 ** -14, 1 + 2 ** -11, 1 + 3 * 2 ** -11]) expect(floatToHalf(x)).toBe(nearest(x));
+    expect(floatToHalf(NaN)).toBe(0x7e00);
+  });
+  it("a float16-stored linear layer is its float32 result on the rounded weights", async () => {
+    const g = new GraphBuilder("half", { floatStorage: "float16" });
+    const dict = memoryStateDict("w.safetensors", { "p.weight": [[2, 3], new Float32Array([0.1, 0.2, 0.3, -1, 1e-5, 60000])] });
+    const x = g.input("x", "float32", [1, 3]);
+    g.output(g.op("Identity", [linear(g, dict, x, "p", 3, 2, false)], {}, { names: ["y"] }), "float32", [1, 2]);
+    expect(g.weights.map((w) => [w.name, w.elemType])).toEqual([["p.weight_fp16", "float16"]]);
+    const { model } = await writeOnnxModel(g, { writeData: async () => undefined, externalThreshold: Infinity });
+    const out = await (await ort.InferenceSession.create(model)).run({ x: new ort.Tensor("float32", new Float32Array([1, 2, 0]), [1, 3]) });
+    const r = (v: number) => halfToFloat(floatToHalf(v));
+    expect([...(out.y.data as Float32Array)]).toEqual([Math.fround(r(0.1) + 2 * r(0.2)), Math.fround(r(-1) + 2 * r(1e-5))]);
   });
 });
