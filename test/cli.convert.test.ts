@@ -3,11 +3,15 @@
  * output: the folder written and the sizes printed, the exit codes (0, 1 for a refused run, 2 for a
  * bad option, 130 for Ctrl-C), and nothing written to --out when the run fails or is interrupted.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main, type CliIO } from "../src/cli/main.js";
 import { copyCheckpoint, D_SAFETENSORS, filesUnder, removeTemporaryFolders, temporaryFolder } from "./helpers/convertFixtures.js";
+import { readFolder, startHubServer } from "./helpers/hubServer.mjs";
+
+const ROOT = new URL("../", import.meta.url).pathname;
 
 function capture(tty = false, signal?: AbortSignal): CliIO & { out: string[]; err: string[] } {
   const out: string[] = [];
@@ -115,6 +119,38 @@ describe("vq-diffusion convert", () => {
     expect(io.err.at(-1)).toBe(`vq-diffusion: interrupted (Ctrl-C): nothing was written to ${out}\n`);
     expect(readdirSync(parent)).toEqual([]);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe("vq-diffusion convert, interrupted by a real Ctrl-C (SIGINT to the process)", () => {
+  it("stops a Hub conversion mid-download: exit 130, nothing in --out, no partial file in either cache", async () => {
+    const bin = join(ROOT, "dist/cli/bin.js");
+    expect(existsSync(bin), "dist/ is built before the tests (npm run build)").toBe(true);
+    const commit = "4".repeat(40);
+    const server = await startHubServer({ repos: { "org/d": { commits: { [commit]: readFolder(D_SAFETENSORS) }, refs: { main: commit } } } });
+    try {
+      // The first weights file the conversion opens never finishes downloading: the run is mid-conversion when interrupted.
+      server.fault("text_encoder/model.safetensors", "hang");
+      const parent = temporaryFolder();
+      const hubCache = temporaryFolder("vqd-hub-");
+      const out = join(parent, "out");
+      const child = spawn(process.execPath, [bin, "convert", "--model", "org/d", "--out", out], {
+        env: { ...process.env, HF_ENDPOINT: server.url, HF_HUB_CACHE: hubCache, HF_ASSETS_CACHE: assets, HF_HUB_OFFLINE: "" },
+      });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      while (server.downloads("text_encoder/model.safetensors") === 0) await new Promise((r) => setTimeout(r, 20));
+      // Wait for the temporary folder beside --out: the conversion has started writing.
+      while (!readdirSync(parent).some((f) => f.includes(".incomplete-"))) await new Promise((r) => setTimeout(r, 20));
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      expect(stderr).toBe(`vq-diffusion: interrupted (Ctrl-C): nothing was written to ${out}\n`);
+      expect(readdirSync(parent)).toEqual([]);
+      expect(filesUnder(hubCache).filter((f) => f.endsWith(".incomplete"))).toEqual([]);
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -116,7 +116,7 @@ describe("convertPipeline (in memory)", () => {
     expect(out.size).toBe(0);
   });
 
-  it('dtype "fp16" stores the large weights as float16 (half the data bytes) behind Casts to float32', async () => {
+  it('dtype "fp16" stores the float weights as float16 (about half the data bytes) behind Casts to float32', async () => {
     const files = await listCheckpointFolder(D_SAFETENSORS);
     const fp32 = await convertPipeline(directorySource(D_SAFETENSORS), files, memorySink().sink);
     const { sink, files: out } = memorySink();
@@ -128,11 +128,7 @@ describe("convertPipeline (in memory)", () => {
     const model = onnx.ModelProto.decode(out.get("vqvae_decoder/model.onnx")!);
     const halves = model.graph!.initializer!.filter((t) => t.dataType === 10); // FLOAT16
     expect(halves.length).toBeGreaterThan(0);
-    const casts = model.graph!.node!.slice(0, halves.length);
-    for (const t of halves) {
-      expect(t.name).toMatch(/\.float16$/);
-      expect(casts.find((n) => n.input![0] === t.name)).toMatchObject({ opType: "Cast", output: [t.name!.replace(/\.float16$/, "")] });
-    }
+    for (const t of halves) expect(model.graph!.node!.find((n) => n.input![0] === t.name), t.name!).toMatchObject({ opType: "Cast" });
   });
 
   it("refuses a tensor whose shape disagrees with config.json before writing anything", async () => {

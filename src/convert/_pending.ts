@@ -9,7 +9,7 @@
  */
 import type { CheckpointTensor, RandomAccessFile, StateDict } from "../formats/checkpointTensor.js";
 import type { ComponentConfig } from "./configValues.js";
-import { GraphBuilder } from "./onnx/graphBuilder.js";
+import { GraphBuilder, type FloatStorage } from "./onnx/graphBuilder.js";
 
 /** Stand-in of formats/safetensors.ts (F32 only, header parsed without the real reader's checks). */
 export async function readSafetensorsFile(file: RandomAccessFile): Promise<StateDict> {
@@ -59,23 +59,30 @@ function oneWeightGraph(name: string, dict: StateDict, input: [string, "int64", 
 }
 
 /** Stand-in of convert/clipTextModel.ts. */
-export function buildTextEncoderGraph(config: ComponentConfig, dict: StateDict, configFile = "text_encoder/config.json"): GraphBuilder {
+export function buildTextEncoderGraph(config: ComponentConfig, dict: StateDict, configFile = "text_encoder/config.json", options: { floatStorage?: FloatStorage } = {}): GraphBuilder {
   void config;
+  void options;
   void configFile;
   return oneWeightGraph("text_encoder", dict, ["input_ids", "int64", ["batch", "sequence"]], ["last_hidden_state", ["batch", "sequence"]]);
 }
 
 /** Stand-in of convert/transformer2DModel.ts. */
-export function buildTransformerGraph(config: ComponentConfig, dict: StateDict, configFile = "transformer/config.json"): GraphBuilder {
+export function buildTransformerGraph(config: ComponentConfig, dict: StateDict, configFile = "transformer/config.json", options: { floatStorage?: FloatStorage } = {}): GraphBuilder {
   void config;
+  void options;
   void configFile;
   return oneWeightGraph("transformer", dict, ["hidden_states", "int64", ["batch", "pixels"]], ["sample", ["batch", "pixels"]]);
 }
 
 /** Stand-in of convert/vqModelDecoder.ts. */
-export function buildVqvaeDecoderGraph(config: ComponentConfig, dict: StateDict, configFile = "vqvae/config.json", grid?: { height: number; width: number }): GraphBuilder {
+export function buildVqvaeDecoderGraph(
+  config: ComponentConfig,
+  dict: StateDict,
+  configFile = "vqvae/config.json",
+  options: { grid?: { height: number; width: number }; floatStorage?: FloatStorage } = {},
+): GraphBuilder {
   void config;
-  void grid;
+  void options;
   void configFile;
   return oneWeightGraph("vqvae_decoder", dict, ["indices", "int64", ["batch", "pixels"]], ["sample", ["batch", "pixels"]]);
 }

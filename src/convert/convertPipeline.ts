@@ -26,9 +26,8 @@ import { hasComponent, integerKey, parseJsonObject, PIPELINE_LIMITS, readFolderF
 import { buildTextEncoderGraph, buildTransformerGraph, buildVqvaeDecoderGraph, clipTokenizerJson, readPyTorchZip, readSafetensorsFile } from "./_pending.js";
 import { checkVariant, chooseWeightsFile, isCheckpointListing, type WeightsComponent } from "./checkpointFiles.js";
 import type { ComponentConfig } from "./configValues.js";
-import type { GraphBuilder } from "./onnx/graphBuilder.js";
+import type { FloatStorage, GraphBuilder } from "./onnx/graphBuilder.js";
 import { writeOnnxModel } from "./onnx/writeOnnxModel.js";
-import { storeWeightsAsFloat16 } from "./float16Weights.js";
 import { expectTensor, readFloat32 } from "./weights.js";
 
 /**
@@ -60,9 +59,9 @@ export interface ConvertOptions {
   /** diffusers' variant of the weights files: `"fp16"` reads `diffusion_pytorch_model.fp16.safetensors` (or `.fp16.bin`); default the plain files. */
   variant?: string;
   /**
-   * The written weights' type: `"fp32"` (default), or `"fp16"`: each float32 weight of 1 KiB or
-   * more stored as float16 and cast back to float32 in the graph (half the bytes; the arithmetic
-   * stays float32, on weights rounded to float16).
+   * The written weights' type: `"fp32"` (default), or `"fp16"`: the float weights stored as float16
+   * and cast back to float32 in the graph (the builders' `floatStorage: "float16"`: half the bytes;
+   * the arithmetic stays float32, on weights rounded to float16).
    */
   dtype?: "fp32" | "fp16";
   /** Aborts between weights; the promise rejects with the signal's reason. */
@@ -133,31 +132,41 @@ interface NetworkComponent extends WeightsComponent {
   /**
    * Builds the graph from the component's config.json and state dict (reads no weight); `configs`
    * holds every network's config, by folder (the VQ-VAE's decoder takes its latent grid from the
-   * transformer's).
+   * transformer's); `floatStorage` is how the graph stores its float weights (the `dtype` option).
    */
-  readonly build: (config: ComponentConfig, dict: StateDict, configFile: string, configs: ReadonlyMap<string, ComponentConfig>) => GraphBuilder;
+  readonly build: (config: ComponentConfig, dict: StateDict, configFile: string, configs: ReadonlyMap<string, ComponentConfig>, floatStorage: FloatStorage) => GraphBuilder;
   /** Whether model_index.json may leave it out (the text encoder: a folder run from prompt embeddings). */
   readonly optional: boolean;
 }
 
 /** The networks, in the order they are written. */
 const NETWORKS: readonly NetworkComponent[] = [
-  { folder: "text_encoder", library: "transformers", output: "text_encoder", build: (config, dict, file) => buildTextEncoderGraph(config, dict, file), optional: true },
-  { folder: "transformer", library: "diffusers", output: "transformer", build: (config, dict, file) => buildTransformerGraph(config, dict, file), optional: false },
+  {
+    folder: "text_encoder",
+    library: "transformers",
+    output: "text_encoder",
+    build: (config, dict, file, _configs, floatStorage) => buildTextEncoderGraph(config, dict, file, { floatStorage }),
+    optional: true,
+  },
+  {
+    folder: "transformer",
+    library: "diffusers",
+    output: "transformer",
+    build: (config, dict, file, _configs, floatStorage) => buildTransformerGraph(config, dict, file, { floatStorage }),
+    optional: false,
+  },
   {
     folder: "vqvae",
     library: "diffusers",
     output: "vqvae_decoder",
     // VQDiffusionPipeline decodes the transformer's latent grid: its height × width, or sample_size².
-    build: (config, dict, file, configs) => buildVqvaeDecoderGraph(config, dict, file, latentGrid(configs.get("transformer")!)),
+    build: (config, dict, file, configs, floatStorage) => buildVqvaeDecoderGraph(config, dict, file, { grid: latentGrid(configs.get("transformer")!), floatStorage }),
     optional: false,
   },
 ];
 
 const NULL_EMBEDDINGS = "learned_classifier_free_sampling_embeddings";
 
-/** Weights of this many bytes or more go to model.onnx.data (and, with dtype "fp16", are stored as float16). */
-const EXTERNAL_THRESHOLD = 1024;
 
 /** The small files written (when present), as read or, for a slow tokenizer, as converted. */
 const COPIED = ["model_index.json", "scheduler/scheduler_config.json", "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json", "tokenizer/special_tokens_map.json"];
@@ -285,8 +294,7 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
     const planned: PlannedNetwork[] = [];
     for (const n of networks) {
       const dict = await openDict(chooseWeightsFile(listing, n, variant));
-      const graph = n.build(configs.get(n.folder)!, dict, `${n.folder}/config.json`, configs);
-      if (dtype === "fp16") storeWeightsAsFloat16(graph, EXTERNAL_THRESHOLD);
+      const graph = n.build(configs.get(n.folder)!, dict, `${n.folder}/config.json`, configs, dtype === "fp16" ? "float16" : "float32");
       planned.push({ component: n, graph, weightBytes: graph.weights.reduce((s, w) => s + w.byteLength, 0) });
     }
     let embeddings: { dict: StateDict; shape: [number, number] } | null = null;
@@ -325,7 +333,6 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
       try {
         ({ model, dataBytes } = await writeOnnxModel(graph, {
           signal,
-          externalThreshold: EXTERNAL_THRESHOLD,
           writeData: async (chunk) => {
             writer ??= await sink.openWriter(dataPath);
             await writer.write(chunk);
