@@ -177,7 +177,10 @@ describe("a Hub repository (loopback Hub)", () => {
     const cacheDir = temporaryFolder("vqd-hub-");
     const before = weights(both).map((p) => server.downloads(p));
     await expect(openConvertedModel("org/d", { hubUrl: server.url, cacheDir, variant: "bf16" }, "model")).rejects.toThrow(
-      'transformer: expected diffusion_pytorch_model.bf16.safetensors or diffusion_pytorch_model.bf16.bin (variant "bf16"), got only diffusion_pytorch_model.bin, diffusion_pytorch_model.fp16.safetensors, diffusion_pytorch_model.safetensors',
+      'variant: expected weights files of the variant "bf16" (such as text_encoder/model.bf16.safetensors) in at least one component, got none: the weights files are ' +
+        "text_encoder/model.fp16.safetensors, text_encoder/model.safetensors, text_encoder/pytorch_model.bin, transformer/diffusion_pytorch_model.bin, " +
+        "transformer/diffusion_pytorch_model.fp16.safetensors, transformer/diffusion_pytorch_model.safetensors, vqvae/diffusion_pytorch_model.bin, " +
+        "vqvae/diffusion_pytorch_model.fp16.safetensors, vqvae/diffusion_pytorch_model.safetensors",
     );
     expect(weights(both).map((p) => server.downloads(p))).toEqual(before);
   });

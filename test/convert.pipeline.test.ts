@@ -3,11 +3,11 @@
  * which files are written and from which weights (safetensors before .bin, the variant's files, never
  * both), the refusals before anything is written, and a full disk or an abort leaving nothing behind.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkpointMetadataFiles, chooseWeightsFile, isCheckpointListing } from "../src/convert/checkpointFiles.js";
+import { checkpointMetadataFiles, chooseCheckpointWeights, chooseWeightsFile, isCheckpointListing, type WeightsComponent } from "../src/convert/checkpointFiles.js";
 import { convertPipeline, type ModelFolderSink } from "../src/convert/convertPipeline.js";
 import type { HubProgressEvent } from "../src/hub/progress.js";
 import { convertIntoFolder, listCheckpointFolder } from "../src/node/convertFolder.js";
@@ -46,11 +46,31 @@ describe("weights file choice", () => {
     );
   });
 
+  it("with a variant, a component without its file takes the plain one, with a warning (diffusers' rule); a variant no component has is an error", () => {
+    const warnings: string[] = [];
+    const chosen = chooseCheckpointWeights(
+      all,
+      [{ folder: "text_encoder", library: "transformers" }, { folder: "transformer", library: "diffusers" }] satisfies WeightsComponent[],
+      "fp16",
+      (m) => warnings.push(m),
+    );
+    expect([...chosen.values()].map((f) => f.path)).toEqual(["text_encoder/model.fp16.safetensors", "transformer/diffusion_pytorch_model.fp16.bin"]);
+    expect(warnings).toEqual([]);
+    const mixed = chooseCheckpointWeights(listing(["a/diffusion_pytorch_model.fp16.bin", "b/diffusion_pytorch_model.bin"]), [{ folder: "a", library: "diffusers" }, { folder: "b", library: "diffusers" }], "fp16", (m) => warnings.push(m));
+    expect([...mixed.values()].map((f) => f.path)).toEqual(["a/diffusion_pytorch_model.fp16.bin", "b/diffusion_pytorch_model.bin"]);
+    expect(warnings).toEqual(['variant "fp16": b has no weights file of the variant; the plain weights are converted instead (as diffusers loads a mixture of variant and plain files)']);
+    expect(() => chooseCheckpointWeights(all, [{ folder: "transformer", library: "diffusers" }], "bf16")).toThrow(
+      'variant: expected weights files of the variant "bf16" (such as transformer/diffusion_pytorch_model.bf16.safetensors) in at least one component, got none: the weights files are ' +
+        "transformer/diffusion_pytorch_model.bin, transformer/diffusion_pytorch_model.fp16.bin, transformer/diffusion_pytorch_model.safetensors",
+    );
+  });
+
   it("a checkpoint's metadata, without weights; an exported folder is not a checkpoint", () => {
     const d = [...all, ...listing(["model_index.json", "vqvae/config.json", "vqvae/diffusion_pytorch_model.bin", "README.md", "text_encoder/config.json"])];
     expect(isCheckpointListing(d)).toBe(true);
     expect(checkpointMetadataFiles(d).map((f) => f.path).sort()).toEqual(["model_index.json", "text_encoder/config.json", "transformer/config.json", "vqvae/config.json"]);
-    expect(() => checkpointMetadataFiles(d, "fp16")).toThrow('vqvae: expected diffusion_pytorch_model.fp16.safetensors or diffusion_pytorch_model.fp16.bin (variant "fp16"), got only diffusion_pytorch_model.bin');
+    expect(() => checkpointMetadataFiles(d, "bf16")).toThrow(/^variant: expected weights files of the variant "bf16"/);
+    expect(checkpointMetadataFiles(d, "fp16").length).toBe(4); // vqvae has no fp16 file: its plain one will do
     expect(isCheckpointListing([...d, { path: "transformer/model.onnx", size: 1 }])).toBe(false);
   });
 });
@@ -101,6 +121,18 @@ describe("convertPipeline (in memory)", () => {
     expect(opened.sort()).toEqual(["text_encoder/model.fp16.safetensors", "transformer/diffusion_pytorch_model.fp16.safetensors", "vqvae/diffusion_pytorch_model.fp16.safetensors"]);
   });
 
+  it("a component without the variant's file converts its plain file, with a warning", async () => {
+    const dir = copyCheckpoint(D_SAFETENSORS);
+    rmSync(join(dir, "vqvae/diffusion_pytorch_model.fp16.safetensors"));
+    const source = directorySource(dir);
+    const opened: string[] = [];
+    const warnings: string[] = [];
+    const spied = { ...source, open: (p: string, o: { maxBytes: number }) => (opened.push(p), source.open!(p, o)) };
+    await convertPipeline(spied, await listCheckpointFolder(dir), memorySink().sink, { variant: "fp16", onWarning: (m) => warnings.push(m) });
+    expect(opened.sort()).toEqual(["text_encoder/model.fp16.safetensors", "transformer/diffusion_pytorch_model.fp16.safetensors", "vqvae/diffusion_pytorch_model.safetensors"]);
+    expect(warnings).toEqual(['variant "fp16": vqvae has no weights file of the variant; the plain weights are converted instead (as diffusers loads a mixture of variant and plain files)']);
+  });
+
   it("refuses bad options, a missing variant and an exported folder before writing anything", async () => {
     const source = directorySource(D_SAFETENSORS);
     const files = await listCheckpointFolder(D_SAFETENSORS);
@@ -108,7 +140,9 @@ describe("convertPipeline (in memory)", () => {
     await expect(convertPipeline(source, files, sink, { dtype: "int8" as "fp32" })).rejects.toThrow('dtype: expected "fp32" or "fp16", got "int8"');
     await expect(convertPipeline(source, files, sink, { variant: "../x" })).rejects.toThrow('variant: expected a variant name such as "fp16" (letters, digits, "_" and "-", at most 64), got "../x"');
     await expect(convertPipeline(source, files, sink, { variant: "ema" })).rejects.toThrow(
-      'text_encoder: expected model.ema.safetensors or pytorch_model.ema.bin (variant "ema"), got only model.fp16.safetensors, model.safetensors',
+      'variant: expected weights files of the variant "ema" (such as text_encoder/model.ema.safetensors) in at least one component, got none: the weights files are ' +
+        "text_encoder/model.fp16.safetensors, text_encoder/model.safetensors, transformer/diffusion_pytorch_model.fp16.safetensors, transformer/diffusion_pytorch_model.safetensors, " +
+        "vqvae/diffusion_pytorch_model.fp16.safetensors, vqvae/diffusion_pytorch_model.safetensors",
     );
     await expect(convertPipeline(source, [...files, { path: "transformer/model.onnx", size: 1, mtimeMs: 0 }], sink)).rejects.toThrow(
       `${source.location}: expected a diffusers checkpoint (transformer/config.json and its weights, no transformer/model.onnx), got a model folder already in ONNX (nothing to convert)`,

@@ -230,7 +230,8 @@ async function runConvert(args: ConvertArgs, io: CliIO): Promise<string> {
               (location.kind === "url" || location.kind === "bundled" ? `a ${location.kind === "url" ? "URL" : "bundled model"} (already in ONNX)` : "a model folder already in ONNX or without weights"),
           );
         }
-        return convertIntoFolder(checkpoint.source, checkpoint.listing, out, "replace-empty", { variant: args.variant, dtype: args.dtype, onProgress: bar.onProgress, signal });
+        const onWarning = (message: string) => io.stderr(`warning: ${message}\n`);
+        return convertIntoFolder(checkpoint.source, checkpoint.listing, out, "replace-empty", { variant: args.variant, dtype: args.dtype, onProgress: bar.onProgress, onWarning, signal });
       });
     } catch (e) {
       if (signal.aborted) throw new Error(`${(signal.reason as Error).message}: nothing was written to ${out}`, { cause: signal.reason });

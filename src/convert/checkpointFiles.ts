@@ -4,7 +4,8 @@
  * fetched. For each network's weights, as diffusers' and transformers' `from_pretrained` choose:
  * safetensors before a pickled `.bin`, the chosen variant's files (`diffusion_pytorch_model.fp16.safetensors`,
  * `pytorch_model.fp16.bin`) when a variant is asked for and the plain files otherwise, and never
- * both files of one component.
+ * both files of one component. As diffusers' `variant_compatible_siblings`: a component without
+ * the variant's file takes its plain one (with a warning), and a variant no component has is an error.
  */
 import { describe } from "../errors.js";
 import type { RepoFile } from "../hub/repoFiles.js";
@@ -81,6 +82,58 @@ export function chooseWeightsFile(listing: readonly RepoFile[], component: Weigh
 }
 
 /**
+ * The weights file of each of `components`, as diffusers picks them for a variant: the variant's
+ * file where the component has one, else its plain file ({@link chooseWeightsFile}); without a
+ * variant, the plain files.
+ *
+ * @param onWarning - told which components have no file of the variant (their plain weights are
+ *   read, as diffusers loads "a mixture of fp16 and non-fp16 filenames").
+ * @returns the files, by component folder.
+ * @throws Error naming the component and its weights files when it has neither; with a variant, an
+ *   Error naming the variant and listing the weights files when no component has it.
+ * @example
+ * ```ts
+ * const files = chooseCheckpointWeights(listing, [{ folder: "transformer", library: "diffusers" }], "fp16");
+ * files.get("transformer")!.path; // "transformer/diffusion_pytorch_model.fp16.safetensors"
+ * ```
+ */
+export function chooseCheckpointWeights(
+  listing: readonly RepoFile[],
+  components: readonly WeightsComponent[],
+  variant?: string,
+  onWarning?: (message: string) => void,
+): Map<string, RepoFile> {
+  const chosen = new Map<string, RepoFile>();
+  const plain: string[] = [];
+  for (const c of components) {
+    if (variant !== undefined) {
+      const own = WEIGHTS_NAMES[c.library].map(({ stem, ext }) => `${c.folder}/${stem}.${variant}.${ext}`);
+      const found = own.map((name) => listing.find((f) => f.path === name)).find((f) => f !== undefined);
+      if (found !== undefined) {
+        chosen.set(c.folder, found);
+        continue;
+      }
+      plain.push(c.folder);
+    }
+    chosen.set(c.folder, chooseWeightsFile(listing, c));
+  }
+  if (variant !== undefined && plain.length === components.length && components.length > 0) {
+    const held = listing
+      .filter((f) => components.some((c) => f.path.startsWith(`${c.folder}/`)) && /\.(safetensors|bin)$/.test(f.path))
+      .map((f) => f.path)
+      .sort();
+    const example = `${components[0].folder}/${WEIGHTS_NAMES[components[0].library][0].stem}.${variant}.safetensors`;
+    throw new Error(`variant: expected weights files of the variant "${variant}" (such as ${example}) in at least one component, got none: the weights files are ${held.join(", ")}`);
+  }
+  if (plain.length > 0) {
+    onWarning?.(
+      `variant "${variant}": ${plain.join(", ")} ${plain.length === 1 ? "has" : "have"} no weights file of the variant; the plain weights are converted instead (as diffusers loads a mixture of variant and plain files)`,
+    );
+  }
+  return chosen;
+}
+
+/**
  * The small files a conversion reads when present (configs and tokenizer files), besides the weights.
  *
  * @example
@@ -122,8 +175,9 @@ export function isCheckpointListing(listing: readonly RepoFile[]): boolean {
 
 /**
  * The files of `listing` a conversion needs before any weights are read: the metadata files present.
- * The network weights of `variant` are chosen too ({@link chooseWeightsFile}), so that a missing
- * variant is an error before anything is fetched; they are fetched when the conversion opens them.
+ * The network weights of `variant` are chosen too ({@link chooseCheckpointWeights}), so that a
+ * variant no network has is an error before anything is fetched; they are fetched when the
+ * conversion opens them.
  *
  * @example
  * ```ts
@@ -131,8 +185,8 @@ export function isCheckpointListing(listing: readonly RepoFile[]): boolean {
  * ```
  */
 export function checkpointMetadataFiles(listing: readonly RepoFile[], variant?: string): RepoFile[] {
-  chooseWeightsFile(listing, { folder: "transformer", library: "diffusers" }, variant);
-  chooseWeightsFile(listing, { folder: "vqvae", library: "diffusers" }, variant);
-  if (listing.some((f) => f.path === "text_encoder/config.json")) chooseWeightsFile(listing, { folder: "text_encoder", library: "transformers" }, variant);
+  const networks: WeightsComponent[] = [{ folder: "transformer", library: "diffusers" }, { folder: "vqvae", library: "diffusers" }];
+  if (listing.some((f) => f.path === "text_encoder/config.json")) networks.unshift({ folder: "text_encoder", library: "transformers" });
+  chooseCheckpointWeights(listing, networks, variant);
   return listing.filter((f) => CHECKPOINT_METADATA_FILES.includes(f.path));
 }

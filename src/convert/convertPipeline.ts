@@ -24,7 +24,7 @@ import type { RepoFile } from "../hub/repoFiles.js";
 import { ProgressTracker, type HubProgressEvent } from "../hub/progress.js";
 import { hasComponent, integerKey, parseJsonObject, PIPELINE_LIMITS, readFolderFile, type JsonObject, type ModelFileSource, type OpenedFile } from "../pipeline/modelFolder.js";
 import { buildTextEncoderGraph, buildTransformerGraph, buildVqvaeDecoderGraph, clipTokenizerJson, readPyTorchZip, readSafetensorsFile } from "./_pending.js";
-import { checkVariant, chooseWeightsFile, isCheckpointListing, type WeightsComponent } from "./checkpointFiles.js";
+import { checkVariant, chooseCheckpointWeights, isCheckpointListing, type WeightsComponent } from "./checkpointFiles.js";
 import type { ComponentConfig } from "./configValues.js";
 import type { FloatStorage, GraphBuilder } from "./onnx/graphBuilder.js";
 import { writeOnnxModel } from "./onnx/writeOnnxModel.js";
@@ -68,6 +68,8 @@ export interface ConvertOptions {
   signal?: AbortSignal;
   /** Called as weights are written (status `"convert"`: see HubProgressEvent). */
   onProgress?: (event: HubProgressEvent) => void;
+  /** Receives warnings, one sentence each (a component without the variant's weights file, whose plain file is read). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -180,12 +182,13 @@ const COPIED = ["model_index.json", "scheduler/scheduler_config.json", "tokenize
  * ```
  */
 export function checkConvertOptions(options: ConvertOptions): { variant: string | undefined; dtype: "fp32" | "fp16" } {
-  if (typeof options !== "object" || options === null) throw new Error(`options: expected { variant?, dtype?, signal?, onProgress? }, got ${describe(options)}`);
+  if (typeof options !== "object" || options === null) throw new Error(`options: expected { variant?, dtype?, signal?, onProgress?, onWarning? }, got ${describe(options)}`);
   const variant = checkVariant(options.variant);
-  const { dtype, signal, onProgress } = options;
+  const { dtype, signal, onProgress, onWarning } = options;
   if (dtype !== undefined && dtype !== "fp32" && dtype !== "fp16") throw new Error(`dtype: expected "fp32" or "fp16", got ${describe(dtype)}`);
   if (signal !== undefined && (typeof signal !== "object" || signal === null || typeof signal.aborted !== "boolean")) throw new Error(`signal: expected an AbortSignal, got ${describe(signal)}`);
   if (onProgress !== undefined && typeof onProgress !== "function") throw new Error(`onProgress: expected a function, got ${describe(onProgress)}`);
+  if (onWarning !== undefined && typeof onWarning !== "function") throw new Error(`onWarning: expected a function, got ${describe(onWarning)}`);
   return { variant, dtype: dtype ?? "fp32" };
 }
 
@@ -204,7 +207,8 @@ interface PlannedNetwork {
  * @param listing - the folder's files and sizes (a folder walked, or a Hub repository's listing):
  *   the weights files are chosen from it ({@link chooseWeightsFile}).
  * @throws before anything is written: an option (naming it); a folder that is not a diffusers
- *   checkpoint, or has no weights file of the variant (naming the component and what it holds); a
+ *   checkpoint, or a component without weights, or a variant no component has (naming the
+ *   component or the variant, and the weights files the folder holds); a
  *   config value or a tensor the builders refuse (naming the file, the key and the value). While
  *   writing: the sink's errors, and the signal's reason when aborted.
  * @example
@@ -268,7 +272,7 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
     }
   }
 
-  let nullEmbeddings: { config: Uint8Array; learnable: { length: number; hidden: number; file: RepoFile } | null } | null = null;
+  let nullEmbeddings: { config: Uint8Array; learnable: { length: number; hidden: number } | null } | null = null;
   if (hasComponent(index, NULL_EMBEDDINGS)) {
     const path = `${NULL_EMBEDDINGS}/config.json`;
     const config = await json(path);
@@ -277,12 +281,15 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
     if (config.learnable) {
       const length = integerKey(config, path, "length", 1, PIPELINE_LIMITS.maxSequenceLength);
       const hidden = integerKey(config, path, "hidden_size", 1, PIPELINE_LIMITS.maxEmbeddingDim);
-      learnable = { length, hidden, file: chooseWeightsFile(listing, { folder: NULL_EMBEDDINGS, library: "diffusers" }, variant) };
+      learnable = { length, hidden };
     }
     nullEmbeddings = { config: small.get(path)!, learnable };
   }
 
-  // 2. Open every weights file and build every graph (tensors checked, none read yet).
+  // 2. Choose every weights file (diffusers' rule for variants), open each and build every graph
+  // (tensors checked, none read yet).
+  const weighted: WeightsComponent[] = [...networks, ...(nullEmbeddings?.learnable ? [{ folder: NULL_EMBEDDINGS, library: "diffusers" as const }] : [])];
+  const weights = chooseCheckpointWeights(listing, weighted, variant, options.onWarning);
   const opened: OpenedFile[] = [];
   try {
     const openDict = async (file: RepoFile): Promise<StateDict> => {
@@ -293,14 +300,14 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
     };
     const planned: PlannedNetwork[] = [];
     for (const n of networks) {
-      const dict = await openDict(chooseWeightsFile(listing, n, variant));
+      const dict = await openDict(weights.get(n.folder)!);
       const graph = n.build(configs.get(n.folder)!, dict, `${n.folder}/config.json`, configs, dtype === "fp16" ? "float16" : "float32");
       planned.push({ component: n, graph, weightBytes: graph.weights.reduce((s, w) => s + w.byteLength, 0) });
     }
     let embeddings: { dict: StateDict; shape: [number, number] } | null = null;
     if (nullEmbeddings?.learnable) {
-      const { length, hidden, file } = nullEmbeddings.learnable;
-      const dict = await openDict(file);
+      const { length, hidden } = nullEmbeddings.learnable;
+      const dict = await openDict(weights.get(NULL_EMBEDDINGS)!);
       expectTensor(dict, "embeddings", [length, hidden]);
       embeddings = { dict, shape: [length, hidden] };
     }

@@ -156,7 +156,11 @@ export function convertedFolderPath(checkpoint: OpenedCheckpoint, options: Conve
  * const { source, converted } = await openConvertedModel("microsoft/vq-diffusion-ithq", { variant: "fp16" }, "model");
  * ```
  */
-export async function openConvertedModel(model: string, options: HubLoadOptions & ConversionLoadOptions, name: string): Promise<OpenedModel> {
+export async function openConvertedModel(
+  model: string,
+  options: HubLoadOptions & ConversionLoadOptions & { onWarning?: (message: string) => void },
+  name: string,
+): Promise<OpenedModel> {
   const { location, source, checkpoint } = await openModelOrCheckpoint(model, options, name);
   if (checkpoint === null) return { location, source, converted: null };
   const dest = convertedFolderPath(checkpoint, options);
@@ -169,6 +173,7 @@ export async function openConvertedModel(model: string, options: HubLoadOptions 
         dtype: options.dtype,
         signal: options.signal,
         onProgress: options.onProgress,
+        onWarning: options.onWarning,
       });
     });
   }
