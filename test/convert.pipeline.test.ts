@@ -12,6 +12,8 @@ import { convertPipeline, type ModelFolderSink } from "../src/convert/convertPip
 import type { HubProgressEvent } from "../src/hub/progress.js";
 import { convertIntoFolder, listCheckpointFolder } from "../src/node/convertFolder.js";
 import { directorySource } from "../src/node/nodePipeline.js";
+import { readSafetensors } from "../src/index.js";
+import { safetensorsBytes } from "./helpers/safetensorsWriter.js";
 import { copyCheckpoint, D_SAFETENSORS, filesUnder, memorySink, removeTemporaryFolders, temporaryFolder } from "./helpers/convertFixtures.js";
 
 afterAll(removeTemporaryFolders);
@@ -163,6 +165,27 @@ describe("convertPipeline (in memory)", () => {
     const halves = model.graph!.initializer!.filter((t) => t.dataType === 10); // FLOAT16
     expect(halves.length).toBeGreaterThan(0);
     for (const t of halves) expect(model.graph!.node!.find((n) => n.input![0] === t.name), t.name!).toMatchObject({ opType: "Cast" });
+  });
+
+  it("learnable null embeddings are written as F32 safetensors holding the checkpoint's tensor; a wrong shape is refused", async () => {
+    const dir = copyCheckpoint(D_SAFETENSORS);
+    const folder = join(dir, "learned_classifier_free_sampling_embeddings");
+    writeFileSync(join(folder, "config.json"), JSON.stringify({ _class_name: "LearnedClassifierFreeSamplingEmbeddings", learnable: true, hidden_size: 24, length: 12 }));
+    const data = Float32Array.from({ length: 12 * 24 }, (_, i) => Math.sin(i));
+    writeFileSync(join(folder, "diffusion_pytorch_model.safetensors"), safetensorsBytes({ embeddings: { dims: [12, 24], data } }));
+    const { sink, files } = memorySink();
+    await convertPipeline(directorySource(dir), await listCheckpointFolder(dir), sink);
+    const written = readSafetensors(files.get("learned_classifier_free_sampling_embeddings/diffusion_pytorch_model.safetensors")!, "embeddings");
+    expect([...written.keys()]).toEqual(["embeddings"]);
+    expect(written.get("embeddings")!.dims).toEqual([12, 24]);
+    expect(written.get("embeddings")!.data).toEqual(data);
+
+    writeFileSync(join(folder, "config.json"), JSON.stringify({ learnable: true, hidden_size: 24, length: 13 }));
+    const bad = memorySink();
+    await expect(convertPipeline(directorySource(dir), await listCheckpointFolder(dir), bad.sink)).rejects.toThrow(
+      'learned_classifier_free_sampling_embeddings/diffusion_pytorch_model.safetensors: tensor "embeddings": expected shape [13, 24] (from the component\'s config.json), got [12, 24]',
+    );
+    expect(bad.files.size).toBe(0);
   });
 
   it("refuses a tensor whose shape disagrees with config.json before writing anything", async () => {
