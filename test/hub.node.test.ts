@@ -138,7 +138,7 @@ describe("models by Hub id (Node.js, loopback Hub)", () => {
       expect(server.requests.length).toBe(before);
       const empty = newCache();
       expect((await loadError(VQDiffusionPipeline.fromPretrained("org/tiny", { cacheDir: empty }))).message).toBe(
-        `org/tiny: offline (localFilesOnly or HF_HUB_OFFLINE), and the cache ${join(empty, "models--org--tiny")} has no copy of revision "main": load it once online first`,
+        `org/tiny: offline (localFilesOnly, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE), and the cache ${join(empty, "models--org--tiny")} has no copy of revision "main": load it once online first`,
       );
       expect(server.requests.length).toBe(before);
       // Online again, through HF_ENDPOINT and HF_HUB_CACHE alone.

@@ -90,7 +90,7 @@ describe("VQDiffusionPipeline.fromPretrained (vq-diffusion/node)", () => {
   it("a Hub id goes to the Hub (offline here, with an empty cache: the error says so)", async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "vqd-hubid-"));
     await expect(VQDiffusionPipeline.fromPretrained("microsoft/vq-diffusion-ithq", { cacheDir, localFilesOnly: true })).rejects.toThrow(
-      `microsoft/vq-diffusion-ithq: offline (localFilesOnly or HF_HUB_OFFLINE), and the cache ${join(cacheDir, "models--microsoft--vq-diffusion-ithq")} has no copy of revision "main": load it once online first`,
+      `microsoft/vq-diffusion-ithq: offline (localFilesOnly, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE), and the cache ${join(cacheDir, "models--microsoft--vq-diffusion-ithq")} has no copy of revision "main": load it once online first`,
     );
   });
 

@@ -22,9 +22,9 @@ export interface HubLoadOptions {
   hubUrl?: string;
   /** A token for private or gated repositories (default in Node.js: `HF_TOKEN`, else the token file of Python's login). Sent in the Authorization header only. */
   accessToken?: string;
-  /** Use only files already in the cache; make no request (default: `HF_HUB_OFFLINE` in Node.js). */
+  /** Use only files already in the cache; make no request (default in Node.js: `HF_HUB_OFFLINE`, else `TRANSFORMERS_OFFLINE`, on for 1, ON, YES, TRUE). */
   localFilesOnly?: boolean;
-  /** Node.js: the cache folder (default `HF_HUB_CACHE`, else `$HF_HOME/hub`, else ~/.cache/huggingface/hub). Browsers: the Cache Storage name (default `"vq-diffusion-hub"`). */
+  /** Node.js: the cache folder, a leading `~` expanded (default `HF_HUB_CACHE`, else `$HF_HOME/hub`, else ~/.cache/huggingface/hub, with `~` and `$VAR` expanded). Browsers: the Cache Storage name (default `"vq-diffusion-hub"`). */
   cacheDir?: string;
   /** Called as bytes arrive: per file (name, loaded, total) and overall. */
   onProgress?: (event: HubProgressEvent) => void;
@@ -173,7 +173,7 @@ export async function openHubSource(
   } else {
     const stored = await store.stored(revision);
     if (stored === null) {
-      throw new Error(`${model.id}: offline (localFilesOnly or HF_HUB_OFFLINE), and the cache ${store.location} has no copy of revision "${revision}": load it once online first`);
+      throw new Error(`${model.id}: offline (localFilesOnly, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE), and the cache ${store.location} has no copy of revision "${revision}": load it once online first`);
     }
     ({ commit, files } = stored);
   }

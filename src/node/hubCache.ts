@@ -6,68 +6,36 @@
  *   {cacheDir}/models--{org}--{name}/snapshots/{commit}/{path}       links to the blobs
  *   {cacheDir}/models--{org}--{name}/refs/{revision}                 the commit a branch or tag had
  *
- * The environment a Hub user already sets is honoured: HF_ENDPOINT, HF_TOKEN (else the token file
- * Python's login saved), HF_HUB_OFFLINE, and HF_HUB_CACHE / HF_HOME (read by `@huggingface/hub`'s
- * `getHFHubCachePath`).
+ * The environment a Hub user already sets is honoured as huggingface_hub reads it
+ * (src/node/hubEnvironment.ts): HF_ENDPOINT, HF_TOKEN (else the token file Python's login saved),
+ * HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE, and HF_HUB_CACHE / HF_HOME with `~` and `$VAR` expanded.
  */
-import { downloadFileToCacheDir, getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
-import { readFileSync } from "node:fs";
+import { downloadFileToCacheDir, getRepoFolderName } from "@huggingface/hub";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../hub/hubSource.js";
 import type { ListedFile } from "../hub/hubApi.js";
 import { COMMIT_HASH, type ModelId } from "../hub/modelId.js";
 import type { LocalFile, ModelFileSource, ReadOptions } from "../pipeline/modelFolder.js";
+import { hubCacheDir, hubOffline, hubToken, type Environment } from "./hubEnvironment.js";
 import { directorySource } from "./nodePipeline.js";
 
-/** Whether an environment flag is on, as huggingface_hub reads it (1, ON, YES, TRUE). */
-function envFlag(value: string | undefined): boolean | undefined {
-  return value === undefined || value === "" ? undefined : ["1", "ON", "YES", "TRUE"].includes(value.toUpperCase());
-}
-
 /**
- * The defaults Node.js takes from the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE as
- * huggingface_hub reads it: 1, ON, YES, TRUE).
+ * The defaults Node.js takes from the environment, as huggingface_hub reads it
+ * (src/node/hubEnvironment.ts): HF_ENDPOINT; HF_TOKEN, else HUGGING_FACE_HUB_TOKEN, else the token
+ * file of Python's login; HF_HUB_OFFLINE, else TRANSFORMERS_OFFLINE (1, ON, YES, TRUE in any case).
  *
  * @example
  * ```ts
- * hubEnvironmentDefaults({ HF_HUB_OFFLINE: "1" }); // { hubUrl: undefined, accessToken: undefined, localFilesOnly: true }
+ * hubEnvironmentDefaults({ TRANSFORMERS_OFFLINE: "1" }); // { hubUrl: undefined, accessToken: undefined, localFilesOnly: true }
  * ```
  */
-export function hubEnvironmentDefaults(env: Record<string, string | undefined> = process.env): Pick<HubLoadOptions, "hubUrl" | "accessToken" | "localFilesOnly"> {
+export function hubEnvironmentDefaults(env: Environment = process.env): Pick<HubLoadOptions, "hubUrl" | "accessToken" | "localFilesOnly"> {
   return {
     hubUrl: env.HF_ENDPOINT || undefined,
-    accessToken: env.HF_TOKEN || savedToken(env),
-    localFilesOnly: envFlag(env.HF_HUB_OFFLINE),
+    accessToken: hubToken(env),
+    localFilesOnly: hubOffline(env),
   };
-}
-
-/**
- * The token `huggingface-cli login` (or `hf auth login`) saved: the file HF_TOKEN_PATH, else
- * $HF_HOME/token, else ~/.cache/huggingface/token, as Python reads it; undefined when there is none.
- */
-function savedToken(env: Record<string, string | undefined>): string | undefined {
-  const home = env.HF_HOME || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "huggingface");
-  try {
-    const token = readFileSync(env.HF_TOKEN_PATH || join(home, "token"), "utf8").trim();
-    return token === "" ? undefined : token;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The cache folder: `cacheDir`, else HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub
- * (`@huggingface/hub`'s `getHFHubCachePath`, which is Python's rule).
- *
- * @example
- * ```ts
- * hubCacheDir(); // e.g. "/home/me/.cache/huggingface/hub"
- * ```
- */
-export function hubCacheDir(cacheDir?: string): string {
-  return resolve(cacheDir ?? getHFHubCachePath());
 }
 
 /** The store in the huggingface_hub cache folder `cacheDir` for `model`. */
@@ -159,10 +127,10 @@ class NodeHubStore implements HubStore {
  * const source = await openHubSource("org/vq-diffusion-tiny", { localFilesOnly: true }, nodeHubPlatform());
  * ```
  */
-export function nodeHubPlatform(env: Record<string, string | undefined> = process.env): HubPlatform {
+export function nodeHubPlatform(env: Environment = process.env): HubPlatform {
   return {
     defaults: hubEnvironmentDefaults(env),
     fetch: globalThis.fetch,
-    store: (model, cacheDir, hubUrl) => new NodeHubStore(model, hubCacheDir(cacheDir), hubUrl),
+    store: (model, cacheDir, hubUrl) => new NodeHubStore(model, hubCacheDir(cacheDir, env), hubUrl),
   };
 }

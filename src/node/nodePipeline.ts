@@ -20,7 +20,7 @@ import { loadOnnxruntimeNode } from "./onnxruntimeNode.js";
  * Options of {@link VQDiffusionPipeline.fromPretrained} in `vq-diffusion/node`. The Hub options
  * (`revision`, `cacheDir`, `hubUrl`, `accessToken`, `localFilesOnly`, `onProgress`, `signal`) apply
  * to a Hub model id (`org/name`) and default to the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE /
- * HF_HOME, HF_HUB_OFFLINE).
+ * HF_HOME, HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE: docs/hub-and-cache.md).
  */
 export interface NodePipelineLoadOptions extends HubLoadOptions {
   /** Another onnxruntime module (default: onnxruntime-node). */
