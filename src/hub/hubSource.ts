@@ -9,7 +9,7 @@
 import { argumentError, describe } from "../errors.js";
 import type { OptionKeys } from "../optionKeys.js";
 import { fileTooLarge, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
-import { abortError, DEFAULT_HUB_URL, HubNetworkError, hubFetch, hubHttpError, listRepoFiles, redact, resolveCommit, type HubContext, type ListedFile } from "./hubApi.js";
+import { abortError, DEFAULT_HUB_URL, fallsBackToCache, HubNetworkError, isAccessError, hubFetch, hubHttpError, listRepoFiles, redact, resolveCommit, type HubContext, type ListedFile } from "./hubApi.js";
 import { checkRevision, parseModelId, type ModelId } from "./modelId.js";
 import { countedBody, ProgressTracker, type HubProgressEvent } from "./progress.js";
 import { checkRepoFilePath, HUB_LIMITS, pipelineFiles } from "./repoFiles.js";
@@ -30,19 +30,22 @@ export interface HubLoadOptions {
   onProgress?: (event: HubProgressEvent) => void;
   /** Aborts the load; downloads stop, and no partial file is kept. */
   signal?: AbortSignal;
+  /** Receives the load's warnings: the Hub failed and the cache's copy is used; the cache could not keep a file. */
+  onWarning?: (message: string) => void;
 }
 
 /**
- * The keys of {@link HubLoadOptions}, for the loaders' lists of the options they take.
+ * The keys of {@link HubLoadOptions} but `onWarning` (which every loader lists among its own), for
+ * the loaders' lists of the options they take.
  *
  * @example
  * ```ts
- * const accepted = { subfolder: true, ...HUB_OPTION_KEYS }; // for checkOptionKeys
+ * const accepted = { subfolder: true, onWarning: true, ...HUB_OPTION_KEYS }; // for checkOptionKeys
  * ```
  */
 export const HUB_OPTION_KEYS = {
   revision: true, hubUrl: true, accessToken: true, localFilesOnly: true, cacheDir: true, onProgress: true, signal: true,
-} as const satisfies OptionKeys<HubLoadOptions>;
+} as const satisfies OptionKeys<Omit<HubLoadOptions, "onWarning">>;
 
 /** What a store knows of a revision from an earlier load. */
 export interface StoredRevision {
@@ -75,6 +78,8 @@ export interface HubStore {
 export interface HubPlatform {
   readonly defaults: Pick<HubLoadOptions, "hubUrl" | "accessToken" | "localFilesOnly">;
   readonly fetch: typeof fetch;
+  /** The metadata requests' time limit, ms (default 10 s, huggingface_hub's; Node.js reads HF_HUB_ETAG_TIMEOUT). */
+  readonly metadataTimeoutMs?: number;
   /** Makes the store for a checked model id and cache option. */
   store(model: ModelId, cacheDir: string | undefined, hubUrl: string): HubStore;
 }
@@ -94,7 +99,7 @@ const CONCURRENT_DOWNLOADS = 4;
  * ```
  */
 export function checkHubOptions(options: HubLoadOptions): void {
-  const { revision, hubUrl, accessToken, localFilesOnly, cacheDir, onProgress, signal } = options;
+  const { revision, hubUrl, accessToken, localFilesOnly, cacheDir, onProgress, signal, onWarning } = options;
   if (revision !== undefined) checkRevision(revision);
   if (hubUrl !== undefined && !isHttpUrl(hubUrl)) throw argumentError("hubUrl", "an http(s) URL such as https://huggingface.co", hubUrl);
   // The token itself is never echoed: only its type.
@@ -104,6 +109,7 @@ export function checkHubOptions(options: HubLoadOptions): void {
   if (localFilesOnly !== undefined && typeof localFilesOnly !== "boolean") throw argumentError("localFilesOnly", "true or false", localFilesOnly);
   if (cacheDir !== undefined && (typeof cacheDir !== "string" || cacheDir === "")) throw argumentError("cacheDir", "a non-empty string", cacheDir);
   if (onProgress !== undefined && typeof onProgress !== "function") throw argumentError("onProgress", "a function", onProgress);
+  if (onWarning !== undefined && typeof onWarning !== "function") throw argumentError("onWarning", "a function (message: string) => void", onWarning);
   if (signal !== undefined && (typeof signal !== "object" || signal === null || typeof signal.aborted !== "boolean")) throw argumentError("signal", "an AbortSignal", signal);
 }
 
@@ -151,7 +157,7 @@ export async function openHubSource(
   if (!isHttpUrl(hubUrl)) throw argumentError("hubUrl", "an http(s) URL such as https://huggingface.co", hubUrl);
   const accessToken = options.accessToken ?? platform.defaults.accessToken;
   const offline = options.localFilesOnly ?? platform.defaults.localFilesOnly ?? false;
-  const ctx: HubContext = { model, revision, hubUrl, accessToken, signal: options.signal, fetch: platform.fetch };
+  const ctx: HubContext = { model, revision, hubUrl, accessToken, signal: options.signal, fetch: platform.fetch, metadataTimeoutMs: platform.metadataTimeoutMs };
   const store = platform.store(model, options.cacheDir, hubUrl);
   const tracker = new ProgressTracker(options.onProgress);
 
@@ -164,11 +170,21 @@ export async function openHubSource(
       files = await listRepoFiles(ctx, commit);
       await store.remember(revision, commit, files);
     } catch (e) {
-      if (!(e instanceof HubNetworkError)) throw e;
+      // As huggingface_hub's snapshot_download: no answer, none in time, or an HTTP error but
+      // RevisionNotFound → the cache's copy of the revision, if any; else the Hub's error.
+      if (!fallsBackToCache(e)) throw e;
+      // The failure without its advice (the request, or the server that did not answer).
+      const failure = (e as Error).message;
+      const what = e instanceof HubNetworkError ? failure : (/^.*? at revision "[^"]*"/.exec(failure)?.[0] ?? failure);
       const stored = await store.stored(revision);
-      if (stored === null) throw new Error(`${e.message}, and the cache ${store.location} has no copy of revision "${revision}": check the connection, or hubUrl / HF_ENDPOINT`, { cause: e });
+      if (stored === null) {
+        if (e instanceof HubNetworkError) throw new Error(`${failure}, and the cache ${store.location} has no copy of revision "${revision}": check the connection, or hubUrl / HF_ENDPOINT`, { cause: e });
+        if (isAccessError(e)) throw e;
+        throw new Error(`${failure}; the cache ${store.location} has no copy of revision "${revision}" to fall back on`, { cause: e });
+      }
       ({ commit, files } = stored);
       online = false;
+      options.onWarning?.(`${what}; loading revision "${revision}"${revision === commit ? "" : ` (${commit})`} from the cache ${store.location}`);
     }
   } else {
     const stored = await store.stored(revision);

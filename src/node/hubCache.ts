@@ -17,7 +17,7 @@ import type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../h
 import type { ListedFile } from "../hub/hubApi.js";
 import { COMMIT_HASH, type ModelId } from "../hub/modelId.js";
 import type { LocalFile, ModelFileSource, ReadOptions } from "../pipeline/modelFolder.js";
-import { hubCacheDir, hubOffline, hubToken, type Environment } from "./hubEnvironment.js";
+import { hubCacheDir, hubMetadataTimeoutMs, hubOffline, hubToken, type Environment } from "./hubEnvironment.js";
 import { directorySource } from "./nodePipeline.js";
 
 /**
@@ -119,7 +119,7 @@ class NodeHubStore implements HubStore {
 }
 
 /**
- * Node.js's Hub platform: the environment's defaults, the global fetch, the huggingface_hub cache.
+ * Node.js's Hub platform: the environment's defaults (HF_HUB_ETAG_TIMEOUT too), the global fetch, the huggingface_hub cache.
  *
  * @example
  * ```ts
@@ -131,6 +131,7 @@ export function nodeHubPlatform(env: Environment = process.env): HubPlatform {
   return {
     defaults: hubEnvironmentDefaults(env),
     fetch: globalThis.fetch,
+    metadataTimeoutMs: hubMetadataTimeoutMs(env),
     store: (model, cacheDir, hubUrl) => new NodeHubStore(model, hubCacheDir(cacheDir, env), hubUrl),
   };
 }

@@ -45,6 +45,7 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
   const requests = [];
   const served = [];
   const faults = new Map();
+  let apiFault = null;
   const blobs = new Map();
   for (const repo of Object.values(repos)) for (const files of Object.values(repo.commits)) for (const bytes of Object.values(files)) blobs.set(sha256(bytes), bytes);
 
@@ -100,6 +101,10 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
     for await (const chunk of req) body += chunk;
     requests.push({ method: req.method, path, search: url.search, range: req.headers.range ?? null, authorization: req.headers.authorization ?? null });
 
+    if (apiFault !== null && path.startsWith("/api/")) {
+      if (apiFault === "hang") return; // the client's timeout or abort closes the socket
+      return error(res, apiFault, null, `fault ${apiFault}`);
+    }
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(path);
     if (cdn) {
       const bytes = blobs.get(cdn[1]);
@@ -176,7 +181,8 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
     /** Full-body GETs of `file` (of any repo), the downloads proper. */
     downloads: (file) => served.filter((p) => p === file).length,
     fault: (file, kind) => faults.set(file, kind),
-    clearFaults: () => faults.clear(),
+    apiFault: (kind) => void (apiFault = kind),
+    clearFaults: () => { faults.clear(); apiFault = null; },
     stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
   };
 }
