@@ -9,7 +9,7 @@
  * kept in memory for the one load only.
  */
 import { fileTooLarge, type ReadOptions } from "../pipeline/modelFolder.js";
-import type { ListedFile } from "./hubApi.js";
+import { resolveUrl, type ListedFile } from "./hubApi.js";
 import type { HubPlatform, HubStore, StoredRevision } from "./hubSource.js";
 import type { ModelId } from "./modelId.js";
 
@@ -22,10 +22,6 @@ import type { ModelId } from "./modelId.js";
  * ```
  */
 export const DEFAULT_CACHE_NAME = "vq-diffusion-hub";
-
-function fileUrl(hubUrl: string, model: ModelId, commit: string, path: string): string {
-  return `${hubUrl}/${model.id}/resolve/${commit}/${path.split("/").map(encodeURIComponent).join("/")}`;
-}
 
 class CacheStorageStore implements HubStore {
   readonly location: string;
@@ -59,12 +55,12 @@ class CacheStorageStore implements HubStore {
   }
 
   async has(commit: string, file: ListedFile): Promise<boolean> {
-    const hit = await (await this.cache).match(fileUrl(this.hubUrl, this.model, commit, file.path));
+    const hit = await (await this.cache).match(resolveUrl(this.hubUrl, this.model, commit, file.path));
     return hit !== undefined && hit.headers.get("content-length") === String(file.size);
   }
 
   async download(commit: string, file: ListedFile, fetchFn: typeof fetch): Promise<void> {
-    const url = fileUrl(this.hubUrl, this.model, commit, file.path);
+    const url = resolveUrl(this.hubUrl, this.model, commit, file.path);
     const response = await fetchFn(url);
     // The body is the counted stream: an error in it rejects put, which then stores nothing.
     const headers = { "content-length": String(file.size), "content-type": response.headers.get("content-type") ?? "application/octet-stream" };
@@ -72,7 +68,7 @@ class CacheStorageStore implements HubStore {
   }
 
   async read(commit: string, path: string, { maxBytes }: ReadOptions): Promise<Uint8Array | null> {
-    const hit = await (await this.cache).match(fileUrl(this.hubUrl, this.model, commit, path));
+    const hit = await (await this.cache).match(resolveUrl(this.hubUrl, this.model, commit, path));
     if (hit === undefined) return null;
     const size = Number(hit.headers.get("content-length"));
     if (!(size <= maxBytes)) {
@@ -107,7 +103,7 @@ class MemoryStore implements HubStore {
   }
 
   async download(commit: string, file: ListedFile, fetchFn: typeof fetch): Promise<void> {
-    const response = await fetchFn(fileUrl(this.hubUrl, this.model, commit, file.path));
+    const response = await fetchFn(resolveUrl(this.hubUrl, this.model, commit, file.path));
     this.files.set(`${commit}/${file.path}`, new Uint8Array(await response.arrayBuffer()));
   }
 

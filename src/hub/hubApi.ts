@@ -65,6 +65,20 @@ export interface ListedFile extends RepoFile {
 }
 
 /**
+ * The URL of a repository file's content at a commit: `{hub}/{id}/resolve/{commit}/{path}`, each
+ * path segment encoded (huggingface_hub's `hf_hub_url`).
+ *
+ * @example
+ * ```ts
+ * resolveUrl(DEFAULT_HUB_URL, { id: "org/m", org: "org", name: "m" }, "0123456789abcdef0123456789abcdef01234567", "a b/c.json");
+ * // "https://huggingface.co/org/m/resolve/0123456789abcdef0123456789abcdef01234567/a%20b/c.json"
+ * ```
+ */
+export function resolveUrl(hubUrl: string, model: ModelId, commit: string, path: string): string {
+  return `${hubUrl}/${model.id}/resolve/${commit}/${path.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/**
  * Replaces the token, wherever it appears, by `***`.
  *
  * @example

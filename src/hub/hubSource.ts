@@ -67,11 +67,17 @@ export interface HubStore {
   /** Whether the file is complete in the store. */
   has(commit: string, file: ListedFile): Promise<boolean>;
   /** Downloads the file with `fetchFn` (which counts progress and checks the size) into the store; leaves nothing on failure. */
-  download(commit: string, file: ListedFile, fetchFn: typeof fetch): Promise<void>;
+  download(commit: string, file: ListedFile, fetchFn: typeof fetch, context?: HubDownloadContext): Promise<void>;
   /** The stored file's bytes (at most `options.maxBytes`, else an Error before reading), or null when the store lacks it. */
   read(commit: string, path: string, options: ReadOptions): Promise<Uint8Array | null>;
   /** Optional (a store on this machine's file system): where the stored file lies, for onnxruntime to open it by path. */
   locate?(commit: string, path: string, options: ReadOptions): Promise<LocalFile | null>;
+}
+
+/** What a store's download may use besides the fetch: the load's signal (to stop waiting for another process's download) and its warnings. */
+export interface HubDownloadContext {
+  readonly signal?: AbortSignal;
+  readonly onWarning?: (message: string) => void;
 }
 
 /** What the platform supplies: defaults from its environment and its fetch. */
@@ -221,7 +227,7 @@ export async function openHubSource(
     tracker.report(file.path, "download", 0, file.size);
     const counting = countingFetch(ctx, file, (loaded) => tracker.report(file.path, "download", loaded, file.size));
     try {
-      await store.download(commit, file, counting);
+      await store.download(commit, file, counting, { signal: ctx.signal, onWarning: options.onWarning });
     } catch (e) {
       if (ctx.signal?.aborted) throw abortError(ctx.signal, model.id);
       const message = redact((e as Error)?.message ?? String(e), accessToken);

@@ -1,22 +1,24 @@
 /**
  * The Hub store of Node.js: huggingface_hub's cache, the folder Python's `huggingface_hub` (and so
- * diffusers and transformers) reads and writes, through `@huggingface/hub`'s `downloadFileToCacheDir`:
+ * diffusers and transformers) reads and writes, shared safely by several processes (src/node/cacheBlob.ts):
  *
  *   {cacheDir}/models--{org}--{name}/blobs/{etag}                    the contents, once per version
  *   {cacheDir}/models--{org}--{name}/snapshots/{commit}/{path}       links to the blobs
  *   {cacheDir}/models--{org}--{name}/refs/{revision}                 the commit a branch or tag had
+ *   {cacheDir}/.locks/models--{org}--{name}/{etag}.vq-diffusion.lock  a download in progress
  *
  * The environment a Hub user already sets is honoured as huggingface_hub reads it
  * (src/node/hubEnvironment.ts): HF_ENDPOINT, HF_TOKEN (else the token file Python's login saved),
  * HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE, and HF_HUB_CACHE / HF_HOME with `~` and `$VAR` expanded.
  */
-import { downloadFileToCacheDir, getRepoFolderName } from "@huggingface/hub";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { getRepoFolderName } from "@huggingface/hub";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../hub/hubSource.js";
-import type { ListedFile } from "../hub/hubApi.js";
+import type { HubDownloadContext, HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../hub/hubSource.js";
+import { resolveUrl, type ListedFile } from "../hub/hubApi.js";
 import { COMMIT_HASH, type ModelId } from "../hub/modelId.js";
 import type { LocalFile, ModelFileSource, ReadOptions } from "../pipeline/modelFolder.js";
+import { storeBlob } from "./cacheBlob.js";
 import { hubCacheDir, hubMetadataTimeoutMs, hubOffline, hubToken, type Environment } from "./hubEnvironment.js";
 import { directorySource } from "./nodePipeline.js";
 
@@ -81,27 +83,20 @@ class NodeHubStore implements HubStore {
     return info !== null && info.isFile() && info.size === file.size;
   }
 
-  async download(commit: string, file: ListedFile, fetchFn: typeof fetch): Promise<void> {
-    // xet: false (passed on to downloadFile) fetches a Xet-stored file whole from its resolve/ URL,
-    // as huggingface_hub does without hf_xet: one body, counted and checked by fetchFn.
-    const params = {
-      repo: { type: "model" as const, name: this.model.id },
-      path: file.path,
-      revision: commit,
-      hubUrl: this.hubUrl,
-      cacheDir: this.cacheDir,
-      // No accessToken here: fetchFn adds it for the Hub's origin (any token format a mirror uses).
-      fetch: fetchFn,
-      xet: false,
+  async download(commit: string, file: ListedFile, fetchFn: typeof fetch, context: HubDownloadContext = {}): Promise<void> {
+    // The blob's name is the listing's id of the content (the LFS sha256, else the git sha1), as
+    // huggingface_hub names it by the ETag the Hub gives for the same content.
+    if (file.blobId === undefined) throw new Error(`${file.path}: expected the listing to give the file's blob id (oid), got none: the cache names its copy by it`);
+    const place = {
+      repoFolder: this.repoFolder,
+      locksFolder: join(this.cacheDir, ".locks", getRepoFolderName({ type: "model", name: this.model.id })),
+      etag: file.blobId,
+      size: file.size,
+      pointer: join(this.repoFolder, "snapshots", commit, file.path),
     };
-    try {
-      await downloadFileToCacheDir(params);
-    } catch (e) {
-      // downloadFileToCacheDir writes blobs/{etag}.incomplete and renames it when whole: after a
-      // failure, remove the partial file rather than leave it for a resumption we do not do.
-      if (file.blobId !== undefined) await rm(join(this.repoFolder, "blobs", `${file.blobId}.incomplete`), { force: true });
-      throw e;
-    }
+    // One whole GET of the file's resolve/ URL (a Xet-stored file too, as huggingface_hub fetches
+    // it without hf_xet), counted and checked by fetchFn.
+    await storeBlob(place, async () => (await fetchFn(resolveUrl(this.hubUrl, this.model, commit, file.path))).body!, context.signal);
   }
 
   /** The snapshot folder as a model folder: its links into ../../blobs are followed, nothing outside the repository is read. */

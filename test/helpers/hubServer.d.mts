@@ -43,4 +43,4 @@ export interface HubServer {
 /** Every file under `dir`. */
 export function readFolder(dir: string): Files;
 
-export function startHubServer(options: { repos: Record<string, FixtureRepo>; token?: string; pageSize?: number }): Promise<HubServer>;
+export function startHubServer(options: { repos: Record<string, FixtureRepo>; token?: string; pageSize?: number; bodyDelayMs?: number }): Promise<HubServer>;

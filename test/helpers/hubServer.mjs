@@ -39,9 +39,11 @@ const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 
 /**
  * Starts the server. `repos`: { [id]: { commits: { [sha]: files }, refs: { [branchOrTag]: sha },
- * private?: true, gated?: true } }; `token`: the one accepted token; `pageSize`: tree entries a page.
+ * private?: true, gated?: true } }; `token`: the one accepted token; `pageSize`: tree entries a page;
+ * `bodyDelayMs`: every full-body GET sends half its body, waits this long, then the rest (so that
+ * downloads from several clients overlap).
  */
-export async function startHubServer({ repos, token = "hf_test_token", pageSize = 1000 }) {
+export async function startHubServer({ repos, token = "hf_test_token", pageSize = 1000, bodyDelayMs = 0 }) {
   const requests = [];
   const served = [];
   const faults = new Map();
@@ -78,6 +80,11 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
     if (req.method === "HEAD") return void res.end();
     served.push(path);
     const fault = faults.get(path);
+    if (fault === undefined && bodyDelayMs > 0) {
+      res.write(Buffer.from(bytes.subarray(0, bytes.length >> 1)));
+      setTimeout(() => res.end(Buffer.from(bytes.subarray(bytes.length >> 1))), bodyDelayMs);
+      return;
+    }
     if (fault === undefined) return void res.end(Buffer.from(bytes));
     faults.delete(path);
     res.shouldKeepAlive = false;
