@@ -66,18 +66,12 @@ export interface HubStore {
   remember(revision: string, commit: string, files: readonly ListedFile[]): Promise<void>;
   /** Whether the file is complete in the store. */
   has(commit: string, file: ListedFile): Promise<boolean>;
-  /** Downloads the file with `fetchFn` (which counts progress and checks the size) into the store; leaves nothing on failure. */
-  download(commit: string, file: ListedFile, fetchFn: typeof fetch, context?: HubDownloadContext): Promise<void>;
+  /** Downloads the file with `fetchFn` (which counts progress and checks the size) into the store; leaves nothing on failure. `signal` also stops a wait for another process's download of it. */
+  download(commit: string, file: ListedFile, fetchFn: typeof fetch, signal?: AbortSignal): Promise<void>;
   /** The stored file's bytes (at most `options.maxBytes`, else an Error before reading), or null when the store lacks it. */
   read(commit: string, path: string, options: ReadOptions): Promise<Uint8Array | null>;
   /** Optional (a store on this machine's file system): where the stored file lies, for onnxruntime to open it by path. */
   locate?(commit: string, path: string, options: ReadOptions): Promise<LocalFile | null>;
-}
-
-/** What a store's download may use besides the fetch: the load's signal (to stop waiting for another process's download) and its warnings. */
-export interface HubDownloadContext {
-  readonly signal?: AbortSignal;
-  readonly onWarning?: (message: string) => void;
 }
 
 /** What the platform supplies: defaults from its environment and its fetch. */
@@ -86,8 +80,8 @@ export interface HubPlatform {
   readonly fetch: typeof fetch;
   /** The metadata requests' time limit, ms (default 10 s, huggingface_hub's; Node.js reads HF_HUB_ETAG_TIMEOUT). */
   readonly metadataTimeoutMs?: number;
-  /** Makes the store for a checked model id and cache option. */
-  store(model: ModelId, cacheDir: string | undefined, hubUrl: string): HubStore;
+  /** Makes the store for a checked model id and cache option; `onWarning` receives what the store could not do but the load survives (a file the cache could not keep). */
+  store(model: ModelId, cacheDir: string | undefined, hubUrl: string, onWarning?: (message: string) => void): HubStore;
 }
 
 /** Downloads in flight, by store, commit and path: a second load of the same file waits for the first. */
@@ -164,7 +158,7 @@ export async function openHubSource(
   const accessToken = options.accessToken ?? platform.defaults.accessToken;
   const offline = options.localFilesOnly ?? platform.defaults.localFilesOnly ?? false;
   const ctx: HubContext = { model, revision, hubUrl, accessToken, signal: options.signal, fetch: platform.fetch, metadataTimeoutMs: platform.metadataTimeoutMs };
-  const store = platform.store(model, options.cacheDir, hubUrl);
+  const store = platform.store(model, options.cacheDir, hubUrl, options.onWarning);
   const tracker = new ProgressTracker(options.onProgress);
 
   let commit: string;
@@ -227,7 +221,7 @@ export async function openHubSource(
     tracker.report(file.path, "download", 0, file.size);
     const counting = countingFetch(ctx, file, (loaded) => tracker.report(file.path, "download", loaded, file.size));
     try {
-      await store.download(commit, file, counting, { signal: ctx.signal, onWarning: options.onWarning });
+      await store.download(commit, file, counting, ctx.signal);
     } catch (e) {
       if (ctx.signal?.aborted) throw abortError(ctx.signal, model.id);
       const message = redact((e as Error)?.message ?? String(e), accessToken);

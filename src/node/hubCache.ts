@@ -14,7 +14,7 @@
 import { getRepoFolderName } from "@huggingface/hub";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { HubDownloadContext, HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../hub/hubSource.js";
+import type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../hub/hubSource.js";
 import { resolveUrl, type ListedFile } from "../hub/hubApi.js";
 import { COMMIT_HASH, type ModelId } from "../hub/modelId.js";
 import type { LocalFile, ModelFileSource, ReadOptions } from "../pipeline/modelFolder.js";
@@ -83,7 +83,7 @@ class NodeHubStore implements HubStore {
     return info !== null && info.isFile() && info.size === file.size;
   }
 
-  async download(commit: string, file: ListedFile, fetchFn: typeof fetch, context: HubDownloadContext = {}): Promise<void> {
+  async download(commit: string, file: ListedFile, fetchFn: typeof fetch, signal?: AbortSignal): Promise<void> {
     // The blob's name is the listing's id of the content (the LFS sha256, else the git sha1), as
     // huggingface_hub names it by the ETag the Hub gives for the same content.
     if (file.blobId === undefined) throw new Error(`${file.path}: expected the listing to give the file's blob id (oid), got none: the cache names its copy by it`);
@@ -96,7 +96,7 @@ class NodeHubStore implements HubStore {
     };
     // One whole GET of the file's resolve/ URL (a Xet-stored file too, as huggingface_hub fetches
     // it without hf_xet), counted and checked by fetchFn.
-    await storeBlob(place, async () => (await fetchFn(resolveUrl(this.hubUrl, this.model, commit, file.path))).body!, context.signal);
+    await storeBlob(place, async () => (await fetchFn(resolveUrl(this.hubUrl, this.model, commit, file.path))).body!, signal);
   }
 
   /** The snapshot folder as a model folder: its links into ../../blobs are followed, nothing outside the repository is read. */
