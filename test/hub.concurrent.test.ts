@@ -87,6 +87,8 @@ describe("several processes, one cache", () => {
     });
     expect(interrupted.signal).toBe("SIGINT");
     expect(readdirSync(blobs).filter((b) => b.endsWith(".incomplete")).length).toBeGreaterThan(0);
+    // proper-lockfile released the locks as the process went (signal-exit): the next load need not wait for them to go stale.
+    expect(readdirSync(join(cacheDir, ".locks", REPO))).toEqual([]);
     server.clearFaults();
     expect(await load(cacheDir)).toEqual({ code: 0, signal: null, stderr: "" });
     expectWhole(cacheDir);
