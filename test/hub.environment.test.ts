@@ -10,6 +10,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hubCacheDir, hubEnvironmentDefaults, VQDiffusionPipeline } from "../src/node.js";
+import { hubDownloadTimeoutMs, hubMetadataTimeoutMs } from "../src/node/hubEnvironment.js";
 import { readFolder, startHubServer, type HubServer } from "./helpers/hubServer.mjs";
 
 const HOME = "/home/someone";
@@ -84,6 +85,16 @@ describe("cache and token locations: ~ and $VAR expanded as huggingface_hub expa
       rmSync(home, { recursive: true, force: true });
     }
   });
+});
+
+describe("timeouts, as huggingface_hub's _as_int(…) or 10", () => {
+  it.each<[string | undefined, number]>([[undefined, 10_000], ["30", 30_000], [" 5 ", 5_000], ["0", 10_000], ["-3", 10_000], ["2.5", 10_000], ["ten", 10_000], ["", 10_000]])(
+    "%j seconds → %i ms, in HF_HUB_ETAG_TIMEOUT and HF_HUB_DOWNLOAD_TIMEOUT",
+    (value, ms) => {
+      expect(hubMetadataTimeoutMs({ HF_HUB_ETAG_TIMEOUT: value })).toBe(ms);
+      expect(hubDownloadTimeoutMs({ HF_HUB_DOWNLOAD_TIMEOUT: value })).toBe(ms);
+    },
+  );
 });
 
 describe("a load with HF_HOME=~/… and TRANSFORMERS_OFFLINE=1 (loopback Hub)", () => {

@@ -2,9 +2,10 @@
  * The Hub fails while the model is cached: the load falls back to the cached snapshot exactly when
  * huggingface_hub's `snapshot_download` does (diffusers' `from_pretrained` goes through it): no
  * answer, a timeout (HF_HUB_ETAG_TIMEOUT), or any HTTP error answer but 404 RevisionNotFound; the
- * fallback is said through onWarning. Without a cached copy, the Hub's error comes through.
+ * fallback is said through onWarning. Without a cached copy, the Hub's error comes through. A
+ * download that stops sending is an error after HF_HUB_DOWNLOAD_TIMEOUT seconds, not a hang.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -114,6 +115,23 @@ describe("the Hub fails while the model is cached (huggingface_hub's fallback)",
     } finally {
       if (saved === undefined) delete process.env.HF_HUB_ETAG_TIMEOUT;
       else process.env.HF_HUB_ETAG_TIMEOUT = saved;
+    }
+  });
+
+  it("a download that stops sending for HF_HUB_DOWNLOAD_TIMEOUT seconds is an error, not a hang, and leaves no partial file", { timeout: 20_000 }, async () => {
+    const empty = newDir();
+    const saved = process.env.HF_HUB_DOWNLOAD_TIMEOUT;
+    process.env.HF_HUB_DOWNLOAD_TIMEOUT = "1";
+    try {
+      server.fault("transformer/model.onnx", "hang");
+      await expect(VQDiffusionPipeline.fromPretrained("org/tiny", { hubUrl: server.url, cacheDir: empty })).rejects.toThrow(
+        `org/tiny: downloading transformer/model.onnx: no bytes for 1 s after ${tiny["transformer/model.onnx"].length >> 1} of ${tiny["transformer/model.onnx"].length} (HF_HUB_DOWNLOAD_TIMEOUT)`,
+      );
+      const blobs = join(empty, "models--org--tiny", "blobs");
+      expect(readdirSync(blobs).filter((b) => b.includes(".incomplete"))).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.HF_HUB_DOWNLOAD_TIMEOUT;
+      else process.env.HF_HUB_DOWNLOAD_TIMEOUT = saved;
     }
   });
 });

@@ -33,6 +33,17 @@ export const DEFAULT_HUB_URL = "https://huggingface.co";
 export const DEFAULT_METADATA_TIMEOUT_MS = 10_000;
 
 /**
+ * How long a download may wait for its answer, or for its next bytes: huggingface_hub's
+ * `DEFAULT_DOWNLOAD_TIMEOUT`, 10 s (Node.js reads `HF_HUB_DOWNLOAD_TIMEOUT`).
+ *
+ * @example
+ * ```ts
+ * const ctx = { downloadTimeoutMs: DEFAULT_DOWNLOAD_TIMEOUT_MS }; // part of a HubContext
+ * ```
+ */
+export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 10_000;
+
+/**
  * A request that got no HTTP answer (connection refused, DNS, reset before the headers) or none
  * in time: the load then falls back to the cache.
  *
@@ -56,6 +67,8 @@ export interface HubContext {
   readonly fetch: typeof fetch;
   /** The metadata requests' time limit, ms (default {@link DEFAULT_METADATA_TIMEOUT_MS}). */
   readonly metadataTimeoutMs?: number;
+  /** A download's limit for its answer and for each wait for bytes, ms (default {@link DEFAULT_DOWNLOAD_TIMEOUT_MS}). */
+  readonly downloadTimeoutMs?: number;
 }
 
 /** A repository's file at a commit, with the id its blob is stored under (for cleaning up after a failed download). */
@@ -206,36 +219,48 @@ export function isAccessError(e: unknown): boolean {
 }
 
 /**
- * A metadata answer's JSON. The request and its body are bounded in time (`metadataTimeoutMs`, as
- * huggingface_hub bounds its metadata requests by HF_HUB_ETAG_TIMEOUT): past it, a {@link HubNetworkError}.
+ * Runs `work` with the context's signal joined to a time limit (the caller's abort reason carried
+ * over): past `limitMs`, a {@link HubNetworkError} saying the Hub did not answer in time, naming
+ * the setting `setting` that sets the limit.
+ *
+ * @example
+ * ```ts
+ * declare const ctx: HubContext;
+ * const response = await withinTime(ctx, 10_000, "HF_HUB_ETAG_TIMEOUT", (timed) => hubFetch(timed)("https://huggingface.co/api/models/org/m"));
+ * ```
  */
-async function getJson(ctx: HubContext, url: string, file: string | null): Promise<{ json: unknown; response: Response }> {
-  const limit = ctx.metadataTimeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS;
-  // One signal for the caller's abort and the time limit (the caller's reason carried over).
+export async function withinTime<T>(ctx: HubContext, limitMs: number, setting: string, work: (timed: HubContext) => Promise<T>): Promise<T> {
   const timer = new AbortController();
-  const timeout = setTimeout(() => timer.abort(), limit);
+  const timeout = setTimeout(() => timer.abort(), limitMs);
   const forward = () => timer.abort(ctx.signal?.reason);
   if (ctx.signal?.aborted) forward();
   ctx.signal?.addEventListener("abort", forward, { once: true });
-  const timed: HubContext = { ...ctx, signal: timer.signal };
-  let response: Response;
-  let bytes: Uint8Array;
   try {
-    response = await hubFetch(timed)(url, { headers: { accept: "application/json" } });
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      throw hubHttpError(ctx, response.status, response.headers.get("x-error-code"), file);
-    }
-    bytes = await readBounded(response, HUB_LIMITS.maxApiResponseBytes, `${ctx.model.id}: ${url}`);
+    return await work({ ...ctx, signal: timer.signal });
   } catch (e) {
     if (timer.signal.aborted && !ctx.signal?.aborted) {
-      throw new HubNetworkError(`${ctx.model.id}: ${ctx.hubUrl} did not answer within ${limit / 1000} s (HF_HUB_ETAG_TIMEOUT)`, { cause: e });
+      throw new HubNetworkError(`${ctx.model.id}: ${ctx.hubUrl} did not answer within ${limitMs / 1000} s (${setting})`, { cause: e });
     }
     throw e;
   } finally {
     clearTimeout(timeout);
     ctx.signal?.removeEventListener("abort", forward);
   }
+}
+
+/**
+ * A metadata answer's JSON. The request and its body are bounded in time (`metadataTimeoutMs`, as
+ * huggingface_hub bounds its metadata requests by HF_HUB_ETAG_TIMEOUT): past it, a {@link HubNetworkError}.
+ */
+async function getJson(ctx: HubContext, url: string, file: string | null): Promise<{ json: unknown; response: Response }> {
+  const { response, bytes } = await withinTime(ctx, ctx.metadataTimeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS, "HF_HUB_ETAG_TIMEOUT", async (timed) => {
+    const response = await hubFetch(timed)(url, { headers: { accept: "application/json" } });
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      throw hubHttpError(ctx, response.status, response.headers.get("x-error-code"), file);
+    }
+    return { response, bytes: await readBounded(response, HUB_LIMITS.maxApiResponseBytes, `${ctx.model.id}: ${url}`) };
+  });
   try {
     return { json: JSON.parse(new TextDecoder().decode(bytes)), response };
   } catch (e) {

@@ -9,7 +9,7 @@
 import { argumentError, describe } from "../errors.js";
 import type { OptionKeys } from "../optionKeys.js";
 import { fileTooLarge, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
-import { abortError, DEFAULT_HUB_URL, fallsBackToCache, HubNetworkError, isAccessError, hubFetch, hubHttpError, listRepoFiles, redact, resolveCommit, type HubContext, type ListedFile } from "./hubApi.js";
+import { abortError, DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_HUB_URL, fallsBackToCache, HubNetworkError, isAccessError, withinTime, hubFetch, hubHttpError, listRepoFiles, redact, resolveCommit, type HubContext, type ListedFile } from "./hubApi.js";
 import { checkRevision, parseModelId, type ModelId } from "./modelId.js";
 import { countedBody, ProgressTracker, type HubProgressEvent } from "./progress.js";
 import { checkRepoFilePath, HUB_LIMITS, pipelineFiles } from "./repoFiles.js";
@@ -80,6 +80,8 @@ export interface HubPlatform {
   readonly fetch: typeof fetch;
   /** The metadata requests' time limit, ms (default 10 s, huggingface_hub's; Node.js reads HF_HUB_ETAG_TIMEOUT). */
   readonly metadataTimeoutMs?: number;
+  /** How long a download may wait for its answer or its next bytes, ms (default 10 s, huggingface_hub's; Node.js reads HF_HUB_DOWNLOAD_TIMEOUT). */
+  readonly downloadTimeoutMs?: number;
   /** Makes the store for a checked model id and cache option; `onWarning` receives what the store could not do but the load survives (a file the cache could not keep). */
   store(model: ModelId, cacheDir: string | undefined, hubUrl: string, onWarning?: (message: string) => void): HubStore;
 }
@@ -157,7 +159,7 @@ export async function openHubSource(
   if (!isHttpUrl(hubUrl)) throw argumentError("hubUrl", "an http(s) URL such as https://huggingface.co", hubUrl);
   const accessToken = options.accessToken ?? platform.defaults.accessToken;
   const offline = options.localFilesOnly ?? platform.defaults.localFilesOnly ?? false;
-  const ctx: HubContext = { model, revision, hubUrl, accessToken, signal: options.signal, fetch: platform.fetch, metadataTimeoutMs: platform.metadataTimeoutMs };
+  const ctx: HubContext = { model, revision, hubUrl, accessToken, signal: options.signal, fetch: platform.fetch, metadataTimeoutMs: platform.metadataTimeoutMs, downloadTimeoutMs: platform.downloadTimeoutMs };
   const store = platform.store(model, options.cacheDir, hubUrl, options.onWarning);
   const tracker = new ProgressTracker(options.onProgress);
 
@@ -269,9 +271,9 @@ export async function openHubSource(
  * file's content counted and checked against the listing's size.
  */
 function countingFetch(ctx: HubContext, file: ListedFile, onBytes: (loaded: number) => void): typeof fetch {
-  const base = hubFetch(ctx);
+  const limit = ctx.downloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS;
   return async (input, init) => {
-    const response = await base(input, init);
+    const response = await withinTime(ctx, limit, "HF_HUB_DOWNLOAD_TIMEOUT", (timed) => hubFetch(timed)(input, init));
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
     const ranged = new Headers(init?.headers).has("range") || (input instanceof Request && input.headers.has("range"));
     if (!response.ok) {
@@ -284,7 +286,7 @@ function countingFetch(ctx: HubContext, file: ListedFile, onBytes: (loaded: numb
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     const content = !url.startsWith(`${ctx.hubUrl}/api/`);
     if (method !== "GET" || ranged || !content || response.body === null) return response;
-    const body = countedBody(response.body, file.size, `${ctx.model.id}: downloading ${file.path}`, onBytes, ctx.signal);
+    const body = countedBody(response.body, file.size, `${ctx.model.id}: downloading ${file.path}`, onBytes, ctx.signal, { ms: limit, name: "HF_HUB_DOWNLOAD_TIMEOUT" });
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }

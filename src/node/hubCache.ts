@@ -19,7 +19,7 @@ import { resolveUrl, type ListedFile } from "../hub/hubApi.js";
 import { COMMIT_HASH, type ModelId } from "../hub/modelId.js";
 import type { LocalFile, ModelFileSource, ReadOptions } from "../pipeline/modelFolder.js";
 import { storeBlob } from "./cacheBlob.js";
-import { hubCacheDir, hubMetadataTimeoutMs, hubOffline, hubToken, type Environment } from "./hubEnvironment.js";
+import { hubCacheDir, hubDownloadTimeoutMs, hubMetadataTimeoutMs, hubOffline, hubToken, type Environment } from "./hubEnvironment.js";
 import { directorySource } from "./nodePipeline.js";
 
 /**
@@ -114,7 +114,7 @@ class NodeHubStore implements HubStore {
 }
 
 /**
- * Node.js's Hub platform: the environment's defaults (HF_HUB_ETAG_TIMEOUT too), the global fetch, the huggingface_hub cache.
+ * Node.js's Hub platform: the environment's defaults (HF_HUB_ETAG_TIMEOUT and HF_HUB_DOWNLOAD_TIMEOUT too), the global fetch, the huggingface_hub cache.
  *
  * @example
  * ```ts
@@ -127,6 +127,7 @@ export function nodeHubPlatform(env: Environment = process.env): HubPlatform {
     defaults: hubEnvironmentDefaults(env),
     fetch: globalThis.fetch,
     metadataTimeoutMs: hubMetadataTimeoutMs(env),
+    downloadTimeoutMs: hubDownloadTimeoutMs(env),
     store: (model, cacheDir, hubUrl) => new NodeHubStore(model, hubCacheDir(cacheDir, env), hubUrl),
   };
 }

@@ -11,6 +11,7 @@
  * | `HF_TOKEN`, else `HUGGING_FACE_HUB_TOKEN`, else the token file | `_clean_token`: CR and LF removed, spaces trimmed, empty is none |
  * | `HF_ENDPOINT` | the Hub's URL |
  * | `HF_HUB_ETAG_TIMEOUT` | seconds to wait for the Hub's metadata answers (`_as_int(…) or 10`) |
+ * | `HF_HUB_DOWNLOAD_TIMEOUT` | seconds a download may wait for its answer or its next bytes (`_as_int(…) or 10`) |
  *
  * The `cacheDir` option is expanded as huggingface_hub expands its `cache_dir` argument:
  * `Path(cache_dir).expanduser()`, `~` only, no variables.
@@ -26,8 +27,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 /** huggingface_hub's `ENV_VARS_TRUE_VALUES`. */
 const TRUE_VALUES = new Set(["1", "ON", "YES", "TRUE"]);
 
-/** huggingface_hub's `DEFAULT_ETAG_TIMEOUT`, in seconds. */
-const DEFAULT_ETAG_TIMEOUT_S = 10;
+/** huggingface_hub's `DEFAULT_ETAG_TIMEOUT` and `DEFAULT_DOWNLOAD_TIMEOUT`, in seconds. */
+const DEFAULT_TIMEOUT_S = 10;
 
 /**
  * Whether an environment value is on, as huggingface_hub's `_is_true`: 1, ON, YES or TRUE in any
@@ -169,6 +170,13 @@ export function hubToken(env: Environment = process.env): string | undefined {
   }
 }
 
+/** Whole seconds from an environment value as huggingface_hub's `_as_int(…) or 10` (unset, 0 or not an integer is 10), in ms. */
+function secondsOrDefault(value: string | undefined): number {
+  const raw = value?.trim();
+  const seconds = raw !== undefined && /^[+-]?\d+$/.test(raw) ? Number(raw) : 0;
+  return (seconds > 0 ? seconds : DEFAULT_TIMEOUT_S) * 1000;
+}
+
 /**
  * How long to wait for the Hub's answer to a metadata request, in milliseconds: huggingface_hub's
  * `HF_HUB_ETAG_TIMEOUT` (whole seconds, `_as_int(…) or 10`: unset, 0 or not an integer is 10 s).
@@ -179,7 +187,18 @@ export function hubToken(env: Environment = process.env): string | undefined {
  * ```
  */
 export function hubMetadataTimeoutMs(env: Environment = process.env): number {
-  const raw = env.HF_HUB_ETAG_TIMEOUT?.trim();
-  const seconds = raw !== undefined && /^[+-]?\d+$/.test(raw) ? Number(raw) : 0;
-  return (seconds > 0 ? seconds : DEFAULT_ETAG_TIMEOUT_S) * 1000;
+  return secondsOrDefault(env.HF_HUB_ETAG_TIMEOUT);
+}
+
+/**
+ * How long a download may wait for its answer, or for its next bytes, in milliseconds:
+ * huggingface_hub's `HF_HUB_DOWNLOAD_TIMEOUT` (its read timeout; `_as_int(…) or 10`).
+ *
+ * @example
+ * ```ts
+ * hubDownloadTimeoutMs({}); // 10000
+ * ```
+ */
+export function hubDownloadTimeoutMs(env: Environment = process.env): number {
+  return secondsOrDefault(env.HF_HUB_DOWNLOAD_TIMEOUT);
 }
