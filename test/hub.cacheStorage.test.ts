@@ -89,4 +89,16 @@ describe("Cache Storage full (QuotaExceededError on cache.put)", () => {
     );
     await pipe.release();
   });
+
+  it("two loads at once over a full cache: both whole (each its own downloads: what one holds in memory is its own)", async () => {
+    (globalThis as { caches?: unknown }).caches = new FakeCacheStorage(100_000);
+    const before = FILES.map((f) => server.downloads(f));
+    const warnings: string[] = [];
+    const options = { ort: ort as unknown as OrtModule, hubUrl: server.url, onWarning: (m: string) => warnings.push(m) };
+    const [a, b] = await Promise.all([VQDiffusionPipeline.fromPretrained("org/tiny", options), VQDiffusionPipeline.fromPretrained("org/tiny", options)]);
+    expect(FILES.map((f, i) => server.downloads(f) - before[i])).toEqual(FILES.map(() => 2));
+    expect(a.config).toEqual(b.config);
+    expect(warnings).toHaveLength(4);
+    await Promise.all([a.release(), b.release()]);
+  });
 });
