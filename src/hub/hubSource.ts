@@ -2,7 +2,9 @@
  * A model folder on the Hugging Face Hub as a {@link ModelFileSource}: the revision is resolved to a
  * commit, the commit's listing picks the pipeline's files, those are fetched into a store (the
  * huggingface_hub cache in Node.js, Cache Storage in browsers) with progress, and the pipeline reads
- * them from there. Without a network (or with `localFilesOnly`), the store's earlier copy is used.
+ * them from there. With `localFilesOnly`, or when the Hub fails as huggingface_hub's
+ * `snapshot_download` falls back on (no answer, none in time, an HTTP error but 404
+ * RevisionNotFound), the store's earlier copy is used (docs/hub-and-cache.md).
  *
  * Two loads of the same files in one process share each download: a file is fetched once.
  */
@@ -128,7 +130,8 @@ function isHttpUrl(value: unknown): value is string {
 /**
  * Opens the model `id` on the Hub as a model folder: resolves the revision, fetches the pipeline's
  * files into the platform's store (reporting progress), and returns a source reading them there.
- * Offline, with `localFilesOnly`, or when the Hub cannot be reached, it reads what the store holds.
+ * With `localFilesOnly`, or when the Hub fails (no answer, none within the metadata timeout, an
+ * HTTP error but 404 RevisionNotFound), it reads what the store holds, with a warning to `onWarning`.
  *
  * @example
  * ```ts
@@ -143,7 +146,8 @@ function isHttpUrl(value: unknown): value is string {
  *   reads later is fetched then.
  * @throws the id or an option is malformed (before any request); the Hub answers an error (HTTP
  *   401/403/404: the message names the repository, the file and what to do); a download breaks or
- *   its size differs from the listing's; the signal aborts; offline and the store lacks the revision.
+ *   its size differs from the listing's, or stops for the download timeout; the signal aborts;
+ *   offline, or the Hub failed, and the store lacks the revision.
  */
 export async function openHubSource(
   id: string,
