@@ -21,4 +21,5 @@ export { modelLocation } from "./node/modelLocation.js";
 export { createNodeStepThreadPool } from "./node/nodeStepThreadPool.js";
 export type { NodeStepThreadPoolOptions } from "./node/nodeStepThreadPool.js";
 export type { ModelLocation } from "./node/modelLocation.js";
-export { nodeHubPlatform, hubCacheDir, hubEnvironmentDefaults } from "./node/hubCache.js";
+export { nodeHubPlatform, hubEnvironmentDefaults } from "./node/hubCache.js";
+export { hubCacheDir, hubOffline, isTrue } from "./node/hubEnvironment.js";
