@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { buildTextEncoderGraph } from "../src/convert/clipTextModel.js";
+import { buildTextEncoderGraph, clipTextModelSizes } from "../src/convert/clipTextModel.js";
 import type { ComponentConfig } from "../src/convert/configValues.js";
 import type { StateDict } from "../src/formats/checkpointTensor.js";
 import { openSession, outsideTolerance, writeGraph } from "./helpers/graphSession.js";
@@ -52,6 +52,20 @@ describe("buildTextEncoderGraph: parity with transformers' CLIPTextModel", () =>
     const D = config["hidden_size"] as number;
     expect(outsideTolerance(out["last_hidden_state"].data as Float32Array, expected.slice(0, 5 * D), 1e-4, 1e-4).outside).toBe(0);
     await session.release();
+  });
+});
+
+describe("clipTextModelSizes: microsoft/vq-diffusion-ithq's CLIPTextModel (CLIP ViT-B/32's text model)", () => {
+  it("accepts its config, projection_dim and the token ids not entering the graph", () => {
+    const ithq = {
+      architectures: ["CLIPTextModel"], model_type: "clip_text_model", hidden_act: "quick_gelu", hidden_size: 512, intermediate_size: 2048,
+      num_attention_heads: 8, num_hidden_layers: 12, max_position_embeddings: 77, vocab_size: 49408, layer_norm_eps: 1e-5,
+      projection_dim: 512, attention_dropout: 0.0, bos_token_id: 0, eos_token_id: 2, pad_token_id: 1,
+    };
+    expect(clipTextModelSizes(ithq)).toEqual({
+      vocabSize: 49408, hiddenSize: 512, intermediateSize: 2048, numHiddenLayers: 12, numAttentionHeads: 8,
+      maxPositionEmbeddings: 77, layerNormEps: 1e-5, hiddenAct: "quick_gelu",
+    });
   });
 });
 

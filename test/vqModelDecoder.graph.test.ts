@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import type { ComponentConfig } from "../src/convert/configValues.js";
-import { buildVqvaeDecoderGraph } from "../src/convert/vqModelDecoder.js";
+import { buildVqvaeDecoderGraph, vqModelDecoderSizes } from "../src/convert/vqModelDecoder.js";
 import type { StateDict } from "../src/formats/checkpointTensor.js";
 import { openSession, outsideTolerance, writeGraph } from "./helpers/graphSession.js";
 import { float32Of, int64Of, safetensorsStateDict } from "./helpers/safetensorsStateDict.js";
@@ -47,6 +47,29 @@ describe("buildVqvaeDecoderGraph: parity with diffusers' VQModel decode", () => 
     const g = buildVqvaeDecoderGraph(config, dict);
     expect(g.inputs[0].dims).toEqual(["batch", 16]);
     expect(g.outputs[0].dims).toEqual(["batch", 3, 32, 32]);
+  });
+});
+
+describe("vqModelDecoderSizes: microsoft/vq-diffusion-ithq's VQModel", () => {
+  // diffusers' VQModel config of the ITHQ preset (tools/export/vqd_export/presets.py), as save_pretrained writes it.
+  const ithq = {
+    _class_name: "VQModel", in_channels: 3, out_channels: 3, act_fn: "silu", latent_channels: 256, sample_size: 256,
+    down_block_types: ["DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D", "AttnDownEncoderBlock2D"],
+    up_block_types: ["AttnUpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"],
+    block_out_channels: [64, 128, 256, 512], layers_per_block: 2, num_vq_embeddings: 4096, norm_num_groups: 32,
+    vq_embed_dim: 128, scaling_factor: 0.18215, norm_type: "group", mid_block_add_attention: true, lookup_from_codebook: false, force_upcast: false,
+  };
+
+  it("accepts it (scaling_factor and force_upcast are not part of decoding), with its 32 × 32 grid by default", () => {
+    expect(vqModelDecoderSizes(ithq)).toEqual({
+      numVqEmbeddings: 4096, vqEmbedDim: 128, latentChannels: 256, outChannels: 3, blockOutChannels: [64, 128, 256, 512],
+      upBlockTypes: ithq.up_block_types, layersPerBlock: 2, normNumGroups: 32, midBlockAddAttention: true, sampleSize: 256,
+    });
+    expect(vqModelDecoderSizes({ ...ithq, scaling_factor: 1, force_upcast: true })).toEqual(vqModelDecoderSizes(ithq));
+  });
+
+  it("takes vq_embed_dim null as latent_channels, as diffusers does", () => {
+    expect(vqModelDecoderSizes({ ...ithq, vq_embed_dim: null }).vqEmbedDim).toBe(256);
   });
 });
 
