@@ -42,6 +42,17 @@ describe("buildVqvaeDecoderGraph: parity with diffusers' VQModel decode", () => 
     });
   }
 
+  it("reads attention weights saved under diffusers' pre-0.15 names (query, key, value, proj_attn), as diffusers loads them", async () => {
+    const { config, dict, cases } = load("D");
+    const legacy: Record<string, string> = { to_q: "query", to_k: "key", to_v: "value", "to_out.0": "proj_attn" };
+    const renamed = new Map([...dict.tensors].map(([key, t]) => [key.replace(/\.attentions\.(\d+)\.(to_q|to_k|to_v|to_out\.0)\./, (_, i: string, n: string) => `.attentions.${i}.${legacy[n]}.`), t]));
+    expect(renamed.has("decoder.mid_block.attentions.0.proj_attn.weight") && !renamed.has("decoder.mid_block.attentions.0.to_q.weight")).toBe(true);
+    const session = await openSession(await writeGraph(buildVqvaeDecoderGraph(config, { file: dict.file, tensors: renamed })));
+    const out = await session.run({ indices: new ort.Tensor("int64", await int64Of(cases, "indices.b2"), [2, 16]) });
+    expect(outsideTolerance(out["sample"].data as Float32Array, await float32Of(cases, "sample.b2"), 1e-3, 1e-4).outside).toBe(0);
+    await session.release();
+  });
+
   it("takes the square grid sample_size / 2^(levels − 1) when no grid is given (D: 32 / 8 = 4)", () => {
     const { config, dict } = load("D");
     const g = buildVqvaeDecoderGraph(config, dict);

@@ -23,6 +23,9 @@
  *   channels, group_norm, residual_connection, rescale 1):
  *   y = x + to_out.0(softmax(q·kᵀ / √C) · v), q, k, v = to_q, to_k, to_v of group_norm(x) as [B, h·w, C].
  *
+ * Attention weights are read under today's names (`to_q`, `to_k`, `to_v`, `to_out.0`) or, as diffusers
+ * loads older checkpoints, under AttentionBlock's (`query`, `key`, `value`, `proj_attn`).
+ *
  * Supported: `norm_type` "group" (VQ-Diffusion's; "spatial", MoVQ's conditioned norm, is refused),
  * `act_fn` silu (or its alias swish), `lookup_from_codebook` false (true would make `decode` look
  * up the codebook again, which the pipeline does not do), `mid_block_add_attention` either way,
@@ -145,17 +148,31 @@ function resnetBlock(st: Stage, x: string, prefix: string, inChannels: number, o
   return g.op("Add", [shortcut, h2]);
 }
 
+/**
+ * The attention projections' names in checkpoints saved before diffusers 0.15 (its AttentionBlock),
+ * which diffusers renames when it loads them (ModelMixin._fix_state_dict_keys_on_load): same
+ * nn.Linear weights, [C, C] and [C]. microsoft/vq-diffusion-ithq's `.bin` VQ-VAE dates from then.
+ */
+const LEGACY_ATTENTION_KEYS = { to_q: "query", to_k: "key", to_v: "value", "to_out.0": "proj_attn" } as const;
+
+/** `prefix.name` (today's key), or `prefix.<legacy name>` when only that one is in the checkpoint. */
+function attentionKey(dict: StateDict, prefix: string, name: keyof typeof LEGACY_ATTENTION_KEYS): string {
+  const legacy = `${prefix}.${LEGACY_ATTENTION_KEYS[name]}`;
+  return !dict.tensors.has(`${prefix}.${name}.weight`) && dict.tensors.has(`${legacy}.weight`) ? legacy : `${prefix}.${name}`;
+}
+
 /** diffusers' one-head spatial self-attention of the VAE blocks (see the module's comment). */
 function attentionBlock(st: Stage, x: string, prefix: string, channels: number, grid: LatentGrid): string {
   const { g, dict, groups } = st;
   const normed = groupNorm(g, dict, x, `${prefix}.group_norm`, channels, groups, DECODER_EPS);
   const tokens = g.op("Transpose", [g.op("Reshape", [normed, g.ints([0, channels, -1], "flatten")])], { perm: attr.ints([0, 2, 1]) }); // [B, h·w, C]
-  const q = linear(g, dict, tokens, `${prefix}.to_q`, channels, channels, true);
-  const kT = g.op("Transpose", [linear(g, dict, tokens, `${prefix}.to_k`, channels, channels, true)], { perm: attr.ints([0, 2, 1]) });
-  const v = linear(g, dict, tokens, `${prefix}.to_v`, channels, channels, true);
+  const project = (input: string, name: keyof typeof LEGACY_ATTENTION_KEYS): string => linear(g, dict, input, attentionKey(dict, prefix, name), channels, channels, true);
+  const q = project(tokens, "to_q");
+  const kT = g.op("Transpose", [project(tokens, "to_k")], { perm: attr.ints([0, 2, 1]) });
+  const v = project(tokens, "to_v");
   const scores = g.op("Mul", [g.op("MatMul", [q, kT]), g.scalar(channels ** -0.5, "scale")]);
   const context = g.op("MatMul", [g.op("Softmax", [scores], { axis: attr.int(-1) }), v]);
-  const out = linear(g, dict, context, `${prefix}.to_out.0`, channels, channels, true);
+  const out = project(context, "to_out.0");
   const image = g.op("Reshape", [g.op("Transpose", [out], { perm: attr.ints([0, 2, 1]) }), g.ints([0, channels, grid.height, grid.width], "unflatten")]);
   return g.op("Add", [image, x]);
 }
