@@ -151,7 +151,8 @@ function resnetBlock(st: Stage, x: string, prefix: string, inChannels: number, o
 /**
  * The attention projections' names in checkpoints saved before diffusers 0.15 (its AttentionBlock),
  * which diffusers renames when it loads them (ModelMixin._fix_state_dict_keys_on_load): same
- * nn.Linear weights, [C, C] and [C]. microsoft/vq-diffusion-ithq's `.bin` VQ-VAE dates from then.
+ * nn.Linear weights, [C, C] and [C]. VQModel uploads of that time hold them (diffusers PR #2697
+ * counted the Hub's checkpoints with AttentionBlock weights), microsoft/vq-diffusion-ithq's among the candidates.
  */
 const LEGACY_ATTENTION_KEYS = { to_q: "query", to_k: "key", to_v: "value", "to_out.0": "proj_attn" } as const;
 
