@@ -79,7 +79,7 @@ const components = [
   {
     folder: "vqvae_decoder",
     weights: "vqvae/diffusion_pytorch_model.safetensors",
-    build: (config, dict) => buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { height: 32, width: 32 }),
+    build: (config, dict) => buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { grid: { height: 32, width: 32 } }),
     input: "indices",
     output: "sample",
     tolerance: [1e-3, 1e-4],

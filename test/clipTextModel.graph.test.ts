@@ -42,6 +42,33 @@ describe("buildTextEncoderGraph: parity with transformers' CLIPTextModel", () =>
     });
   }
 
+  it("floatStorage float16: every weight stored as float16 and widened by a Cast, matching transformers' module with its weights rounded to float16", async () => {
+    const { config, dict, cases } = load("D");
+    const graph = buildTextEncoderGraph(config, dict, "text_encoder/config.json", { floatStorage: "float16" });
+    expect(graph.weights.filter((w) => w.elemType !== "float16")).toEqual([]);
+    const session = await openSession(await writeGraph(graph));
+    for (const batch of [1, 2]) {
+      const ids = await int64Of(cases, `input_ids.b${batch}`);
+      const out = await session.run({ input_ids: new ort.Tensor("int64", ids, [batch, ids.length / batch]) });
+      expect(outsideTolerance(out["last_hidden_state"].data as Float32Array, await float32Of(cases, `last_hidden_state.fp16.b${batch}`), 1e-4, 1e-4).outside).toBe(0);
+    }
+    await session.release();
+  });
+
+  it("linearWeights int8: every nn.Linear is a DynamicQuantizeMatMul, and the states stay near PyTorch's", async () => {
+    const { config, dict, cases } = load("D");
+    const graph = buildTextEncoderGraph(config, dict, "text_encoder/config.json", { linearWeights: "int8" });
+    expect(graph.nodes.filter((n) => n.opType === "MatMul" && graph.weights.some((w) => n.inputs.includes(w.name)))).toEqual([]);
+    expect(graph.nodes.filter((n) => n.opType === "DynamicQuantizeMatMul")).toHaveLength(2 * 6);
+    const session = await openSession(await writeGraph(graph));
+    const ids = await int64Of(cases, "input_ids.b2");
+    const out = await session.run({ input_ids: new ort.Tensor("int64", ids, [2, ids.length / 2]) });
+    // Weight-only int8 with per-column scales and dynamically quantized activations: not the fp32
+    // tolerance, but every state within 0.1 of PyTorch's (the states' scale is about 1, after final_layer_norm).
+    expect(outsideTolerance(out["last_hidden_state"].data as Float32Array, await float32Of(cases, "last_hidden_state.b2"), 0.1, 0).outside).toBe(0);
+    await session.release();
+  });
+
   it("runs a prompt shorter than max_position_embeddings (positions 0 … L − 1, the causal mask cut to L × L)", async () => {
     const { config, dict, cases } = load("D");
     const session = await openSession(await writeGraph(buildTextEncoderGraph(config, dict)));

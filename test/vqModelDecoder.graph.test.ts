@@ -30,7 +30,7 @@ describe("buildVqvaeDecoderGraph: parity with diffusers' VQModel decode", () => 
     it(`${caseName}: sample at B = 1 and 2 within atol 1e-3, rtol 1e-4`, async () => {
       const { config, dict, cases } = load(caseName);
       const [height, width] = [...(await int64Of(cases, "grid"))].map(Number);
-      const session = await openSession(await writeGraph(buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { height, width })));
+      const session = await openSession(await writeGraph(buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { grid: { height, width } })));
       for (const batch of [1, 2]) {
         const indices = await int64Of(cases, `indices.b${batch}`);
         const expected = await float32Of(cases, `sample.b${batch}`);
@@ -50,6 +50,19 @@ describe("buildVqvaeDecoderGraph: parity with diffusers' VQModel decode", () => 
     const session = await openSession(await writeGraph(buildVqvaeDecoderGraph(config, { file: dict.file, tensors: renamed })));
     const out = await session.run({ indices: new ort.Tensor("int64", await int64Of(cases, "indices.b2"), [2, 16]) });
     expect(outsideTolerance(out["sample"].data as Float32Array, await float32Of(cases, "sample.b2"), 1e-3, 1e-4).outside).toBe(0);
+    await session.release();
+  });
+
+  it("floatStorage float16: every weight stored as float16 and widened by a Cast, matching diffusers' module with its weights rounded to float16", async () => {
+    const { config, dict, cases } = load("D");
+    const graph = buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { floatStorage: "float16" });
+    expect(graph.weights.length).toBeGreaterThan(0);
+    expect(graph.weights.filter((w) => w.elemType !== "float16")).toEqual([]);
+    const session = await openSession(await writeGraph(graph));
+    for (const batch of [1, 2]) {
+      const out = await session.run({ indices: new ort.Tensor("int64", await int64Of(cases, `indices.b${batch}`), [batch, 16]) });
+      expect(outsideTolerance(out["sample"].data as Float32Array, await float32Of(cases, `sample.fp16.b${batch}`), 1e-3, 1e-4).outside).toBe(0);
+    }
     await session.release();
   });
 
@@ -125,8 +138,11 @@ describe("buildVqvaeDecoderGraph: refusals", () => {
   });
 
   it("refuses a latent grid out of bounds, and a sample_size the upsampling does not divide", () => {
-    expect(() => buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { height: 512, width: 512 })).toThrow(
-      "vqvae/config.json: latent grid: expected at most 65536 positions, got 512 × 512",
+    expect(() => buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { grid: { height: 512, width: 512 } })).toThrow(
+      "buildVqvaeDecoderGraph: options.grid: expected at most 65536 positions, got 512 × 512",
+    );
+    expect(() => buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { grid: { height: 2.5, width: 4 } })).toThrow(
+      "buildVqvaeDecoderGraph: options.grid.height: expected an integer in [1, 65536], got 2.5",
     );
     expect(() => buildVqvaeDecoderGraph({ ...config, sample_size: 20 }, dict)).toThrow(
       'vqvae/config.json: "sample_size": expected a multiple of 2^3 (the decoder\'s upsampling) to give the latent grid, got 20; pass the grid (the transformer\'s height and width)',

@@ -20,7 +20,8 @@
  */
 import type { StateDict } from "../formats/checkpointTensor.js";
 import { type ComponentConfig, configChoice, configInt, configNumber } from "./configValues.js";
-import { attr, GraphBuilder } from "./onnx/graphBuilder.js";
+import { gelu, sigmoidGate } from "./activations.js";
+import { attr, type FloatStorage, GraphBuilder, type LinearWeights } from "./onnx/graphBuilder.js";
 import { floatWeight, layerNorm, linear } from "./weights.js";
 
 /** float32's lowest finite value: what transformers' causal mask adds above the diagonal (`torch.finfo(dtype).min`). */
@@ -74,12 +75,12 @@ export function clipTextModelSizes(config: ComponentConfig, configFile = "text_e
   };
 }
 
-/** transformers' activation by name: quick_gelu x·σ(1.702x); gelu x·½(1 + erf(x/√2)) (exact, as torch's nn.functional.gelu). */
-function activation(g: GraphBuilder, x: string, name: ClipTextModelSizes["hiddenAct"]): string {
-  if (name === "quick_gelu") return g.op("Mul", [x, g.op("Sigmoid", [g.op("Mul", [x, g.scalar(1.702, "quick_gelu_alpha")])])]);
-  // The node order of torch's export (Div, Erf, Add, Mul, Mul), which onnxruntime fuses into one Gelu.
-  const erf = g.op("Erf", [g.op("Div", [x, g.scalar(Math.SQRT2, "sqrt2")])]);
-  return g.op("Mul", [g.op("Mul", [x, g.op("Add", [erf, g.scalar(1, "one")])]), g.scalar(0.5, "half")]);
+/** How a text encoder graph stores its weights (default float32 for both; see GraphBuilder). */
+export interface TextEncoderGraphOptions {
+  /** Float weights as float32, or as float16 each widened by a Cast (`floatWeight`). */
+  readonly floatStorage?: FloatStorage;
+  /** nn.Linear weights as float32 MatMul, or int8 DynamicQuantizeMatMul (`linear`). */
+  readonly linearWeights?: LinearWeights;
 }
 
 /**
@@ -87,12 +88,14 @@ function activation(g: GraphBuilder, x: string, name: ClipTextModelSizes["hidden
  * (int64 [batch, sequence], token ids in [0, vocab_size), sequence ≤ max_position_embeddings),
  * output `last_hidden_state` (float32 [batch, sequence, hidden_size], after final_layer_norm).
  * Opset 17 (LayerNormalization). Weights are read lazily, when the graph is written.
+ * quick_gelu is x·σ(1.702x), gelu the exact x·½(1 + erf(x/√2)) (transformers' ACT2FN).
  *
  * Keys are transformers' (`embeddings.token_embedding.weight`, `encoder.layers.{i}.self_attn.q_proj.weight`,
  * `final_layer_norm.weight`, …), with or without the `text_model.` prefix that transformers before
  * 5.0 saved; `embeddings.position_ids` is ignored (see the module's comment).
  *
  * @param configFile - the config's path in the model folder, for messages.
+ * @param options - how weights are stored ({@link TextEncoderGraphOptions}; default float32).
  * @throws Error naming `configFile`, the key and the value for an unsupported config value
  *   ({@link clipTextModelSizes}); naming the weights file and the tensor when a tensor is missing
  *   or its shape disagrees with the config.
@@ -101,13 +104,18 @@ function activation(g: GraphBuilder, x: string, name: ClipTextModelSizes["hidden
  * const g = buildTextEncoderGraph(config, dict); // then writeOnnxModel(g, { writeData })
  * ```
  */
-export function buildTextEncoderGraph(config: ComponentConfig, dict: StateDict, configFile = "text_encoder/config.json"): GraphBuilder {
+export function buildTextEncoderGraph(
+  config: ComponentConfig,
+  dict: StateDict,
+  configFile = "text_encoder/config.json",
+  options: TextEncoderGraphOptions = {},
+): GraphBuilder {
   const s = clipTextModelSizes(config, configFile);
   const prefix = dict.tensors.has("text_model.embeddings.token_embedding.weight") ? "text_model." : "";
   const D = s.hiddenSize;
   const P = s.maxPositionEmbeddings;
   const headDim = D / s.numAttentionHeads;
-  const g = new GraphBuilder("text_encoder");
+  const g = new GraphBuilder("text_encoder", options);
   const ids = g.input("input_ids", "int64", ["batch", "sequence"]);
 
   // Every tensor's shape is checked before the graph grows further (expectTensor throws first).
@@ -144,7 +152,8 @@ export function buildTextEncoderGraph(config: ComponentConfig, dict: StateDict, 
       const merged = g.op("Reshape", [g.op("Transpose", [context], { perm: attr.ints([0, 2, 1, 3]) }), mergeHeads]);
       const attended = g.op("Add", [x, linear(g, dict, merged, `${layer}.self_attn.out_proj`, D, D, true)]);
       const m = layerNorm(g, dict, attended, `${layer}.layer_norm2`, D, s.layerNormEps);
-      const hidden = activation(g, linear(g, dict, m, `${layer}.mlp.fc1`, D, s.intermediateSize, true), s.hiddenAct);
+      const fc1 = linear(g, dict, m, `${layer}.mlp.fc1`, D, s.intermediateSize, true);
+      const hidden = s.hiddenAct === "quick_gelu" ? sigmoidGate(g, fc1, 1.702) : gelu(g, fc1);
       return g.op("Add", [attended, linear(g, dict, hidden, `${layer}.mlp.fc2`, s.intermediateSize, D, true)]);
     });
   }

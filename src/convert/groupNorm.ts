@@ -18,7 +18,7 @@
  */
 import type { StateDict } from "../formats/checkpointTensor.js";
 import { attr, type GraphBuilder } from "./onnx/graphBuilder.js";
-import { expectTensor, readFloat32 } from "./weights.js";
+import { expectTensor, readFloat32, storedFloat } from "./weights.js";
 
 /**
  * Group normalization of `x` (float32 [B, C, d1, …, dk], k = `spatialRank`) with the checkpoint's
@@ -35,7 +35,7 @@ export function groupNorm(g: GraphBuilder, dict: StateDict, x: string, prefix: s
   const trailing = new Array<number>(spatialRank).fill(1);
   const affine = (key: string): string => {
     const tensor = expectTensor(dict, key, [channels]);
-    return g.weight(key, "float32", [channels, ...trailing], (signal) => readFloat32(dict, tensor, signal));
+    return storedFloat(g, key, [channels, ...trailing], (signal) => readFloat32(dict, tensor, signal));
   };
   const gamma = affine(`${prefix}.weight`);
   const beta = affine(`${prefix}.bias`);

@@ -36,7 +36,8 @@ import type { StateDict } from "../formats/checkpointTensor.js";
 import { conv2d } from "./conv2d.js";
 import { type ComponentConfig, configChoice, configInt, configInts } from "./configValues.js";
 import { groupNorm } from "./groupNorm.js";
-import { attr, GraphBuilder } from "./onnx/graphBuilder.js";
+import { sigmoidGate } from "./activations.js";
+import { attr, type FloatStorage, GraphBuilder, type LinearWeights } from "./onnx/graphBuilder.js";
 import { floatWeight, linear } from "./weights.js";
 
 /** GroupNorm's epsilon everywhere in diffusers' Decoder (`resnet_eps=1e-6`, `conv_norm_out`'s eps). */
@@ -129,6 +130,20 @@ function defaultGrid(s: VqModelDecoderSizes, configFile: string): LatentGrid {
   return { height: side, width: side };
 }
 
+/** Options of {@link buildVqvaeDecoderGraph}. */
+export interface VqvaeDecoderGraphOptions {
+  /**
+   * The latent grid h × w (VQDiffusionPipeline's: the transformer's `height` and `width`, or
+   * `sample_size` for both). Default: the square grid a `sample_size` image encodes to,
+   * sample_size / 2^(levels − 1) on each side.
+   */
+  readonly grid?: LatentGrid;
+  /** Float weights (convolutions, norms, codebook) as float32, or as float16 each widened by a Cast. */
+  readonly floatStorage?: FloatStorage;
+  /** The attention projections as float32 MatMul, or int8 DynamicQuantizeMatMul (`linear`). */
+  readonly linearWeights?: LinearWeights;
+}
+
 interface Stage {
   readonly g: GraphBuilder;
   readonly dict: StateDict;
@@ -136,7 +151,7 @@ interface Stage {
 }
 
 function silu(g: GraphBuilder, x: string): string {
-  return g.op("Mul", [x, g.op("Sigmoid", [x])]);
+  return sigmoidGate(g, x, 1);
 }
 
 /** diffusers' ResnetBlock2D without a time embedding (see the module's comment). */
@@ -186,28 +201,31 @@ function attentionBlock(st: Stage, x: string, prefix: string, channels: number, 
  * (`quantize.embedding.weight`, `post_quant_conv.*`, `decoder.*`).
  *
  * @param configFile - the config's path in the model folder, for messages.
- * @param grid - the latent grid h × w (VQDiffusionPipeline's: the transformer's `height` and
- *   `width`, or `sample_size` for both). Default: the square grid a `sample_size` image encodes to,
- *   sample_size / 2^(levels − 1) on each side.
+ * @param options - the latent grid and how weights are stored ({@link VqvaeDecoderGraphOptions}).
  * @throws Error naming `configFile`, the key and the value for an unsupported config value
- *   ({@link vqModelDecoderSizes}) or a grid out of bounds (h·w ≤ 65 536); naming the weights file
+ *   ({@link vqModelDecoderSizes}); naming `options.grid` for a grid out of bounds (h·w ≤ 65 536); naming the weights file
  *   and the tensor when a tensor is missing or its shape disagrees with the config.
  * @example
  * ```ts
- * const g = buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { height: 32, width: 32 });
+ * const g = buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { grid: { height: 32, width: 32 } });
  * ```
  */
-export function buildVqvaeDecoderGraph(config: ComponentConfig, dict: StateDict, configFile = "vqvae/config.json", grid?: LatentGrid): GraphBuilder {
+export function buildVqvaeDecoderGraph(
+  config: ComponentConfig,
+  dict: StateDict,
+  configFile = "vqvae/config.json",
+  options: VqvaeDecoderGraphOptions = {},
+): GraphBuilder {
   const s = vqModelDecoderSizes(config, configFile);
-  const latent = grid ?? defaultGrid(s, configFile);
+  const latent = options.grid ?? defaultGrid(s, configFile);
   for (const key of ["height", "width"] as const) {
     const v = latent[key];
-    if (!Number.isInteger(v) || v < 1 || v > 65536) throw new Error(`${configFile}: latent grid ${key}: expected an integer in [1, 65536], got ${String(v)}`);
+    if (!Number.isInteger(v) || v < 1 || v > 65536) throw new Error(`buildVqvaeDecoderGraph: options.grid.${key}: expected an integer in [1, 65536], got ${String(v)}`);
   }
   if (latent.height * latent.width > 65536) {
-    throw new Error(`${configFile}: latent grid: expected at most 65536 positions, got ${latent.height} × ${latent.width}`);
+    throw new Error(`buildVqvaeDecoderGraph: options.grid: expected at most 65536 positions, got ${latent.height} × ${latent.width}`);
   }
-  const g = new GraphBuilder("vqvae_decoder");
+  const g = new GraphBuilder("vqvae_decoder", { floatStorage: options.floatStorage, linearWeights: options.linearWeights });
   const st: Stage = { g, dict, groups: s.normNumGroups };
   const N = latent.height * latent.width;
   const indices = g.input("indices", "int64", ["batch", N]);
