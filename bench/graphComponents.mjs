@@ -2,7 +2,8 @@
 // vqModelDecoder.ts) against the Python exporter's torch.onnx graphs of the same weights, at
 // microsoft/vq-diffusion-ithq's size: conversion time, parity with PyTorch (the exporter's --check
 // tolerances), and onnxruntime-node's time per run on one intra-op thread, the two graphs' runs
-// interleaved, median of --runs (default 7) after one warm-up each.
+// interleaved, median of --runs (default 7) after one warm-up each: the process's CPU time (user +
+// system, steadier than wall time on a shared machine, where other jobs take the cores) and wall time.
 //
 //   tools/export/.venv/bin/python tools/bench/graph_components_ithq.py /tmp/gc-ithq   # once (1 min)
 //   npx tsc -p . && node bench/graphComponents.mjs /tmp/gc-ithq [--runs 7]
@@ -104,22 +105,30 @@ for (const c of components) {
     python: await ort.InferenceSession.create(join(root, "python", c.folder, "model.onnx"), options),
   };
   const times = { typescript: [], python: [] };
+  const cpu = { typescript: [], python: [] };
   const parity = {};
   for (let r = -1; r < runs; r++) {
     for (const [name, session] of Object.entries(sessions)) {
       const t = performance.now();
+      const before = process.cpuUsage();
       const out = await session.run(feeds);
+      const used = process.cpuUsage(before);
       const ms = performance.now() - t;
       if (r < 0) parity[name] = outside(out[c.output].data, expected, ...c.tolerance);
-      else times[name].push(ms);
+      else {
+        times[name].push(ms);
+        cpu[name].push((used.user + used.system) / 1000);
+      }
     }
   }
   console.log(`${c.folder}: converted in ${(convertMs / 1000).toFixed(1)} s`);
   for (const name of ["typescript", "python"]) {
     const xs = times[name];
+    const cs = cpu[name];
     console.log(
       `  ${name.padEnd(10)} vs PyTorch (atol ${c.tolerance[0]}, rtol ${c.tolerance[1]}): ${parity[name]}; ` +
-        `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}, ${xs.length} runs)`,
+        `CPU median ${median(cs).toFixed(1)} ms (min ${Math.min(...cs).toFixed(1)}, max ${Math.max(...cs).toFixed(1)}), ` +
+        `wall median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}), ${xs.length} runs`,
     );
   }
   for (const s of Object.values(sessions)) await s.release();
