@@ -27,10 +27,24 @@ import { floatWeight, layerNorm, linear } from "./weights.js";
 /** float32's lowest finite value: what transformers' causal mask adds above the diagonal (`torch.finfo(dtype).min`). */
 const FLOAT32_LOWEST = -3.4028234663852886e38;
 
-/** The `hidden_act` values the builder supports (transformers' ACT2FN names). */
+/**
+ * The `hidden_act` values the builder supports (transformers' ACT2FN names).
+ *
+ * @example
+ * ```ts
+ * CLIP_TEXT_ACTIVATIONS.includes("quick_gelu"); // true
+ * ```
+ */
 export const CLIP_TEXT_ACTIVATIONS = ["quick_gelu", "gelu"] as const;
 
-/** The sizes and options of a CLIPTextModel, read and checked from its config. */
+/**
+ * The sizes and options of a CLIPTextModel, read and checked from its config.
+ *
+ * @example
+ * ```ts
+ * const { hiddenSize, numAttentionHeads } = clipTextModelSizes(config); // 512 and 8 for ITHQ
+ * ```
+ */
 export interface ClipTextModelSizes {
   readonly vocabSize: number;
   /** D, the width of every hidden state. */
@@ -75,7 +89,14 @@ export function clipTextModelSizes(config: ComponentConfig, configFile = "text_e
   };
 }
 
-/** How a text encoder graph stores its weights (default float32 for both; see GraphBuilder). */
+/**
+ * How a text encoder graph stores its weights (default float32 for both; see GraphBuilder).
+ *
+ * @example
+ * ```ts
+ * buildTextEncoderGraph(config, dict, "text_encoder/config.json", { floatStorage: "float16" });
+ * ```
+ */
 export interface TextEncoderGraphOptions {
   /** Float weights as float32, or as float16 each widened by a Cast (`floatWeight`). */
   readonly floatStorage?: FloatStorage;

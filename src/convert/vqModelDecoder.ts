@@ -43,16 +43,37 @@ import { floatWeight, linear } from "./weights.js";
 /** GroupNorm's epsilon everywhere in diffusers' Decoder (`resnet_eps=1e-6`, `conv_norm_out`'s eps). */
 const DECODER_EPS = 1e-6;
 
-/** The up block types the builder supports (diffusers' names). */
+/**
+ * The up block types the builder supports (diffusers' names).
+ *
+ * @example
+ * ```ts
+ * VQ_UP_BLOCK_TYPES.includes("AttnUpDecoderBlock2D"); // true
+ * ```
+ */
 export const VQ_UP_BLOCK_TYPES = ["UpDecoderBlock2D", "AttnUpDecoderBlock2D"] as const;
 
-/** The latent grid the indices fill, row-major: N = height · width. */
+/**
+ * The latent grid the indices fill, row-major: N = height · width.
+ *
+ * @example
+ * ```ts
+ * const grid: LatentGrid = { height: 32, width: 32 }; // ITHQ: N = 1024
+ * ```
+ */
 export interface LatentGrid {
   readonly height: number;
   readonly width: number;
 }
 
-/** The sizes and options of a VQModel's decode path, read and checked from its config. */
+/**
+ * The sizes and options of a VQModel's decode path, read and checked from its config.
+ *
+ * @example
+ * ```ts
+ * const { numVqEmbeddings, vqEmbedDim } = vqModelDecoderSizes(config); // 4096 and 128 for ITHQ
+ * ```
+ */
 export interface VqModelDecoderSizes {
   /** The codebook's rows (the transformer's K − 1). */
   readonly numVqEmbeddings: number;
@@ -130,7 +151,14 @@ function defaultGrid(s: VqModelDecoderSizes, configFile: string): LatentGrid {
   return { height: side, width: side };
 }
 
-/** Options of {@link buildVqvaeDecoderGraph}. */
+/**
+ * Options of {@link buildVqvaeDecoderGraph}.
+ *
+ * @example
+ * ```ts
+ * buildVqvaeDecoderGraph(config, dict, "vqvae/config.json", { grid: { height: 24, width: 40 }, floatStorage: "float16" });
+ * ```
+ */
 export interface VqvaeDecoderGraphOptions {
   /**
    * The latent grid h × w (VQDiffusionPipeline's: the transformer's `height` and `width`, or
