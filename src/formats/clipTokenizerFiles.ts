@@ -85,7 +85,7 @@ interface AddedToken {
  * ```ts
  * const { tokenizer, config } = clipTokenizerJson({ vocab: JSON.parse(vocabText), merges: mergesText, tokenizerConfig: JSON.parse(configText) });
  * const prompts = new PromptTokenizer(tokenizer, config, 77);
- * prompts.ids("teddy bear playing in the pool"); // [49406, 11798, 4298, 1629, 530, 518, 3315, 49407]
+ * prompts.ids("teddy bear playing in the pool"); // [49406, 11798, 4298, 1629, 530, 518, 2831, 49407] (CLIP's real vocabulary)
  * ```
  */
 export function clipTokenizerJson(files: ClipSlowTokenizerFiles, folder = "tokenizer"): ClipTokenizerJson {
