@@ -110,3 +110,70 @@ describe("clipTokenizerJson on the real CLIP vocabulary (49 408 tokens) against 
     });
   }
 });
+
+describe("clipTokenizerJson's special tokens, as transformers 5.17's CLIPTokenizer adds them", () => {
+  // Each expected list is what `json.loads(CLIPTokenizer.from_pretrained(folder).backend_tokenizer.to_str())["added_tokens"]`
+  // printed for the D vocabulary with these config files (transformers 5.17, recorded while writing this test).
+  const t = (id: number, content: string, flags: Partial<Record<"lstrip" | "normalized", boolean>> = {}) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true, ...flags });
+  const files = () => ({ vocab: json(`${D}/vocab.json`), merges: text(`${D}/merges.txt`) });
+  const tok = (content: string, flags = {}) => ({ content, single_word: false, lstrip: false, rstrip: false, normalized: true, ...flags });
+  const ithqMap = { bos_token: tok("<|startoftext|>"), eos_token: tok("<|endoftext|>"), unk_token: tok("<|endoftext|>"), pad_token: "!" };
+
+  it("no config files: CLIPTokenizer's defaults, as plain strings (not normalized)", () => {
+    const { tokenizer, config } = clipTokenizerJson(files());
+    expect(tokenizer.added_tokens).toEqual([t(712, "<|startoftext|>"), t(713, "<|endoftext|>")]);
+    expect(config).toEqual({ bos_token: "<|startoftext|>", eos_token: "<|endoftext|>", unk_token: "<|endoftext|>", pad_token: "<|endoftext|>" });
+  });
+
+  it("special_tokens_map.json alone (ITHQ's): the plain-string pad \"!\" becomes an added token", () => {
+    const { tokenizer } = clipTokenizerJson({ ...files(), specialTokensMap: ithqMap });
+    expect(tokenizer.added_tokens).toEqual([t(0, "!"), t(712, "<|startoftext|>", { normalized: true }), t(713, "<|endoftext|>", { normalized: true })]);
+  });
+
+  it("AddedToken flags kept, and a token outside the vocabulary gets the next id", () => {
+    const tokenizerConfig = { pad_token: { __type: "AddedToken", ...tok("!", { lstrip: true }) }, bos_token: "<|startoftext|>", additional_special_tokens: ["hello</w>"] };
+    const { tokenizer } = clipTokenizerJson({ ...files(), tokenizerConfig });
+    expect(tokenizer.added_tokens).toEqual([t(0, "!", { lstrip: true, normalized: true }), t(712, "<|startoftext|>"), t(713, "<|endoftext|>"), t(714, "hello</w>")]);
+  });
+
+  it("special_tokens_map.json wins over tokenizer_config.json, and the config given back pads with its pad token", () => {
+    const tokenizerConfig = { pad_token: "!", bos_token: { __type: "AddedToken", content: "<|startoftext|>", normalized: true } };
+    const specialTokensMap = { pad_token: '"', bos_token: { content: "<|startoftext|>", normalized: false, lstrip: true } };
+    const { tokenizer, config } = clipTokenizerJson({ ...files(), tokenizerConfig, specialTokensMap });
+    expect(tokenizer.added_tokens).toEqual([t(1, '"'), t(712, "<|startoftext|>", { lstrip: true }), t(713, "<|endoftext|>")]);
+    expect(new PromptTokenizer(tokenizer, config, 12).padId).toBe(1);
+  });
+});
+
+describe("clipTokenizerJson on bad files", () => {
+  const base = () => slowFilesOfD();
+  const error = (files: Parameters<typeof clipTokenizerJson>[0]) => {
+    try {
+      clipTokenizerJson(files);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "no error";
+  };
+  it("refuses a vocabulary that is not an object of distinct integer ids", () => {
+    expect(error({ ...base(), vocab: [] })).toBe("tokenizer/vocab.json: expected a JSON object of token → id, got []");
+    expect(error({ ...base(), vocab: { a: 0, b: "1" } })).toBe('tokenizer/vocab.json: expected each id to be an integer in [0, 1000000), got "1" for "b"');
+    expect(error({ ...base(), vocab: { a: 0, b: 0 } })).toBe('tokenizer/vocab.json: expected each id once, got 0 again for "b"');
+  });
+  it("refuses a merge line that is not two symbols, or whose symbols are not in the vocabulary", () => {
+    expect(error({ ...base(), merges: "#version: 0.2\ni n\nt  h\n" })).toBe('tokenizer/merges.txt: line 3: expected two symbols separated by one space, got "t  h"');
+    expect(error({ ...base(), merges: "#version: 0.2\ni n\nq zz\n" })).toBe('tokenizer/merges.txt: line 3: expected symbols in the vocabulary, got "zz", which is not');
+  });
+  it("refuses a special token of another form, naming the file and key", () => {
+    expect(error({ ...base(), specialTokensMap: { pad_token: 3 } })).toBe('tokenizer/special_tokens_map.json: expected pad_token to be a string or {"content": string, ...} (an AddedToken), got 3');
+    expect(error({ ...base(), tokenizerConfig: { added_tokens_decoder: { "5": { content: "<|endoftext|>" } } } })).toBe(
+      'tokenizer/tokenizer_config.json: added_tokens_decoder: expected "<|endoftext|>" at its vocabulary id 713, got id 5',
+    );
+  });
+  it("does not modify its inputs", () => {
+    const files = base();
+    const copy = structuredClone(files);
+    clipTokenizerJson(files);
+    expect(files).toEqual(copy);
+  });
+});
