@@ -96,6 +96,11 @@ describe("readPyTorchZip on bad input", () => {
     expect(await error(zip, { maxPickleBytes: 100 })).toMatch(new RegExp(`^model\\.bin: archive/data\\.pkl: expected at most 100 bytes, got an entry of ${size} bytes \\(\\d+ compressed\\)$`));
   });
 
+  it("refuses a deflated data.pkl that inflates past the size it declares (zip.js checks it)", async () => {
+    const zip = await torchZip([w([2], [1], 2)], { "0": iotaFloat32(2) }, ["archive/data.pkl"]);
+    expect(await error(patchCentral(zip, "archive/data.pkl", 24, 10))).toBe("model.bin: archive/data.pkl: expected a readable zip entry, got: Invalid uncompressed size");
+  });
+
   it("refuses more entries than maxEntries", async () => {
     const bytes = fixture("real-golden/D/diffusers/transformer/diffusion_pytorch_model.bin");
     expect(await error(bytes, { maxEntries: 10 })).toMatch(/^model\.bin: expected at most 10 zip entries \(options\.maxEntries\), got \d+$/);
