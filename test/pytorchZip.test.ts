@@ -126,6 +126,15 @@ describe("readPyTorchZip on bad input", () => {
     expect(await error(await torchZip([w([2], [1], 2)], {}))).toBe('model.bin: tensor "w": expected its storage entry archive/data/0, got no such entry');
   });
 
+  it("refuses an entry name given twice (which one would be read?)", async () => {
+    const twice = await zipBytes({ "archive/data.pkl": statePickle([w([2], [1], 2)]), "archive/data/0": iotaFloat32(2), "archive/data/1": iotaFloat32(2) });
+    const name = new TextEncoder().encode("archive/data/1");
+    // Rename the second storage entry to archive/data/0, in its local header and its central record.
+    const bytes = twice.slice();
+    for (let i = 0; i + name.length <= bytes.length; i++) if (name.every((b, j) => bytes[i + j] === b)) bytes[i + name.length - 1] = 0x30;
+    expect(await error(bytes)).toBe('model.bin: expected each entry name once, got "archive/data/0" twice');
+  });
+
   it("refuses a big-endian file", async () => {
     const zip = await zipBytes({ "archive/data.pkl": statePickle([]), "archive/byteorder": new TextEncoder().encode("big") });
     expect(await error(zip)).toBe('model.bin: expected archive/byteorder "little", got "big"');

@@ -29,7 +29,14 @@
  */
 import { describe } from "../errors.js";
 
-/** The files of a slow CLIP tokenizer, parsed as JSON (merges.txt as text). */
+/**
+ * The files of a slow CLIP tokenizer, parsed as JSON (merges.txt as text).
+ *
+ * @example
+ * ```ts
+ * const files: ClipSlowTokenizerFiles = { vocab: JSON.parse(vocabText), merges: mergesText, tokenizerConfig: JSON.parse(configText) };
+ * ```
+ */
 export interface ClipSlowTokenizerFiles {
   /** vocab.json: token → id. */
   readonly vocab: unknown;
@@ -41,7 +48,15 @@ export interface ClipSlowTokenizerFiles {
   readonly specialTokensMap?: unknown;
 }
 
-/** What {@link clipTokenizerJson} gives: the two objects pipeline/promptTokenizer.ts's `PromptTokenizer` takes. */
+/**
+ * What {@link clipTokenizerJson} gives: the two objects pipeline/promptTokenizer.ts's `PromptTokenizer` takes.
+ *
+ * @example
+ * ```ts
+ * const { tokenizer, config }: ClipTokenizerJson = clipTokenizerJson(files);
+ * JSON.stringify(tokenizer); // a tokenizer.json
+ * ```
+ */
 export interface ClipTokenizerJson {
   /** The tokenizer.json object. */
   readonly tokenizer: Record<string, unknown>;
@@ -52,7 +67,14 @@ export interface ClipTokenizerJson {
   readonly config: Record<string, unknown>;
 }
 
-/** Bounds on the files (CLIP's real vocabulary: 49 408 tokens, 48 894 merges). */
+/**
+ * Bounds on the files (CLIP's real vocabulary: 49 408 tokens, 48 894 merges).
+ *
+ * @example
+ * ```ts
+ * CLIP_TOKENIZER_LIMITS.maxVocab; // 1000000
+ * ```
+ */
 export const CLIP_TOKENIZER_LIMITS = { maxVocab: 1_000_000, maxMerges: 1_000_000, maxTokenLength: 1024 } as const;
 
 const SPECIAL_KEYS = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] as const;

@@ -27,7 +27,14 @@ import { Reader, Uint8ArrayWriter, ZipReader, type Entry, type FileEntry } from 
 import { CHECKPOINT_DTYPE_BYTES, type CheckpointDType, type CheckpointTensor, type RandomAccessFile, type StateDict } from "./checkpointTensor.js";
 import { readStatePickle, TORCH_STORAGE_DTYPES, type PickledTensor } from "./statePickle.js";
 
-/** Bounds of {@link readPyTorchZip}. */
+/**
+ * Bounds of {@link readPyTorchZip}.
+ *
+ * @example
+ * ```ts
+ * await readPyTorchZip(file, { maxEntries: 10_000, maxPickleBytes: 8 * 2 ** 20 });
+ * ```
+ */
 export interface PyTorchZipOptions {
   /**
    * Most zip entries accepted (default 65 536; ITHQ's transformer has about 1 700). The central
@@ -38,7 +45,14 @@ export interface PyTorchZipOptions {
   maxPickleBytes?: number;
 }
 
-/** The defaults of {@link PyTorchZipOptions}. */
+/**
+ * The defaults of {@link PyTorchZipOptions}.
+ *
+ * @example
+ * ```ts
+ * PYTORCH_ZIP_DEFAULTS.maxPickleBytes; // 67108864 (64 MiB)
+ * ```
+ */
 export const PYTORCH_ZIP_DEFAULTS: Readonly<Required<PyTorchZipOptions>> = { maxEntries: 65_536, maxPickleBytes: 64 * 2 ** 20 };
 
 /** The size of a zip local file header before its file name (APPNOTE 4.3.7). */
@@ -81,6 +95,7 @@ export async function readPyTorchZip(file: RandomAccessFile, options: PyTorchZip
   const byName = new Map<string, FileEntry>();
   for (const e of entries) {
     if (!e.filename.startsWith(archive)) throw new Error(`${name}: expected every entry under ${archive}, got ${JSON.stringify(e.filename)}`);
+    if (byName.has(e.filename)) throw new Error(`${name}: expected each entry name once, got ${JSON.stringify(e.filename)} twice`);
     if (!e.directory) byName.set(e.filename, e);
   }
   const byteorder = byName.get(`${archive}byteorder`);

@@ -26,7 +26,14 @@
  * which this file reads in full and bounds everywhere.
  */
 
-/** The dtypes whose storages a state dict may hold, by torch's storage class name. */
+/**
+ * The dtypes whose storages a state dict may hold, by torch's storage class name.
+ *
+ * @example
+ * ```ts
+ * TORCH_STORAGE_DTYPES["torch.HalfStorage"]; // "float16"
+ * ```
+ */
 export const TORCH_STORAGE_DTYPES = {
   "torch.FloatStorage": "float32",
   "torch.HalfStorage": "float16",
@@ -34,7 +41,14 @@ export const TORCH_STORAGE_DTYPES = {
   "torch.LongStorage": "int64",
 } as const;
 
-/** A storage named by a persistent id: the zip entry `<archive>/data/<key>`. */
+/**
+ * A storage named by a persistent id: the zip entry `<archive>/data/<key>`.
+ *
+ * @example
+ * ```ts
+ * const s: PickledStorage = { kind: "storage", type: "torch.FloatStorage", key: "0", numel: 600 };
+ * ```
+ */
 export interface PickledStorage {
   readonly kind: "storage";
   /** Its class, e.g. `torch.FloatStorage` (possibly one this reader does not support). */
@@ -45,7 +59,15 @@ export interface PickledStorage {
   readonly numel: number;
 }
 
-/** A tensor as `_rebuild_tensor_v2` describes it: a strided view of a storage, in elements. */
+/**
+ * A tensor as `_rebuild_tensor_v2` describes it: a strided view of a storage, in elements.
+ *
+ * @example
+ * ```ts
+ * // A [4, 3] transpose of a [3, 4] matrix: element (i, j) is storage element 4 * j + i.
+ * const t: PickledTensor = { kind: "tensor", storage, storageOffset: 0, shape: [4, 3], stride: [1, 4] };
+ * ```
+ */
 export interface PickledTensor {
   readonly kind: "tensor";
   readonly storage: PickledStorage;

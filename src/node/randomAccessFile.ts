@@ -5,7 +5,16 @@
 import { open, type FileHandle } from "node:fs/promises";
 import type { RandomAccessFile } from "../formats/checkpointTensor.js";
 
-/** A {@link RandomAccessFile} over an open file handle, to be closed by its owner. */
+/**
+ * A {@link RandomAccessFile} over an open file handle, to be closed by its owner.
+ *
+ * @example
+ * ```ts
+ * const file: NodeRandomAccessFile = await openRandomAccessFile("model.bin", "model.bin");
+ * await file.read(0, 4); // the zip signature, "PK\x03\x04"
+ * await file.close();
+ * ```
+ */
 export interface NodeRandomAccessFile extends RandomAccessFile {
   /** Closes the handle; later reads throw. Closing twice is harmless. */
   close(): Promise<void>;
