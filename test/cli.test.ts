@@ -130,7 +130,7 @@ describe("vq-diffusion generate", () => {
 
 describe("messages name the flag the user typed", () => {
   const tiny = new URL("./fixtures/pipeline-golden/tiny-a", import.meta.url).pathname;
-  const FORMS = "a bundled model (fashion-mnist), a folder path starting with ./, ../ or /, an http(s):// URL, or a Hub model id org/name";
+  const FORMS = "a bundled model (fashion-mnist), a folder (an existing one, or a path starting with ./, ../ or /), an http(s):// URL, or a Hub model id org/name";
   const run = async (argv: string[]) => {
     const io = capture();
     const code = await main(argv, io);
@@ -169,7 +169,7 @@ describe("messages name the flag the user typed", () => {
     [["sample", "--guidance", "Infinity"], '--guidance: expected a finite number >= 0, got "Infinity"'],
     [["generate", "--prompt", "bag", "--steps", "--out", "x.png"], '--steps: expected a value, got the option "--out"'],
     [["sample", "--seed", "--batch", "2"], '--seed: expected a value, got the option "--batch"'],
-    [["generate", "--prompt", "bag", "--model", "my-model"], `--model: expected ${FORMS}, got "my-model", which is not a bundled model (a folder in the working directory is "./my-model")`],
+    [["generate", "--prompt", "bag", "--model", "my-model"], `--model: expected ${FORMS}, got "my-model", which is neither a folder in the working directory nor a bundled model`],
     [["generate", "--prompt", "bag", "--model", ""], `--model: expected ${FORMS}, got ""`],
     [["generate", "--prompt", "bag", "--out", "x.jpg"], '--out: expected a file name ending in .png, got "x.jpg"'],
     [["sample", "--out", "sheet"], '--out: expected a file name ending in .png, got "sheet"'],

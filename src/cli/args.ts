@@ -33,7 +33,7 @@ export interface GenerateArgs extends Omit<CommonArgs, "steps"> {
   command: "generate";
   /** --steps; without it, 100 or the model's T when that is smaller (known once the model is read). */
   steps?: number;
-  /** What `--model` named: a bundled model's name, a folder path (./, ../ or absolute) or a URL (see `modelLocation`). */
+  /** What `--model` named: a folder path, a bundled model's name, a URL or a Hub id (see `modelLocation`). */
   model: string;
   /** One or more prompts (--prompt may be repeated). */
   prompts: string[];
@@ -76,10 +76,10 @@ generate: text to images with a VQ-Diffusion model (a model folder in diffusers'
 networks, or a diffusers checkpoint, converted once into the conversion cache), run with
 onnxruntime-node; writes a PNG sheet of the images.
 
-  --model M         a bundled model (fashion-mnist, the default), a model folder (a path starting
-                    with ./, ../ or /), an http(s):// URL of one, or a Hugging Face Hub model id
-                    org/name (downloaded once into huggingface_hub's cache, shared with Python;
-                    HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE / HF_HOME and HF_HUB_OFFLINE apply). A
+  --model M         a model folder (an existing one, first), a bundled model (fashion-mnist, the
+                    default), an http(s):// URL of a folder, or a Hugging Face Hub model id org/name
+                    (downloaded once into huggingface_hub's cache, shared with Python; HF_ENDPOINT,
+                    HF_TOKEN, HF_HUB_CACHE / HF_HOME, HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE apply). A
                     diffusers checkpoint (PyTorch or safetensors weights, no transformer/model.onnx)
                     is converted on first use into $HF_ASSETS_CACHE/vq-diffusion (default
                     ~/.cache/huggingface/assets/vq-diffusion; docs/real-checkpoints.md)

@@ -19,10 +19,9 @@
  * uses its result.
  */
 import { createHash } from "node:crypto";
-import { homedir } from "node:os";
 import { access, mkdir } from "node:fs/promises";
 import lockfile from "proper-lockfile";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { realpath } from "node:fs/promises";
 import { checkpointMetadataFiles, isCheckpointListing } from "../convert/checkpointFiles.js";
 import { checkConvertOptions, CONVERTER_VERSION, type ConversionChoice } from "../convert/convertPipeline.js";
@@ -34,6 +33,7 @@ import type { ModelFileSource } from "../pipeline/modelFolder.js";
 import { convertIntoFolder, listCheckpointFolder, withOpen } from "./convertFolder.js";
 import type { ModelLocation } from "./modelLocation.js";
 import { openModelSource } from "./modelSource.js";
+import { hfAssetsCache } from "./hubEnvironment.js";
 import { directorySource } from "./nodePipeline.js";
 
 /**
@@ -46,7 +46,8 @@ export type ConversionLoadOptions = ConversionChoice;
 /**
  * The conversion cache's root folder: `$HF_ASSETS_CACHE/vq-diffusion`, else
  * `$HF_HOME/assets/vq-diffusion`, else `$XDG_CACHE_HOME/huggingface/assets/vq-diffusion`, else
- * `~/.cache/huggingface/assets/vq-diffusion` (huggingface_hub's `cached_assets_path` rule).
+ * `~/.cache/huggingface/assets/vq-diffusion` (huggingface_hub's `cached_assets_path` rule; `~` and
+ * `$VAR` expanded as huggingface_hub expands them).
  *
  * @example
  * ```ts
@@ -54,8 +55,7 @@ export type ConversionLoadOptions = ConversionChoice;
  * ```
  */
 export function conversionCacheDir(env: Record<string, string | undefined> = process.env): string {
-  const home = env.HF_HOME || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "huggingface");
-  return resolve(env.HF_ASSETS_CACHE || join(home, "assets"), "vq-diffusion");
+  return join(hfAssetsCache(env), "vq-diffusion");
 }
 
 /** A model argument opened as a folder to load, and where it came from. */

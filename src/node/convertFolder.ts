@@ -13,7 +13,7 @@ import { basename, dirname, join } from "node:path";
 import { convertPipeline, type ConvertOptions, type FileWriter, type ModelFolderSink, type WrittenFile } from "../convert/convertPipeline.js";
 import type { RepoFile } from "../hub/repoFiles.js";
 import { checkFolderPath, type ModelFileSource, type OpenedFile, type ReadOptions } from "../pipeline/modelFolder.js";
-import { openRandomAccessFile } from "./_pendingRandomAccessFile.js";
+import { openRandomAccessFile } from "./randomAccessFile.js";
 
 /**
  * A {@link ModelFolderSink} writing under the folder `root` (created as needed). Each file is

@@ -25,7 +25,7 @@ import { locateExternalData, readExternalData } from "./onnxExternalData.js";
 import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxComponent.js";
 import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
 import { PromptTokenizer, type PromptEncodeOptions, type WarningHandler } from "./promptTokenizer.js";
-import { readSafetensors } from "./safetensors.js";
+import { readSafetensors } from "../formats/safetensors.js";
 
 /** Milliseconds per stage of a generation (totals over the run). */
 export interface GenerationTimings {
