@@ -139,10 +139,15 @@ describe("vq-diffusion convert, interrupted by a real Ctrl-C (SIGINT to the proc
       });
       let stderr = "";
       child.stderr.on("data", (d) => (stderr += d));
-      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-      while (server.downloads("text_encoder/model.safetensors") === 0) await new Promise((r) => setTimeout(r, 20));
-      // Wait for the temporary folder beside --out: the conversion has started writing.
-      while (!readdirSync(parent).some((f) => f.includes(".incomplete-"))) await new Promise((r) => setTimeout(r, 20));
+      let running = true;
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => ((running = false), resolve(code))));
+      const waitFor = async (ready: () => boolean) => {
+        while (running && !ready()) await new Promise((r) => setTimeout(r, 20));
+        expect(running, `the child exited early: ${stderr}`).toBe(true);
+      };
+      await waitFor(() => server.downloads("text_encoder/model.safetensors") > 0);
+      // The temporary folder beside --out: the conversion has started writing.
+      await waitFor(() => readdirSync(parent).some((f) => f.includes(".incomplete-")));
       child.kill("SIGINT");
       expect(await exited).toBe(130);
       expect(stderr).toBe(`vq-diffusion: interrupted (Ctrl-C): nothing was written to ${out}\n`);
