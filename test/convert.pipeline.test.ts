@@ -208,6 +208,20 @@ describe("convertIntoFolder (atomic on disk)", () => {
     expect(filesUnder(parent).every((f) => f.startsWith("out/"))).toBe(true);
   });
 
+  it("removes the temporary folders of conversions whose process is gone, and keeps those of a running one", async () => {
+    const parent = temporaryFolder();
+    const out = join(parent, "out");
+    const dead = join(parent, ".out.incomplete-999999999-0a0b0c");
+    const alive = join(parent, ".out.incomplete-1-0a0b0c"); // pid 1 is always running
+    for (const dir of [dead, alive]) {
+      mkdirSync(dir);
+      writeFileSync(join(dir, "model_index.json"), "{}");
+    }
+    await convertIntoFolder(directorySource(D_SAFETENSORS), await listCheckpointFolder(D_SAFETENSORS), out, "replace-empty");
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(alive)).toBe(true);
+  });
+
   it("a disk that fills midway (ENOSPC) leaves nothing: no destination, no temporary folder", async () => {
     const parent = temporaryFolder();
     const out = join(parent, "out");
