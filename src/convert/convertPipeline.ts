@@ -210,7 +210,7 @@ interface PlannedNetwork {
  *
  * @param source - the checkpoint folder; its `open` is required (the weights are read by offset).
  * @param listing - the folder's files and sizes (a folder walked, or a Hub repository's listing):
- *   the weights files are chosen from it ({@link chooseWeightsFile}).
+ *   the weights files are chosen from it ({@link chooseCheckpointWeights}).
  * @throws before anything is written: an option (naming it); a folder that is not a diffusers
  *   checkpoint, or a component without weights, or a variant no component has (naming the
  *   component or the variant, and the weights files the folder holds); a
@@ -270,9 +270,9 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
         tokenizerConfig: parseJsonObject(small.get("tokenizer/tokenizer_config.json")!, "tokenizer/tokenizer_config.json"),
         specialTokensMap: map === undefined ? undefined : parseJsonObject(map, "tokenizer/special_tokens_map.json"),
       });
-      const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n");
-      small.set("tokenizer/tokenizer.json", json(tokenizer));
-      small.set("tokenizer/tokenizer_config.json", json(config));
+      const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n");
+      small.set("tokenizer/tokenizer.json", encode(tokenizer));
+      small.set("tokenizer/tokenizer_config.json", encode(config));
       small.delete("tokenizer/special_tokens_map.json"); // folded into tokenizer_config.json
     }
   }
