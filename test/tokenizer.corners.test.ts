@@ -1,0 +1,100 @@
+/**
+ * Tokenizer corners where @huggingface/tokenizers 0.2.0 alone gives other ids than transformers (issue 31,
+ * items 6-8). Every expected id comes from transformers 5.17 / tokenizers 0.23.2, recorded once by
+ * tools/fixtures/record_tokenizer_corners.py → test/fixtures/tokenizer-corners.json:
+ * - whitespace: every code point that JavaScript's `\s` and Unicode's White_Space (Rust's `\s` and
+ *   `char::is_whitespace`) disagree on, computed here from the two definitions, in nine contexts, through
+ *   the CLIP tokenizer (ByteLevel) and the word-level tokenizer (WhitespaceSplit);
+ * - added tokens marked `"normalized": false` match the raw text only: "<|ENDOFTEXT|>" stays text;
+ * - `padding_side: "left"` pads on the left, as transformers does; any other value but "right" is refused.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { PromptTokenizer } from "../src/pipeline/promptTokenizer.js";
+
+type Json = Record<string, unknown>;
+const read = (path: string) => JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as Json;
+const CLIP_JSON = read("./fixtures/real-golden-tokenizer/tokenizer.json");
+const CLIP_CONFIG = read("./fixtures/real-golden-tokenizer/tokenizer_config.json");
+const WORD_JSON = read("./fixtures/word-level-tokenizer/tokenizer.json");
+const WORD_CONFIG = read("./fixtures/word-level-tokenizer/tokenizer_config.json");
+const CORNERS = read("./fixtures/tokenizer-corners.json") as unknown as {
+  L: number;
+  disagreeing_code_points: number[];
+  whitespace: { code_point: number; prompt: string; clip: number[]; word_level: number[] }[];
+  raw_added_tokens: { prompt: string; ids: number[] }[];
+  left_padding: { prompt: string; input_ids: number[]; truncated_ids: number[] }[];
+};
+const L = CORNERS.L;
+
+/** The code points JavaScript's `\s` and Unicode's White_Space disagree on, from the two definitions. */
+function disagreeing(): number[] {
+  const out: number[] = [];
+  for (let cp = 0; cp <= 0x10ffff; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const c = String.fromCodePoint(cp);
+    if (/\s/.test(c) !== /\p{White_Space}/u.test(c)) out.push(cp);
+  }
+  return out;
+}
+
+function rows(t: PromptTokenizer, prompts: string[], truncation = false): number[][] {
+  const flat = Array.from(t.encode(prompts, { truncation, onWarning: () => {} }), Number);
+  return prompts.map((_, p) => flat.slice(p * t.length, (p + 1) * t.length));
+}
+
+describe("white space as Rust's tokenizers reads it (White_Space, not JavaScript's \\s)", () => {
+  it("the recorded code points are every one the two definitions disagree on", () => {
+    expect(disagreeing()).toEqual(CORNERS.disagreeing_code_points);
+    expect(CORNERS.disagreeing_code_points).toContain(0xfeff);
+  });
+
+  it("the CLIP tokenizer (ByteLevel pre-tokenizer) gives transformers' ids for each of them, in every context", () => {
+    const t = new PromptTokenizer(CLIP_JSON, CLIP_CONFIG, L);
+    const wrong = CORNERS.whitespace.filter((row) => JSON.stringify(t.ids(row.prompt)) !== JSON.stringify(row.clip));
+    expect(wrong.map((row) => row.prompt)).toEqual([]);
+    expect(CORNERS.whitespace.length).toBe(CORNERS.disagreeing_code_points.length * 9);
+  });
+
+  it("the word-level tokenizer (WhitespaceSplit) gives tokenizers' ids for each of them, in every context", () => {
+    const t = new PromptTokenizer(WORD_JSON, WORD_CONFIG, 8);
+    const wrong = CORNERS.whitespace.filter((row) => JSON.stringify(t.ids(row.prompt)) !== JSON.stringify(row.word_level));
+    expect(wrong.map((row) => row.prompt)).toEqual([]);
+  });
+});
+
+describe('added tokens marked "normalized": false match the raw text only', () => {
+  const json = { ...CLIP_JSON, added_tokens: (CLIP_JSON.added_tokens as Json[]).map((token) => ({ ...token, normalized: false })) };
+  const t = new PromptTokenizer(json, CLIP_CONFIG, L);
+
+  it("a special token typed in another case stays ordinary text; typed exactly, it is the token", () => {
+    for (const row of CORNERS.raw_added_tokens) expect(t.ids(row.prompt), row.prompt).toEqual(row.ids);
+    expect(CORNERS.raw_added_tokens.map((row) => row.prompt)).toContain("<|ENDOFTEXT|>");
+  });
+
+  it("the same tokens marked normalized: true match after lower-casing (transformers' own CLIP files)", () => {
+    expect(new PromptTokenizer(CLIP_JSON, CLIP_CONFIG, L).ids("<|ENDOFTEXT|>")).toEqual([712, 713, 713]);
+  });
+});
+
+describe("padding_side in tokenizer_config.json", () => {
+  it('"left" pads on the left, as transformers does (prompt rows and the truncated unconditional rows)', () => {
+    const t = new PromptTokenizer(CLIP_JSON, { ...CLIP_CONFIG, padding_side: "left" }, L);
+    for (const row of CORNERS.left_padding) {
+      expect(rows(t, [row.prompt])[0], row.prompt).toEqual(row.input_ids);
+      expect(rows(t, [row.prompt], true)[0], row.prompt).toEqual(row.truncated_ids);
+    }
+  });
+
+  it('"right" (and no key) pads on the right', () => {
+    const right = rows(new PromptTokenizer(CLIP_JSON, { ...CLIP_CONFIG, padding_side: "right" }, L), ["a red bag"])[0];
+    expect(right).toEqual([712, 320, 592, 640, 326, 713, 713, 713, 713, 713, 713, 713]);
+    expect(rows(new PromptTokenizer(CLIP_JSON, CLIP_CONFIG, L), ["a red bag"])[0]).toEqual(right);
+  });
+
+  it("any other value is refused at load, naming the file and the key", () => {
+    expect(() => new PromptTokenizer(CLIP_JSON, { ...CLIP_CONFIG, padding_side: "center" }, L)).toThrow(
+      'tokenizer/tokenizer_config.json: expected padding_side to be "right" or "left", got "center"',
+    );
+  });
+});
