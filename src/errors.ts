@@ -32,3 +32,23 @@ export function argumentError(argument: string, expected: string, got: unknown):
 export function argumentErrorText(argument: string, expected: string, gotText: string): Error {
   return new Error(`${argument}: expected ${expected}, got ${gotText}`);
 }
+
+/**
+ * Throws when `signal` has aborted: its `reason` when that is an Error (a `DOMException` included: the
+ * platform's `AbortError` of `controller.abort()`, the `TimeoutError` of `AbortSignal.timeout()`, or the
+ * caller's own), else an `AbortError` DOMException naming `what`. The rule of `AbortSignal.throwIfAborted`,
+ * kept for signals whose reason is not an Error. Does nothing for an undefined or live signal.
+ *
+ * @param signal - the caller's signal, or undefined.
+ * @param what - what stopped, for the fallback message (e.g. "sampling").
+ * @throws the reason, or a DOMException named "AbortError".
+ * @example
+ * ```ts
+ * throwIfAborted(AbortSignal.abort(new DOMException("late", "TimeoutError")), "sampling"); // throws that TimeoutError
+ * ```
+ */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal === undefined || !signal.aborted) return;
+  const reason: unknown = signal.reason;
+  throw reason instanceof Error ? reason : new DOMException(`${what} aborted`, "AbortError");
+}

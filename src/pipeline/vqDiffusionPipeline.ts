@@ -10,7 +10,7 @@
  *   5. images = vqvae_decoder(x) → uint8 RGBA
  * One pipeline can serve concurrent `generate` calls: a run's state (its chain, its tensors) is its own.
  */
-import { argumentError, argumentErrorText, describe } from "../errors.js";
+import { argumentError, argumentErrorText, describe, throwIfAborted } from "../errors.js";
 import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { checkGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { VQDiffusionSampler, type SampleOptions, type StepInfo } from "../sampling/sampler.js";
@@ -362,6 +362,7 @@ export class VQDiffusionPipeline {
     clock = performance.now();
     const images = await this.decode(final);
     timings.decodeMs = performance.now() - clock;
+    throwIfAborted(options.signal, "generation"); // an abort while decoding counts too
     const data = new Int32Array(final.data.length);
     for (let i = 0; i < data.length; i++) data[i] = Number(final.data[i]);
     return { images, tokens: { data, dims: [B, N] }, timings: snapshot() };
