@@ -58,7 +58,7 @@ describe("vq-diffusion sample", () => {
     const io = capture();
     expect(await main(["--help"], io)).toBe(0);
     expect(io.out.join("")).toContain(USAGE);
-    expect(parseArgs(["sample"])).toMatchObject({ seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference" });
+    expect(parseArgs(["sample"])).toMatchObject({ seed: 0n, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference" });
   });
 });
 

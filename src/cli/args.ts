@@ -11,7 +11,8 @@ import { outNameProblem } from "./outFile.js";
 
 /** The options both commands take, with the same meaning. */
 export interface CommonArgs {
-  seed: number;
+  /** --seed: any integer torch.Generator().manual_seed takes, [-2^63, 2^64 - 1]. */
+  seed: bigint;
   steps: number;
   guidance: number;
   truncation: number;
@@ -67,7 +68,8 @@ layout, see the README), run with onnxruntime-node; writes a PNG sheet of the im
                     fashion-mnist knows: ${BUNDLED_MODELS["fashion-mnist"].prompts.join(", ")}
   --prompt-embeds F instead of --prompt: a JSON file {"dims": [P, L, D], "data": [...]} of the text
                     encoder's raw output (for a model folder without text_encoder/tokenizer)
-  --seed N          generator seed (default 0), as torch.Generator().manual_seed(N)
+  --seed N          generator seed, an integer in [-2^63, 2^64 - 1] (default 0), as
+                    torch.Generator().manual_seed(N): a negative seed is taken modulo 2^64
   --steps N         reverse steps, 1 to the model's T (num_train_timesteps; default 100, or T
                     when the model's T is smaller)
   --images N        images per prompt, 1-64 (default 4)
@@ -86,7 +88,8 @@ Samples 16x16 pixel-art images with VQ-Diffusion: the exact posterior of an embe
 ${PIXEL_ART_LABELS.length} labels (${PIXEL_ART_LABELS.join(", ")}) as the model, and writes a PNG with
 each image's intermediate steps (masked tokens as a grey checker) beside the final image.
 
-  --seed N          generator seed (default 0); the same seed gives the same bytes
+  --seed N          generator seed, an integer in [-2^63, 2^64 - 1] (default 0), as
+                    torch.Generator().manual_seed(N); the same seed gives the same bytes
   --steps N         reverse steps, 1-100 (default 100)
   --batch N         images, 1-64 (default 4)
   --label NAME      condition on a label's sprites
@@ -113,6 +116,19 @@ function integer(name: string, text: string, min: number, max: number): number {
   return v;
 }
 
+/** torch.Generator().manual_seed's range: [-2^63, 2^64 - 1]. */
+const SEED_MIN = -(1n << 63n);
+const SEED_MAX = (1n << 64n) - 1n;
+
+/** A seed as torch takes it (decimal digits, an optional minus), exactly, as a bigint. */
+function seed(name: string, text: string): bigint {
+  const v = /^-?\d+$/.test(text) ? BigInt(text) : null;
+  if (v === null || v < SEED_MIN || v > SEED_MAX) {
+    throw new UsageError(`${name}: expected an integer in [${SEED_MIN}, ${SEED_MAX}] (-2^63 to 2^64 - 1, as torch.Generator().manual_seed), got ${JSON.stringify(text)}`);
+  }
+  return v;
+}
+
 function real(name: string, text: string, ok: (v: number) => boolean, what: string): number {
   const v = Number(text);
   if (text.trim() === "" || !Number.isFinite(v) || !ok(v)) throw new UsageError(`${name}: expected ${what}, got ${JSON.stringify(text)}`);
@@ -130,7 +146,7 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
 function commonOption(args: Omit<CommonArgs, "steps">, name: string, value: string): boolean {
   switch (name) {
     case "--seed":
-      args.seed = integer(name, value, 0, Number.MAX_SAFE_INTEGER);
+      args.seed = seed(name, value);
       return true;
     case "--guidance":
       args.guidance = real(name, value, (v) => v >= 0, "a finite number >= 0");
@@ -210,7 +226,7 @@ function options(argv: readonly string[]): [string, string][] {
 /**
  * @example
  * ```ts
- * parseArgs(["sample", "--seed", "7"]); // { command: "sample", seed: 7, steps: 100, ... }
+ * parseArgs(["sample", "--seed", "7"]); // { command: "sample", seed: 7n, steps: 100, ... }
  * ```
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -222,7 +238,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 }
 
 function parseSample(argv: readonly string[]): SampleArgs {
-  const args: SampleArgs = { command: "sample", seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png" };
+  const args: SampleArgs = { command: "sample", seed: 0n, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png" };
   for (const [name, value] of options(argv)) {
     if (commonOption(args, name, value)) continue;
     switch (name) {
@@ -248,7 +264,7 @@ function parseSample(argv: readonly string[]): SampleArgs {
 
 function parseGenerate(argv: readonly string[]): GenerateArgs {
   const args: GenerateArgs = {
-    command: "generate", model: "fashion-mnist", prompts: [], seed: 0, images: 4, guidance: 5,
+    command: "generate", model: "fashion-mnist", prompts: [], seed: 0n, images: 4, guidance: 5,
     truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png", offline: false,
   };
   for (const [name, value] of options(argv)) {
