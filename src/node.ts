@@ -18,6 +18,7 @@ export type { NodePipelineLoadOptions } from "./node/nodePipeline.js";
 export { BUNDLED_MODELS } from "./node/bundledModels.js";
 export type { BundledModel } from "./node/bundledModels.js";
 export { modelLocation } from "./node/modelLocation.js";
+export { saveImage } from "./node/saveImage.js";
 export { createNodeStepThreadPool } from "./node/nodeStepThreadPool.js";
 export type { NodeStepThreadPoolOptions } from "./node/nodeStepThreadPool.js";
 export type { ModelLocation } from "./node/modelLocation.js";

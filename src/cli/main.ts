@@ -2,13 +2,14 @@
  * `vq-diffusion sample`: the main job of the package, in one command. Node.js only; the executable
  * entry is `bin.ts`, which calls {@link main} with the process's arguments and streams.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { TorchGenerator } from "../random/torchGenerator.js";
-import { composeImageSheet, type RGBAImage } from "../pipeline/images.js";
+import { composeImageSheet } from "../pipeline/images.js";
+import { formatGenerationParameters } from "../pipeline/generationParameters.js";
+import { saveImage } from "../node/saveImage.js";
 import { PACKAGE_ROOT } from "../node/bundledModels.js";
 import { loadNodePipeline, VQDiffusionPipeline } from "../node/nodePipeline.js";
-import pngjs from "pngjs";
 import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
 import { HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
@@ -41,13 +42,6 @@ export function inFlagTerms(message: string): string {
   const m = /^([A-Za-z]+)((?:\.[A-Za-z]+)*): /.exec(message);
   if (m === null || !Object.hasOwn(FLAGS, m[1])) return message;
   return `${FLAGS[m[1]]}${m[2] ? ` ${m[2].slice(1)}` : ""}${message.slice(m[1].length + m[2].length)}`;
-}
-
-/** Encodes an RGBA image as PNG bytes (deterministic: the same pixels give the same bytes). */
-export function encodePng(image: RGBAImage): Buffer {
-  const png = new pngjs.PNG({ width: image.width, height: image.height });
-  png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  return pngjs.PNG.sync.write(png);
 }
 
 /** Where the CLI writes: the process's streams, or a test's. */
@@ -87,7 +81,7 @@ async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
     onStep: tty ? ({ step }) => progress(io, step, args.steps) : undefined,
   });
   if (tty) io.stderr("\r\x1b[K");
-  writeFileSync(args.out, encodePng(composeSheet(result.frames)));
+  await saveImage(composeSheet(result.frames), args.out);
   const matched = result.matches.filter((m) => m !== null);
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const what = args.label ? `"${args.label}"` : "any label";
@@ -189,7 +183,21 @@ async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: C
   });
   if (tty) io.stderr("\r\x1b[K");
   const scale = Math.max(1, Math.round(112 / images[0].width));
-  writeFileSync(args.out, encodePng(composeImageSheet(images, { columns: args.images, scale, gap: 4 })));
+  // The picture says how it was made: the settings under "parameters", as Stable Diffusion tools write them.
+  const parameters = formatGenerationParameters({
+    prompts: args.promptEmbeds === undefined ? args.prompts : [`(prompt embeddings from ${args.promptEmbeds})`],
+    model: args.model,
+    seed: args.seed,
+    steps,
+    guidanceScale: args.guidance,
+    truncationRate: args.truncation,
+    timestepSpacing: args.spacing,
+    strategy: args.strategy,
+    mode: args.mode,
+    width: images[0].width,
+    height: images[0].height,
+  });
+  await saveImage(composeImageSheet(images, { columns: args.images, scale, gap: 4 }), args.out, { text: { parameters } });
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const n = images.length;
   return (
