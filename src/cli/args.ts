@@ -202,26 +202,44 @@ function unknownFlag(name: string, flags: readonly string[]): UsageError {
 /** Switches: present or absent, no value. */
 const FLAGS_WITHOUT_VALUE = ["--offline"];
 
-/** Splits `--name value` / `--name=value` pairs (and switches, with the value ""), in order. */
-function options(argv: readonly string[]): [string, string][] {
+/** Options that may be given more than once (each adds a value); any other given twice is an error. */
+const REPEATABLE = ["--prompt"];
+
+/**
+ * Splits `--name value` / `--name=value` pairs (and switches, with the value ""), in order. A name the
+ * command does not take is an error listing `flags` (checked before its value, so that an unknown
+ * option last on the line is named as such); an option given twice (but --prompt) is an error too.
+ */
+function options(argv: readonly string[], flags: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
+  const seen = new Map<string, string>();
   for (let i = 1; i < argv.length; i++) {
     const flag = argv[i];
-    if (FLAGS_WITHOUT_VALUE.includes(flag)) {
-      out.push([flag, ""]);
-      continue;
-    }
     const eq = flag.indexOf("=");
     const name = eq > 0 ? flag.slice(0, eq) : flag;
-    const value = eq > 0 ? flag.slice(eq + 1) : argv[++i];
     if (!name.startsWith("--")) throw new UsageError(`argument: expected an option (--name value), got ${JSON.stringify(flag)}`);
+    if (!flags.includes(name)) throw unknownFlag(name, flags);
+    const switchFlag = FLAGS_WITHOUT_VALUE.includes(name);
+    if (switchFlag && eq > 0) throw new UsageError(`${name}: expected no value (a switch), got ${JSON.stringify(flag.slice(eq + 1))}`);
+    const value = switchFlag ? "" : eq > 0 ? flag.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new UsageError(`${name}: expected a value, got nothing`);
     // `--steps --out x.png`: the next flag is not --steps' value (a value that starts with -- is written --name=value).
     if (eq < 0 && value.startsWith("--")) throw new UsageError(`${name}: expected a value, got the option ${JSON.stringify(value)}`);
+    const before = seen.get(name);
+    if (before !== undefined && !REPEATABLE.includes(name)) {
+      throw new UsageError(`${name}: expected once, got it twice${switchFlag ? "" : ` (${JSON.stringify(before)} and ${JSON.stringify(value)})`}`);
+    }
+    seen.set(name, value);
     out.push([name, value]);
   }
   return out;
 }
+
+const SAMPLE_FLAGS = ["--seed", "--steps", "--batch", "--label", "--guidance", "--truncation", "--mode", "--spacing", "--strategy", "--out", "--help"];
+const GENERATE_FLAGS = [
+  "--model", "--prompt", "--prompt-embeds", "--seed", "--steps", "--images", "--guidance", "--truncation", "--mode", "--spacing", "--strategy",
+  "--out", "--revision", "--offline", "--help",
+];
 
 /**
  * @example
@@ -231,7 +249,8 @@ function options(argv: readonly string[]): [string, string][] {
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") return { command: "help" };
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version")) return { command: "version" };
+  // --version anywhere (as --help): `generate --version` prints the version, as most tools do.
+  if (argv.includes("--version") || (argv.length === 1 && (argv[0] === "-v" || argv[0] === "version"))) return { command: "version" };
   if (argv[0] === "generate") return parseGenerate(argv);
   if (argv[0] !== "sample") throw new UsageError(`command: expected "generate" or "sample", got ${JSON.stringify(argv[0])}`);
   return parseSample(argv);
@@ -239,7 +258,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 
 function parseSample(argv: readonly string[]): SampleArgs {
   const args: SampleArgs = { command: "sample", seed: 0n, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png" };
-  for (const [name, value] of options(argv)) {
+  for (const [name, value] of options(argv, SAMPLE_FLAGS)) {
     if (commonOption(args, name, value)) continue;
     switch (name) {
       case "--steps":
@@ -253,7 +272,7 @@ function parseSample(argv: readonly string[]): SampleArgs {
         args.label = value;
         break;
       default:
-        throw unknownFlag(name, ["--seed", "--steps", "--batch", "--label", "--guidance", "--truncation", "--mode", "--spacing", "--strategy", "--out", "--help"]);
+        throw unknownFlag(name, SAMPLE_FLAGS);
     }
   }
   if (args.guidance > 1 && args.label === undefined) {
@@ -267,7 +286,7 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
     command: "generate", model: "fashion-mnist", prompts: [], seed: 0n, images: 4, guidance: 5,
     truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png", offline: false,
   };
-  for (const [name, value] of options(argv)) {
+  for (const [name, value] of options(argv, GENERATE_FLAGS)) {
     if (commonOption(args, name, value)) continue;
     switch (name) {
       case "--model":
@@ -286,8 +305,8 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
         args.promptEmbeds = value;
         break;
       case "--steps":
-        // The range is the model's [1, T], checked once the model is read (so -5 and 101 get the same message).
-        if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${name}: expected an integer in [1, the model's T], got ${JSON.stringify(value)}`);
+        // The upper bound is the model's T, checked once the model is read (a usage error too, exit code 2).
+        if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) throw new UsageError(`${name}: expected an integer in [1, the model's T], got ${JSON.stringify(value)}`);
         args.steps = Number(value);
         break;
       case "--images":
@@ -304,10 +323,7 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
         args.offline = true;
         break;
       default:
-        throw unknownFlag(name, [
-          "--model", "--prompt", "--prompt-embeds", "--seed", "--steps", "--images", "--guidance", "--truncation", "--mode", "--spacing", "--strategy",
-          "--out", "--revision", "--offline", "--help",
-        ]);
+        throw unknownFlag(name, GENERATE_FLAGS);
     }
   }
   if (args.revision !== undefined && modelLocation(args.model, "--model").kind !== "hub") {

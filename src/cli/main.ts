@@ -14,6 +14,7 @@ import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
 import { HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
 import { checkOutFile } from "./outFile.js";
+import { OnnxruntimeNodeMissingError } from "../node/onnxruntimeNode.js";
 import type { HubProgressEvent } from "../hub/progress.js";
 
 /**
@@ -64,8 +65,18 @@ function progress(io: CliIO, step: number, total: number): void {
   io.stderr(`\r[${"#".repeat(done)}${".".repeat(width - done)}] step ${step + 1}/${total}`);
 }
 
+/** Runs `run` with --out created first (see outFile.ts); a run that fails removes the file it created. */
+async function withOutFile(out: string, run: () => Promise<string>): Promise<string> {
+  const file = checkOutFile(out);
+  try {
+    return await run();
+  } catch (e) {
+    file.discard();
+    throw e;
+  }
+}
+
 async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
-  checkOutFile(args.out);
   const started = performance.now();
   const tty = io.stderrIsTTY;
   const result = await samplePixelArt({
@@ -147,7 +158,6 @@ async function loadModel(args: GenerateArgs, io: CliIO): Promise<VQDiffusionPipe
 }
 
 async function runGenerate(args: GenerateArgs, io: CliIO): Promise<string> {
-  checkOutFile(args.out);
   const started = performance.now();
   const pipe = await loadModel(args, io);
   try {
@@ -163,7 +173,7 @@ async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: C
   // Without --steps: diffusers' default of 100, cut to T for a model trained on fewer (100 would be refused).
   const steps = args.steps ?? Math.min(100, T);
   if (steps < 1 || steps > T) {
-    throw new Error(`--steps: expected an integer in [1, ${T}] (the model's T, num_train_timesteps), got ${JSON.stringify(String(steps))}`);
+    throw new UsageError(`--steps: expected an integer in [1, ${T}] (the model's T, num_train_timesteps), got ${JSON.stringify(String(steps))}`);
   }
   if (args.prompts.length > 0 && pipe.tokenizer === null) {
     throw new Error(`--prompt: expected --prompt-embeds FILE instead (this model folder has no text_encoder/tokenizer), got ${args.prompts.map((p) => JSON.stringify(p)).join(", ")}`);
@@ -207,6 +217,15 @@ async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: C
   );
 }
 
+/** The missing onnxruntime-node in the CLI's terms: what to install, and that `sample` needs none. */
+function missingRuntime(e: OnnxruntimeNodeMissingError): string {
+  return (
+    `generate: expected onnxruntime-node installed beside vq-diffusion (it runs the model), got none (${e.importError}). ` +
+    `Install it where vq-diffusion is installed: ${e.installCommand} (add -g for a global install). ` +
+    `vq-diffusion sample needs no runtime.`
+  );
+}
+
 /** Runs the CLI with `argv` (without node and the script); returns the exit code (0, 1 on failure, 2 on a bad option). */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
   let args;
@@ -226,10 +245,16 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     return 0;
   }
   try {
-    io.stdout((await (args.command === "generate" ? runGenerate(args, io) : runSample(args, io))) + "\n");
+    const run = args;
+    io.stdout((await withOutFile(run.out, () => (run.command === "generate" ? runGenerate(run, io) : runSample(run, io)))) + "\n");
     return 0;
   } catch (e) {
-    io.stderr(`vq-diffusion: ${inFlagTerms((e as Error).message)}\n`);
+    // A flag whose range depends on the model (--steps against its T) is a usage error like the others.
+    if (e instanceof UsageError) {
+      io.stderr(`vq-diffusion: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    io.stderr(`vq-diffusion: ${e instanceof OnnxruntimeNodeMissingError ? missingRuntime(e) : inFlagTerms((e as Error).message)}\n`);
     return 1;
   }
 }
