@@ -320,3 +320,13 @@ describe("vq-diffusion sample --guidance", () => {
     expect(outs[0].equals(outs[1]) && outs[1].equals(outs[2])).toBe(true);
   });
 });
+
+describe("a long prompt is not echoed in full", () => {
+  it("the summary shows each prompt in at most 60 characters (the warning has shown the cut)", async () => {
+    const prompt = "sneaker bag coat dress shirt ".repeat(10);
+    const io = capture();
+    expect(await main(["generate", "--prompt", prompt, "--prompt", "bag", "--images", "1", "--steps", "1", "--out", join(dir, "long-summary.png")], io)).toBe(0);
+    expect(io.out.join("")).toMatch(/^wrote .*long-summary\.png: 2 images of "sneaker bag coat dress shirt sneaker bag coat dress shirt\.\.\.", "bag" in 1 step /);
+    expect(io.err.join("").split(prompt.slice(0, 100)).length).toBe(1); // the warning shows it shortened too
+  });
+});

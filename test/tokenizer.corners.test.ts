@@ -98,3 +98,39 @@ describe("padding_side in tokenizer_config.json", () => {
     );
   });
 });
+
+describe("the warning of a prompt cut to L tokens", () => {
+  const FASHION_JSON = read("../models/fashion-mnist/tokenizer/tokenizer.json");
+  const FASHION_CONFIG = read("../models/fashion-mnist/tokenizer/tokenizer_config.json");
+  const t = new PromptTokenizer(FASHION_JSON, FASHION_CONFIG, 8);
+  const warn = (prompt: string) => {
+    const warnings: string[] = [];
+    t.encode([prompt], { onWarning: (m) => warnings.push(m) });
+    return warnings;
+  };
+
+  it("never shows a broken character where the cut falls inside one (every cut position, 2- to 4-byte characters)", () => {
+    for (const char of ["à", "靴", "👢"]) {
+      for (let words = 0; words < 8; words++) {
+        const prompt = `${"bag ".repeat(words)}${char}${char} talon sandale`;
+        const [warning] = warn(prompt);
+        expect(warning, prompt).toBeDefined();
+        expect(warning, prompt).not.toContain("\uFFFD");
+      }
+    }
+    expect(warn("bag bag bag bag bag bag à talon")).toEqual([
+      `prompt "bag bag bag bag bag bag à talon" is 15 tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers. Cut: "à talon <|endoftext|>" (the cut falls inside "à")`,
+    ]);
+  });
+
+  it("a 300-character prompt is not echoed in full: the prompt shown in 60 characters, the cut text in 100", () => {
+    const prompt = "sneaker bag coat dress shirt à ".repeat(10);
+    expect(prompt.length).toBe(310);
+    const [warning] = warn(prompt);
+    expect(warning.length).toBeLessThan(300);
+    expect(warning).toBe(
+      `prompt "sneaker bag coat dress shirt à sneaker bag coat dress shi..." is 72 tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers. ` +
+        `Cut: "${"sneaker bag coat dress shirt à ".repeat(4).slice(0, 97)}..."`,
+    );
+  });
+});

@@ -3,6 +3,7 @@
  * entry is `bin.ts`, which calls {@link main} with the process's arguments and streams.
  */
 import { readFileSync } from "node:fs";
+import { describe } from "../errors.js";
 import { resolve } from "node:path";
 import { TorchGenerator } from "../random/torchGenerator.js";
 import { composeImageSheet } from "../pipeline/images.js";
@@ -211,7 +212,7 @@ async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: C
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const n = images.length;
   return (
-    `wrote ${args.out}: ${n} image${n === 1 ? "" : "s"} of ${args.promptEmbeds ?? args.prompts.map((p) => JSON.stringify(p)).join(", ")} in ${steps} step${steps === 1 ? "" : "s"} ` +
+    `wrote ${args.out}: ${n} image${n === 1 ? "" : "s"} of ${args.promptEmbeds ?? args.prompts.map(describe).join(", ")} in ${steps} step${steps === 1 ? "" : "s"} ` +
     `(model ${args.model}, seed ${args.seed}, guidance ${args.guidance}, truncation ${args.truncation}, ${args.mode} mode` +
     `${args.spacing ? `, ${args.spacing} spacing` : ""}${args.strategy === "purity" ? ", purity" : ""}), one row per prompt, ${seconds} s`
   );

@@ -21,7 +21,7 @@
  * ragged before the cut. Here each prompt is cut as it would be alone, and the list is encoded.
  */
 import { Tokenizer } from "@huggingface/tokenizers";
-import { argumentErrorText, describe } from "../errors.js";
+import { argumentErrorText, describe, shortText } from "../errors.js";
 import type { JsonObject } from "./modelFolder.js";
 import { perCodePointLowercase } from "./perCodePointLowercase.js";
 import { RawAddedTokens } from "./rawAddedTokens.js";
@@ -202,10 +202,18 @@ export class PromptTokenizer {
     if (onWarning === undefined) return;
     const L = this.length;
     // diffusers logs tokenizer.batch_decode(ids[:, L:]); a tokenizer without a decoder shows the pieces.
-    const cut = this.tokenizer.decoder === null ? tokens.slice(L).join(" ") : this.tokenizer.decode(ids.slice(L));
+    // A byte-level cut can fall inside a character (its first bytes kept): the text then starts at that
+    // character, whole, instead of with U+FFFD (at most 3 more tokens: a character is at most 4 bytes).
+    let start = L;
+    const decoded = (from: number) => (this.tokenizer.decoder === null ? tokens.slice(from).join(" ") : this.tokenizer.decode(ids.slice(from)));
+    let cut = decoded(start);
+    while (cut.startsWith("\uFFFD") && start > L - 3 && start > 1) cut = decoded(--start);
+    const split = start < L ? ` (the cut falls inside ${JSON.stringify(Array.from(cut)[0])})` : "";
+    // Both texts shortened (the prompt to 60 UTF-16 units, the cut text to 100), so that a long prompt is not echoed in full.
     onWarning(
       `prompt ${describe(prompt)} is ${ids.length} tokens, more than the text encoder's ${L}: only the first ${L} are used, ` +
-        `as in diffusers. Cut: ${JSON.stringify(cut)}`,
+        `as in diffusers. Cut: ${JSON.stringify(shortText(cut, 100))}${split}`,
     );
   }
+
 }
