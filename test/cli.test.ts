@@ -90,13 +90,14 @@ describe("vq-diffusion generate", () => {
     };
     const io = await run(join(dir, "g1.png"));
     await run(join(dir, "g2.png"));
-    expect(io.out.join("")).toMatch(/^wrote .*g1\.png: 6 images of .*embeds\.json in 20 steps \(model .*, seed 2, guidance 5, truncation 1, reference mode\), one row per prompt, [\d.]+ s\n$/);
+    expect(io.out.join("")).toMatch(/^wrote .*g1\.png: 6 images of .*embeds\.json in 20 steps \(model .*, seed 2, guidance 5, truncation 1, reference mode\), one labelled block per prompt, [\d.]+ s\n$/);
     expect(io.err.join("")).toContain("step 20/20");
     const bytes = readFileSync(join(dir, "g1.png"));
     expect(readFileSync(join(dir, "g2.png")).equals(bytes)).toBe(true);
     const png = pngjs.PNG.sync.read(bytes);
-    // 16×16 images magnified 7× (to about 112 pixels), 3 columns, 2 rows, 4-pixel gaps.
-    expect([png.width, png.height]).toEqual([4 + 3 * (112 + 4), 4 + 2 * (112 + 4)]);
+    // 16×16 images magnified 7× (to about 112 pixels), 3 columns, 2 blocks (one per prompt) each under a
+    // 14-pixel label strip, 4-pixel gaps.
+    expect([png.width, png.height]).toEqual([4 + 3 * (112 + 4), 4 + 2 * (14 + 112 + 4)]);
   });
 
   it.each([

@@ -72,7 +72,9 @@ layout, see the README), run with onnxruntime-node; writes a PNG sheet of the im
                     torch.Generator().manual_seed(N): a negative seed is taken modulo 2^64
   --steps N         reverse steps, 1 to the model's T (num_train_timesteps; default 100, or T
                     when the model's T is smaller)
-  --images N        images per prompt, 1-64 (default 4)
+  --images N        images per prompt, 1-64 (default 4); each prompt's images form one block of
+                    the sheet: one row up to 8, else a grid (16 → 4 × 4), labelled when there
+                    are several prompts
   --guidance S      classifier-free guidance scale, a finite number >= 0, on when > 1 (default 5;
                     1 turns it off)
   --truncation R    keep each pixel's most probable codes up to mass R, in (0, 1] (default 1)
@@ -80,7 +82,9 @@ layout, see the README), run with onnxruntime-node; writes a PNG sheet of the im
                     exactly between them (default: diffusers' last n steps, n-1 ... 0)
   --strategy S      posterior (default) or purity (reveal tokens by confidence)
   --mode M          reference (token-exact with Python) or fast (default reference)
-  --out FILE.png    output PNG, checked before anything runs (default vq-diffusion.png)
+  --out FILE.png    output PNG, created before anything runs (default vq-diffusion.png); it
+                    records the run's settings in a PNG text chunk "parameters", as Stable
+                    Diffusion tools do
 
 sample: the pixel-art demo (no model files needed).
 

@@ -6,7 +6,6 @@ import { readFileSync } from "node:fs";
 import { describe } from "../errors.js";
 import { resolve } from "node:path";
 import { TorchGenerator } from "../random/torchGenerator.js";
-import { composeImageSheet } from "../pipeline/images.js";
 import { formatGenerationParameters } from "../pipeline/generationParameters.js";
 import { saveImage } from "../node/saveImage.js";
 import { PACKAGE_ROOT } from "../node/bundledModels.js";
@@ -15,6 +14,7 @@ import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
 import { HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
 import { checkOutFile } from "./outFile.js";
+import { generationSheet } from "./sheet.js";
 import { OnnxruntimeNodeMissingError } from "../node/onnxruntimeNode.js";
 import type { HubProgressEvent } from "../hub/progress.js";
 
@@ -208,13 +208,15 @@ async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: C
     width: images[0].width,
     height: images[0].height,
   });
-  await saveImage(composeImageSheet(images, { columns: args.images, scale, gap: 4 }), args.out, { text: { parameters } });
+  const P = images.length / args.images;
+  const labels = args.promptEmbeds === undefined ? args.prompts : Array.from({ length: P }, (_, p) => `prompt embeddings row ${p + 1}`);
+  await saveImage(generationSheet(images, labels, args.images, scale), args.out, { text: { parameters } });
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const n = images.length;
   return (
     `wrote ${args.out}: ${n} image${n === 1 ? "" : "s"} of ${args.promptEmbeds ?? args.prompts.map(describe).join(", ")} in ${steps} step${steps === 1 ? "" : "s"} ` +
     `(model ${args.model}, seed ${args.seed}, guidance ${args.guidance}, truncation ${args.truncation}, ${args.mode} mode` +
-    `${args.spacing ? `, ${args.spacing} spacing` : ""}${args.strategy === "purity" ? ", purity" : ""}), one row per prompt, ${seconds} s`
+    `${args.spacing ? `, ${args.spacing} spacing` : ""}${args.strategy === "purity" ? ", purity" : ""}), ${P > 1 ? "one labelled block per prompt" : "one block"}, ${seconds} s`
   );
 }
 
