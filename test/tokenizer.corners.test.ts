@@ -23,6 +23,7 @@ const CORNERS = read("./fixtures/tokenizer-corners.json") as unknown as {
   disagreeing_code_points: number[];
   whitespace: { code_point: number; prompt: string; clip: number[]; word_level: number[] }[];
   raw_added_tokens: { prompt: string; ids: number[] }[];
+  stripped_tokens: { added_tokens: Json[]; rows: { prompt: string; ids: number[] }[] };
   left_padding: { prompt: string; input_ids: number[]; truncated_ids: number[] }[];
 };
 const L = CORNERS.L;
@@ -70,6 +71,14 @@ describe('added tokens marked "normalized": false match the raw text only', () =
   it("a special token typed in another case stays ordinary text; typed exactly, it is the token", () => {
     for (const row of CORNERS.raw_added_tokens) expect(t.ids(row.prompt), row.prompt).toEqual(row.ids);
     expect(CORNERS.raw_added_tokens.map((row) => row.prompt)).toContain("<|ENDOFTEXT|>");
+  });
+
+  it("single_word, lstrip and rstrip as tokenizers (Rust) applies them, White_Space stripped", () => {
+    const withMore = { ...json, added_tokens: [...json.added_tokens, ...CORNERS.stripped_tokens.added_tokens] };
+    const more = new PromptTokenizer(withMore, CLIP_CONFIG, L);
+    const wrong = CORNERS.stripped_tokens.rows.filter((row) => JSON.stringify(more.ids(row.prompt)) !== JSON.stringify(row.ids));
+    expect(wrong.map((row) => [row.prompt, more.ids(row.prompt)])).toEqual([]);
+    expect(CORNERS.stripped_tokens.rows.length).toBe(11);
   });
 
   it("the same tokens marked normalized: true match after lower-casing (transformers' own CLIP files)", () => {
