@@ -7,6 +7,7 @@
  */
 import { composeImageSheet } from "vq-diffusion";
 import { FASHION_MNIST_PROMPTS } from "vq-diffusion/demo";
+import { backendNotice } from "./backendNotice.ts";
 import type { GenerateMessage, GenerateRequest, ImageLike } from "./protocol.ts";
 
 export const KNOWN_PROMPTS = FASHION_MNIST_PROMPTS;
@@ -24,9 +25,13 @@ export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElemen
   const list = document.querySelector<HTMLDataListElement>("#prompts")!;
   for (const p of KNOWN_PROMPTS) list.append(new Option(p, p));
   const backend = form.elements.namedItem("backend") as HTMLSelectElement;
+  const notice = document.querySelector<HTMLParagraphElement>("#notice")!;
   if (!("gpu" in navigator)) {
     const webgpu = [...backend.options].find((o) => o.value === "webgpu");
-    if (webgpu) webgpu.disabled = true;
+    if (webgpu) {
+      webgpu.disabled = true;
+      webgpu.textContent = "WebGPU (not in this browser)";
+    }
   }
   let worker: Worker | null = null;
   let loadedAs = "";
@@ -60,6 +65,10 @@ export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElemen
       const m = event.data;
       if (m.type === "loaded") {
         loadedAs = m.backend;
+        // A fallback stays on the page for the whole run (the status line changes every step).
+        const text = backendNotice(request.backend, m.webgpu);
+        notice.hidden = text === null;
+        notice.textContent = text ?? "";
         status.textContent = `model loaded in ${m.ms.toFixed(0)} ms (${m.backend}); generating…`;
       } else if (m.type === "step") {
         if (m.images) draw(canvas, m.images, columns);
@@ -70,7 +79,7 @@ export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElemen
         status.textContent =
           `done: "${request.options.prompt}", ${images} image${images === 1 ? "" : "s"}, ${n} steps in ${m.totalMs.toFixed(0)} ms · per step: ` +
           `transformer ${m.times.transformerMs.toFixed(2)} ms, scheduler ${m.times.schedulerMs.toFixed(2)} ms, guidance ${m.times.guidanceMs.toFixed(2)} ms · ` +
-          `text encoder ${m.textEncoderMs.toFixed(1)} ms, decoder ${m.decodeMs.toFixed(1)} ms`;
+          `text encoder ${m.textEncoderMs.toFixed(1)} ms, decoder ${m.decodeMs.toFixed(1)} ms · ${loadedAs}`;
         (window as unknown as { vqdResult: unknown }).vqdResult = { tokens: Array.from(m.tokens), times: m.times, totalMs: m.totalMs, backend: loadedAs, request };
         document.body.dataset.state = "done";
       } else {
