@@ -24,6 +24,7 @@ const CORNERS = read("./fixtures/tokenizer-corners.json") as unknown as {
   whitespace: { code_point: number; prompt: string; clip: number[]; word_level: number[] }[];
   raw_added_tokens: { prompt: string; ids: number[] }[];
   stripped_tokens: { added_tokens: Json[]; rows: { prompt: string; ids: number[] }[] };
+  other_splitters: Record<string, { tokenizer: Json; rows: { prompt: string; ids: number[] }[] }>;
   left_padding: { prompt: string; input_ids: number[]; truncated_ids: number[] }[];
 };
 const L = CORNERS.L;
@@ -61,6 +62,16 @@ describe("white space as Rust's tokenizers reads it (White_Space, not JavaScript
     const t = new PromptTokenizer(WORD_JSON, WORD_CONFIG, 8);
     const wrong = CORNERS.whitespace.filter((row) => JSON.stringify(t.ids(row.prompt)) !== JSON.stringify(row.word_level));
     expect(wrong.map((row) => row.prompt)).toEqual([]);
+  });
+});
+
+describe("the other parts that read white space, against tokenizers (Rust)", () => {
+  it.each(["whitespace", "bert", "strip"])("%s: the same ids for every disagreeing code point and for words beyond ASCII", (name) => {
+    const { tokenizer, rows } = CORNERS.other_splitters[name];
+    const t = new PromptTokenizer(tokenizer, { unk_token: "[UNK]", pad_token: "[UNK]" }, 8);
+    const wrong = rows.filter((row) => JSON.stringify(t.ids(row.prompt)) !== JSON.stringify(row.ids));
+    expect(wrong.map((row) => [row.prompt, t.ids(row.prompt), row.ids])).toEqual([]);
+    expect(rows.length).toBe(CORNERS.disagreeing_code_points.length * 9 + 3);
   });
 });
 
