@@ -9,17 +9,15 @@ import onnxProto from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { TorchGenerator, VQDiffusionPipeline } from "../src/index.js";
-import type { ModelFileSource } from "../src/pipeline/modelFolder.js";
 import type { OrtModule } from "../src/pipeline/onnxComponent.js";
-import { directorySource } from "../src/node.js";
+import { memoryFolder, TINY_A } from "./helpers/modelFolders.js";
 
 const { onnx } = onnxProto;
-const DIR = new URL("./fixtures/pipeline-golden/tiny-a/", import.meta.url).pathname;
 const ORT = ort as unknown as OrtModule;
 
 /** The file's model with axis 0 of every input and output fixed to `batch`. */
 function staticBatch(path: string, batch: number): Uint8Array {
-  const model = onnx.ModelProto.decode(readFileSync(DIR + path));
+  const model = onnx.ModelProto.decode(readFileSync(TINY_A + path));
   for (const value of [...(model.graph?.input ?? []), ...(model.graph?.output ?? [])]) {
     const dims = value.type?.tensorType?.shape?.dim;
     if (dims && dims.length > 0) dims[0] = onnx.TensorShapeProto.Dimension.create({ dimValue: batch });
@@ -27,18 +25,13 @@ function staticBatch(path: string, batch: number): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-function folder(changes: Record<string, Uint8Array>): ModelFileSource {
-  const disk = directorySource(DIR);
-  return { location: "memory", read: async (path, options) => changes[path] ?? disk.read(path, options) };
-}
-
 async function loadError(changes: Record<string, Uint8Array>): Promise<string> {
-  try {
-    await VQDiffusionPipeline.fromSource(folder(changes), ORT);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected the folder to be refused");
+  return VQDiffusionPipeline.fromSource(memoryFolder(changes), ORT).then(
+    () => {
+      throw new Error("expected the folder to be refused");
+    },
+    (e: Error) => e.message,
+  );
 }
 
 describe("a static batch", () => {
@@ -50,7 +43,7 @@ describe("a static batch", () => {
   });
 
   it("a static batch of 2 loads; a run whose batch differs is refused before the generator draws anything", async () => {
-    const pipe = await VQDiffusionPipeline.fromSource(folder({ "transformer/model.onnx": staticBatch("transformer/model.onnx", 2), "vqvae_decoder/model.onnx": staticBatch("vqvae_decoder/model.onnx", 1) }), ORT);
+    const pipe = await VQDiffusionPipeline.fromSource(memoryFolder({ "transformer/model.onnx": staticBatch("transformer/model.onnx", 2), "vqvae_decoder/model.onnx": staticBatch("vqvae_decoder/model.onnx", 1) }), ORT);
     expect(pipe.components.transformer.staticBatch).toBe(2);
     expect(pipe.components.decoder.staticBatch).toBe(1);
     const { sequenceLength: L, crossAttentionDim: D } = pipe.config;
@@ -69,7 +62,7 @@ describe("a static batch", () => {
   });
 
   it("dynamic batch axes give staticBatch null", async () => {
-    const pipe = await VQDiffusionPipeline.fromSource(folder({}), ORT);
+    const pipe = await VQDiffusionPipeline.fromSource(memoryFolder({}), ORT);
     expect([pipe.components.transformer.staticBatch, pipe.components.decoder.staticBatch]).toEqual([null, null]);
   });
 });

@@ -8,17 +8,11 @@
  * - added tokens marked `"normalized": false` match the raw text only: "<|ENDOFTEXT|>" stays text;
  * - `padding_side: "left"` pads on the left, as transformers does; any other value but "right" is refused.
  */
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { PromptTokenizer } from "../src/pipeline/promptTokenizer.js";
+import { CLIP_CONFIG, CLIP_JSON, FASHION_CONFIG, FASHION_JSON, readTestJson, WORD_CONFIG, WORD_JSON, type Json } from "./helpers/tokenizerFiles.js";
 
-type Json = Record<string, unknown>;
-const read = (path: string) => JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as Json;
-const CLIP_JSON = read("./fixtures/real-golden-tokenizer/tokenizer.json");
-const CLIP_CONFIG = read("./fixtures/real-golden-tokenizer/tokenizer_config.json");
-const WORD_JSON = read("./fixtures/word-level-tokenizer/tokenizer.json");
-const WORD_CONFIG = read("./fixtures/word-level-tokenizer/tokenizer_config.json");
-const CORNERS = read("./fixtures/tokenizer-corners.json") as unknown as {
+const CORNERS = readTestJson("fixtures/tokenizer-corners.json") as unknown as {
   L: number;
   disagreeing_code_points: number[];
   whitespace: { code_point: number; prompt: string; clip: number[]; word_level: number[] }[];
@@ -120,8 +114,6 @@ describe("padding_side in tokenizer_config.json", () => {
 });
 
 describe("the warning of a prompt cut to L tokens", () => {
-  const FASHION_JSON = read("../models/fashion-mnist/tokenizer/tokenizer.json");
-  const FASHION_CONFIG = read("../models/fashion-mnist/tokenizer/tokenizer_config.json");
   const t = new PromptTokenizer(FASHION_JSON, FASHION_CONFIG, 8);
   const warn = (prompt: string) => {
     const warnings: string[] = [];
