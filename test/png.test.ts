@@ -60,6 +60,15 @@ describe("encodePng", () => {
 });
 
 describe("the CLI's PNG says how it was made", () => {
+  it("sample writes its settings too", async () => {
+    const io: CliIO = { stdout: () => {}, stderr: () => {}, stderrIsTTY: false };
+    const out = join(dir, "s-cli.png");
+    expect(await main(["sample", "--seed", "3", "--steps", "5", "--batch", "1", "--label", "heart", "--guidance", "2", "--out", out], io)).toBe(0);
+    expect(readPngText(readFileSync(out)).parameters).toBe(
+      "heart\nSteps: 5, Sampler: VQ-Diffusion posterior (reference), CFG scale: 2, Truncation rate: 1, Timestep spacing: diffusers, Seed: 3, Size: 16x16, Model: pixel-art demo (the exact posterior of the embedded sprites)",
+    );
+  });
+
   it('generate writes model, prompt, seed, steps, guidance, truncation and spacing under "parameters"', async () => {
     const tiny = new URL("./fixtures/pipeline-golden/tiny-a", import.meta.url).pathname;
     writeFileSync(join(dir, "e.json"), JSON.stringify({ dims: [1, 8, 32], data: new Array(8 * 32).fill(0.1) }));

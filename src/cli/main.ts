@@ -93,7 +93,20 @@ async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
     onStep: tty ? ({ step }) => progress(io, step, args.steps) : undefined,
   });
   if (tty) io.stderr("\r\x1b[K");
-  await saveImage(composeSheet(result.frames), args.out);
+  const parameters = formatGenerationParameters({
+    prompts: [args.label ?? "(any label)"],
+    model: "pixel-art demo (the exact posterior of the embedded sprites)",
+    seed: args.seed,
+    steps: args.steps,
+    guidanceScale: args.guidance,
+    truncationRate: args.truncation,
+    timestepSpacing: args.spacing,
+    strategy: args.strategy,
+    mode: args.mode,
+    width: 16,
+    height: 16,
+  });
+  await saveImage(composeSheet(result.frames), args.out, { text: { parameters } });
   const matched = result.matches.filter((m) => m !== null);
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const what = args.label ? `"${args.label}"` : "any label";
