@@ -1,10 +1,13 @@
-// The page test's layout case (called by run.mjs; issue 31, item 15): on the text-to-image page, no
-// menu cuts its options (each select at least as wide as its text), and WebGPU chosen in a browser
-// without a WebGPU adapter (Chromium started with --disable-gpu) runs on WASM with a notice on the
-// page, not only in the console. A screenshot of the form goes to test-results/web-controls.png.
+// The page test's layout case (called by run.mjs; issue 31, items 13 and 15): on the text-to-image
+// page, no menu cuts its options (each select at least as wide as its text); WebGPU chosen in a
+// browser without a WebGPU adapter (Chromium started with --disable-gpu) runs on WASM with a notice on
+// the page, not only in the console; the save link gives the sheet as a PNG Blob (imageToBlob) whose
+// "parameters" chunk holds the run's settings. A screenshot of the form goes to
+// test-results/web-controls.png.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { readPngText } from "../../dist/index.js";
 
 /**
  * @param browser - a playwright Browser without WebGPU adapters.
@@ -46,9 +49,17 @@ export async function layoutPageCheck(browser, check, origin, results) {
       return p.hidden ? null : p.textContent;
     });
     const backend = await page.evaluate(() => window.vqdResult?.backend);
+    // The save link: the sheet as a PNG Blob (imageToBlob) with the run's settings inside.
+    const saved = await page.evaluate(async () => {
+      const link = document.querySelector("#save");
+      return link.hidden ? null : Array.from(new Uint8Array(await (await fetch(link.href)).arrayBuffer()));
+    });
     await page.close();
     assert.match(notice ?? "", /^WebGPU was chosen, but this browser (gave no WebGPU adapter|has no WebGPU): the model runs on WASM \(slower\)\.$/);
     assert.match(backend ?? "", /^wasm/);
-    return `page says "${notice}" (${backend})`;
+    assert.ok(saved, "expected the save link after the run");
+    const parameters = readPngText(Uint8Array.from(saved)).parameters;
+    assert.equal(parameters, "ankle boot\nSteps: 2, Sampler: VQ-Diffusion posterior (reference), CFG scale: 5, Truncation rate: 1, Timestep spacing: diffusers, Seed: 0, Size: 28x28, Model: fashion-mnist (onnxruntime-web)");
+    return `page says "${notice}" (${backend}); the saved PNG (${saved.length} bytes) holds its parameters`;
   });
 }
