@@ -60,7 +60,7 @@ describe("white space as Rust's tokenizers reads it (White_Space, not JavaScript
 });
 
 describe("the other parts that read white space, against tokenizers (Rust)", () => {
-  it.each(["whitespace", "bert", "strip"])("%s: the same ids for every disagreeing code point and for words beyond ASCII", (name) => {
+  it.each(["whitespace", "bert", "strip", "bert_normalizer"])("%s: the same ids for every disagreeing code point and for words beyond ASCII", (name) => {
     const { tokenizer, rows } = CORNERS.other_splitters[name];
     const t = new PromptTokenizer(tokenizer, { unk_token: "[UNK]", pad_token: "[UNK]" }, 8);
     const wrong = rows.filter((row) => JSON.stringify(t.ids(row.prompt)) !== JSON.stringify(row.ids));
