@@ -49,6 +49,10 @@ export { clipTokenizerJson, CLIP_TOKENIZER_LIMITS } from "./formats/clipTokenize
 export type { ClipSlowTokenizerFiles, ClipTokenizerJson } from "./formats/clipTokenizerFiles.js";
 export { composeImageSheet } from "./pipeline/images.js";
 export type { RGBAImage } from "./pipeline/images.js";
+export { encodePng, imageToBlob, readPngText, withPngText } from "./pipeline/png.js";
+export type { PngOptions } from "./pipeline/png.js";
+export { formatGenerationParameters } from "./pipeline/generationParameters.js";
+export type { GenerationParameters } from "./pipeline/generationParameters.js";
 export { parseModelId, checkRevision, isModelIdForm } from "./hub/modelId.js";
 export type { ModelId } from "./hub/modelId.js";
 export { HUB_LIMITS, checkRepoFilePath, pipelineFiles } from "./hub/repoFiles.js";

@@ -20,6 +20,7 @@ export type { BundledModel } from "./node/bundledModels.js";
 export { modelLocation } from "./node/modelLocation.js";
 export { openRandomAccessFile } from "./node/randomAccessFile.js";
 export type { NodeRandomAccessFile } from "./node/randomAccessFile.js";
+export { saveImage } from "./node/saveImage.js";
 export { createNodeStepThreadPool } from "./node/nodeStepThreadPool.js";
 export type { NodeStepThreadPoolOptions } from "./node/nodeStepThreadPool.js";
 export type { ModelLocation } from "./node/modelLocation.js";
