@@ -5,10 +5,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { TorchGenerator } from "../random/torchGenerator.js";
-import { composeImageSheet, type RGBAImage } from "../pipeline/images.js";
+import { composeImageSheet } from "../pipeline/images.js";
 import { PACKAGE_ROOT } from "../node/bundledModels.js";
 import { loadNodePipeline, VQDiffusionPipeline } from "../node/nodePipeline.js";
-import pngjs from "pngjs";
+import { encodePng } from "../node/png.js";
 import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
 import { HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
@@ -41,13 +41,6 @@ export function inFlagTerms(message: string): string {
   const m = /^([A-Za-z]+)((?:\.[A-Za-z]+)*): /.exec(message);
   if (m === null || !Object.hasOwn(FLAGS, m[1])) return message;
   return `${FLAGS[m[1]]}${m[2] ? ` ${m[2].slice(1)}` : ""}${message.slice(m[1].length + m[2].length)}`;
-}
-
-/** Encodes an RGBA image as PNG bytes (deterministic: the same pixels give the same bytes). */
-export function encodePng(image: RGBAImage): Buffer {
-  const png = new pngjs.PNG({ width: image.width, height: image.height });
-  png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  return pngjs.PNG.sync.write(png);
 }
 
 /** Where the CLI writes: the process's streams, or a test's. */
