@@ -13,6 +13,7 @@ import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
 import { HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
 import { checkOutFile } from "./outFile.js";
+import { runServeCommand } from "./serve.js";
 import type { HubProgressEvent } from "../hub/progress.js";
 
 /**
@@ -194,6 +195,14 @@ async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: C
 
 /** Runs the CLI with `argv` (without node and the script); returns the exit code (0, 1 on failure, 2 on a bad option). */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  if (argv[0] === "serve" || argv[0] === "worker") {
+    try {
+      return await runServeCommand(argv, io, USAGE);
+    } catch (e) {
+      io.stderr(`vq-diffusion: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   let args;
   try {
     args = parseArgs(argv);
