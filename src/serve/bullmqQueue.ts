@@ -124,14 +124,17 @@ export class BullmqQueue implements GenerationQueue {
     const jobId = randomUUID();
     if (signal?.aborted) throw abortError(`job ${jobId} cancelled before it was queued`);
     const done = new Promise<ImagesResult>((resolve, reject) => this.jobs.set(jobId, { resolve, reject, onProgress }));
+    let added = false;
     const cancel = () => {
       this.settle(jobId, (p) => p.reject(abortError(`job ${jobId} cancelled`)));
-      void this.cancel(jobId);
+      if (added) void this.cancel(jobId); // else once added, below
     };
     signal?.addEventListener("abort", cancel, { once: true });
     try {
       await this.queue.add("images", job, { jobId, attempts: 1, removeOnComplete: true, removeOnFail: true });
-      options.onQueued?.(jobId);
+      added = true;
+      if (signal?.aborted) void this.cancel(jobId);
+      else options.onQueued?.(jobId);
       return await done;
     } catch (e) {
       this.settle(jobId, () => undefined);
@@ -141,14 +144,12 @@ export class BullmqQueue implements GenerationQueue {
     }
   }
 
-  /** Removes a waiting job; a running one (locked: removal answers 0) is asked to abort on its worker. */
+  /** Removes a waiting job; a running one (locked: BullMQ refuses to remove it) is asked to abort on its worker. */
   private async cancel(jobId: string): Promise<void> {
-    try {
-      if ((await this.queue.remove(jobId)) === 1) return;
-      await this.producer.publishEvent({ eventName: CANCEL_EVENT, jobId });
-    } catch {
-      // Redis gone: the job runs to its end and its result is dropped (nobody waits for it).
-    }
+    const removed = await this.queue.remove(jobId).then((n) => n === 1, () => false);
+    if (removed) return;
+    // Redis gone: the job runs to its end and its result is dropped (nobody waits for it).
+    await this.producer.publishEvent({ eventName: CANCEL_EVENT, jobId }).catch(() => undefined);
   }
 
   /** Settles a job once: later events of it (a duplicate, a failure after a cancel) find nothing. */

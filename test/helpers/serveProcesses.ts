@@ -86,9 +86,11 @@ function track(command: string, args: readonly string[], env: NodeJS.ProcessEnv)
   };
 }
 
-/** Starts `vq-diffusion …args` (dist/cli/bin.js) with `env` added to this process's environment. */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
-  return track(process.execPath, [BIN, ...args], { ...process.env, ...env });
+/** Starts `vq-diffusion …args` (dist/cli/bin.js) with `env` added to this process's environment (an undefined value removes the variable). */
+export function startCli(args: readonly string[], env: Record<string, string | undefined> = {}): Child {
+  const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  return track(process.execPath, [BIN, ...args], merged);
 }
 
 /** A Redis on 127.0.0.1 that the tests start, stop and restart (its data kept in its folder across a restart). */
