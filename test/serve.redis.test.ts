@@ -23,7 +23,7 @@ import { parseImagesRequest, type ServedModel } from "../src/serve/imagesRequest
 import { runImagesJob } from "../src/serve/runImagesJob.js";
 import { readServedModel } from "../src/serve/servedModel.js";
 import { readFolder, startHubServer, type HubServer } from "./helpers/hubServer.mjs";
-import { startCli, startRedis, stopAll, tempFolder, type Child, type TestRedis } from "./helpers/serveProcesses.js";
+import { startCli, startRedis, stopAll, tempFolder, type Child, type TestRedis } from "./helpers/serveProcesses.mjs";
 
 let redis: TestRedis;
 let pipe: VQDiffusionPipeline;

@@ -23,7 +23,7 @@ import type { ImagesJob, ServedModel } from "../src/serve/imagesRequest.js";
 import { LocalQueue } from "../src/serve/localQueue.js";
 import { runImagesJob } from "../src/serve/runImagesJob.js";
 import { readServedModel } from "../src/serve/servedModel.js";
-import { startCli, stopAll } from "./helpers/serveProcesses.js";
+import { startCli, stopAll } from "./helpers/serveProcesses.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "vqd-serve-"));
 let pipe: VQDiffusionPipeline;
