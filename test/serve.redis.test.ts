@@ -50,7 +50,7 @@ async function worker(queue: string, extra: string[] = [], env: Record<string, s
 
 /** A server over BullMQ on `queue`, in this process, and an OpenAI client of it. */
 async function server(queue: string, maxQueue = 100, model = served): Promise<{ s: RunningServer; client: OpenAI; q: BullmqQueue }> {
-  const q = await BullmqQueue.open(redisConnection(redis.url, "--redis"), queue);
+  const q = await BullmqQueue.open(redisConnection(redis.url, "--redis"), { name: queue, lostJobCheckMs: 500 });
   const s = await startServer({ served: model, queue: q, port: 0, maxQueue });
   closers.push(() => s.close());
   return { s, q, client: new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "none", maxRetries: 0 }) };
@@ -149,6 +149,21 @@ describe("two workers in separate processes", () => {
     expect(b64(await during)).toEqual(await expected(body));
     const after = { prompt: "dress", seed: 12, steps: 6 };
     expect(b64(await main.client.images.generate(after as OpenAI.Images.ImageGenerateParamsNonStreaming))).toEqual(await expected(after));
+  });
+
+  it("go on after Redis restarts without its data: the job in flight is queued again and answered", async () => {
+    const body = { prompt: "shirt", seed: 13, steps: 50, n: 4, stream: true };
+    const events: [string, Record<string, unknown>][] = [];
+    const reading = readEvents(await post(main.s.url, body), events);
+    await until(() => events.some(([e]) => e === "vq_diffusion.progress"), "the job to run");
+    await redis.stop();
+    redis.wipe();
+    await redis.start();
+    await reading;
+    const images = events.filter(([e]) => e === "image_generation.completed").map(([, d]) => d.b64_json);
+    expect(images).toEqual(await expected({ ...body, stream: false }));
+    const id = events[0][1].job_id as string;
+    expect([...w1.lines, ...w2.lines].filter((l) => l.includes(`job ${id}: taken`))).toHaveLength(2);
   });
 
   it("SIGTERM: a worker finishes the job it runs, then exits 0", async () => {

@@ -241,7 +241,7 @@ export async function runServeCommand(argv: readonly string[], io: ServeIO, usag
   let queue: GenerationQueue;
   let release = async () => undefined as void;
   if (args.redis !== undefined) {
-    queue = await BullmqQueue.open(redisConnection(args.redis, "--redis"), args.queue, (e) => log(`redis: ${e.message}`));
+    queue = await BullmqQueue.open(redisConnection(args.redis, "--redis"), { name: args.queue, log });
   } else {
     const pipe = await loadPipeline();
     queue = new LocalQueue((job, o) => runImagesJob(pipe, served, job, o, (w) => log(`warning: ${w}`)), args.concurrency);

@@ -47,9 +47,28 @@ export function redisConnection(url: string, name: string): ConnectionOptions {
 }
 
 interface Pending {
+  readonly job: ImagesJob;
   readonly resolve: (result: ImagesResult) => void;
   readonly reject: (error: Error) => void;
   readonly onProgress?: (progress: JobProgress) => void;
+  /** Whether the job is in Redis (added, and not since found gone). */
+  added: boolean;
+  /** Checks in a row that found the job gone from Redis. */
+  missing: number;
+}
+
+/** Options of {@link BullmqQueue.open}. */
+export interface BullmqQueueOptions {
+  /** BullMQ's queue name (default `vq-diffusion`), the workers'. */
+  name?: string;
+  /** Receives connection errors (Redis gone: ioredis keeps retrying meanwhile) and lost jobs queued again, as lines. */
+  log?: (line: string) => void;
+  /**
+   * How often the jobs this server waits for are looked up in Redis, in ms (default 5 000). One
+   * found gone twice in a row (a Redis restarted without its data) is added again, so that its
+   * client still gets its images.
+   */
+  lostJobCheckMs?: number;
 }
 
 /** A job's failure as the server sees it: BullMQ's `failedReason` (the worker's error message). */
@@ -67,7 +86,7 @@ export class JobFailedError extends Error {
 /**
  * @example
  * ```ts
- * const queue = await BullmqQueue.open(redisConnection("redis://127.0.0.1:6379", "--redis"), "vq-diffusion");
+ * const queue = await BullmqQueue.open(redisConnection("redis://127.0.0.1:6379", "--redis"), { name: "vq-diffusion" });
  * const { images } = await queue.submit(job);
  * await queue.close();
  * ```
@@ -76,12 +95,18 @@ export class BullmqQueue implements GenerationQueue {
   private readonly jobs = new Map<string, Pending>();
   private closed = false;
   private readonly idle: (() => void)[] = [];
+  private readonly timer: ReturnType<typeof setInterval>;
+  private checking = false;
 
   private constructor(
     private readonly queue: Queue<ImagesJob, ImagesResult>,
     private readonly events: QueueEvents,
     private readonly producer: QueueEventsProducer,
+    private readonly log: (line: string) => void,
+    lostJobCheckMs: number,
   ) {
+    this.timer = setInterval(() => void this.requeueLost(), lostJobCheckMs);
+    this.timer.unref?.(); // the server's socket, not this check, keeps a process alive
     events.on("progress", ({ jobId, data }) => {
       const p = data as Partial<JobProgress> | null;
       if (p !== null && typeof p === "object" && typeof p.step === "number" && typeof p.totalSteps === "number") {
@@ -96,15 +121,45 @@ export class BullmqQueue implements GenerationQueue {
    * Opens the queue and its event stream on Redis (waits until both are connected, so that no
    * event of a job submitted afterwards is missed).
    *
-   * @param onError - receives connection errors (Redis gone: ioredis keeps retrying meanwhile).
+   * @throws Error naming `lostJobCheckMs` when it is not an integer >= 1.
    */
-  static async open(connection: ConnectionOptions, name = DEFAULT_QUEUE_NAME, onError: (error: Error) => void = () => undefined): Promise<BullmqQueue> {
+  static async open(connection: ConnectionOptions, options: BullmqQueueOptions = {}): Promise<BullmqQueue> {
+    const { name = DEFAULT_QUEUE_NAME, log = () => undefined, lostJobCheckMs = 5000 } = options;
+    if (!Number.isSafeInteger(lostJobCheckMs) || lostJobCheckMs < 1) throw argumentError("lostJobCheckMs", "an integer >= 1", lostJobCheckMs);
     const queue = new Queue<ImagesJob, ImagesResult>(name, { connection });
     const events = new QueueEvents(name, { connection });
     const producer = new QueueEventsProducer(name, { connection });
+    const onError = (e: Error) => log(`redis: ${e.message}`);
     for (const emitter of [queue, events, producer] as const) (emitter as unknown as { on(e: "error", f: (e: Error) => void): void }).on("error", onError);
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), producer.waitUntilReady()]);
-    return new BullmqQueue(queue, events, producer);
+    return new BullmqQueue(queue, events, producer, log, lostJobCheckMs);
+  }
+
+  /** Adds again the jobs found gone from Redis twice in a row (a Redis restarted without its data). */
+  private async requeueLost(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      for (const [jobId, p] of this.jobs) {
+        if (!p.added) continue;
+        const state = await this.queue.getJobState(jobId).catch(() => null); // Redis away: look again later
+        if (state === null) continue;
+        p.missing = state === "unknown" ? p.missing + 1 : 0;
+        if (p.missing < 2 || !this.jobs.has(jobId)) continue;
+        p.missing = 0;
+        await this.add(jobId, p.job);
+        this.log(`job ${jobId}: gone from Redis (restarted without its data?), queued again`);
+      }
+    } catch (e) {
+      this.log(`redis: ${(e as Error).message}`);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Adds a job: no retry on failure, removed from Redis once it completes or fails (its result travels in the event). */
+  private async add(jobId: string, job: ImagesJob): Promise<void> {
+    await this.queue.add("images", job, { jobId, attempts: 1, removeOnComplete: true, removeOnFail: true });
   }
 
   /** @inheritdoc */
@@ -116,23 +171,27 @@ export class BullmqQueue implements GenerationQueue {
    * @inheritdoc
    * The job is added with a fresh id, no retry on failure (`attempts: 1`: a failure is the job's, and
    * another worker would fail alike), and removed from Redis once it completes or fails (its result
-   * travels in the event).
+   * travels in the event). While it waits for its result, it is looked up every `lostJobCheckMs`
+   * and added again if Redis lost it.
    */
   async submit(job: ImagesJob, options: SubmitOptions = {}): Promise<ImagesResult> {
     if (this.closed) throw new Error("queue: expected an open queue, got one that is closing");
     const { signal, onProgress } = options;
     const jobId = randomUUID();
     if (signal?.aborted) throw abortError(`job ${jobId} cancelled before it was queued`);
-    const done = new Promise<ImagesResult>((resolve, reject) => this.jobs.set(jobId, { resolve, reject, onProgress }));
-    let added = false;
+    let pending!: Pending;
+    const done = new Promise<ImagesResult>((resolve, reject) => {
+      pending = { job, resolve, reject, onProgress, added: false, missing: 0 };
+      this.jobs.set(jobId, pending);
+    });
     const cancel = () => {
       this.settle(jobId, (p) => p.reject(abortError(`job ${jobId} cancelled`)));
-      if (added) void this.cancel(jobId); // else once added, below
+      if (pending.added) void this.cancel(jobId); // else once added, below
     };
     signal?.addEventListener("abort", cancel, { once: true });
     try {
-      await this.queue.add("images", job, { jobId, attempts: 1, removeOnComplete: true, removeOnFail: true });
-      added = true;
+      await this.add(jobId, job);
+      pending.added = true;
       if (signal?.aborted) void this.cancel(jobId);
       else options.onQueued?.(jobId);
       return await done;
@@ -165,6 +224,7 @@ export class BullmqQueue implements GenerationQueue {
   async close(): Promise<void> {
     this.closed = true;
     if (this.jobs.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    clearInterval(this.timer);
     await Promise.all([this.events.close(), this.producer.close(), this.queue.close()]);
   }
 }

@@ -20,6 +20,8 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port and folder (loading the saved data). */
   start(): Promise<void>;
+  /** Deletes the saved data (while stopped): the next start is a Redis that lost everything. */
+  wipe(): void;
 }
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */

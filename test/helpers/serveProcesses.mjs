@@ -113,6 +113,9 @@ export async function startRedis() {
       child.process.kill("SIGTERM");
       await child.exited;
     },
+    wipe() {
+      rmSync(join(dir, "dump.rdb"), { force: true });
+    },
   };
 }
 
