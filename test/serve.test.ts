@@ -19,7 +19,7 @@ import { encodePng } from "../src/node/png.js";
 import { composeImageSheet, type RGBAImage } from "../src/pipeline/images.js";
 import type { ImagesResult, JobRunner } from "../src/serve/generationQueue.js";
 import { startServer, type RunningServer } from "../src/serve/httpServer.js";
-import type { ImagesJob, ServedModel } from "../src/serve/imagesRequest.js";
+import { parseImagesRequest, type ImagesJob, type ServedModel } from "../src/serve/imagesRequest.js";
 import { LocalQueue } from "../src/serve/localQueue.js";
 import { runImagesJob } from "../src/serve/runImagesJob.js";
 import { readServedModel } from "../src/serve/servedModel.js";
@@ -209,6 +209,21 @@ describe("limits and cancellation (in-process queue)", () => {
     expect((await second).data).toEqual([]);
     expect(gated.started).toEqual(["a", "b"]);
     await s.close();
+  });
+
+  it("runs --concurrency jobs at once, the others in the order they came", async () => {
+    const gated = gatedRunner();
+    const queue = new LocalQueue(gated.run, 2);
+    const job = (prompt: string) => parseImagesRequest({ prompt }, served).job;
+    const all = ["a", "b", "c", "d"].map((p) => queue.submit(job(p)));
+    await until(() => gated.started.length === 2, "two jobs to start");
+    expect([gated.started, queue.pending()]).toEqual([["a", "b"], 4]);
+    gated.open();
+    await Promise.all(all);
+    expect(gated.started).toEqual(["a", "b", "c", "d"]);
+    await queue.close();
+    await expect(queue.submit(job("e"))).rejects.toThrow("queue: expected an open queue, got one that is closing");
+    expect(() => new LocalQueue(gated.run, 0)).toThrow("concurrency: expected an integer >= 1, got 0");
   });
 
   it("removes a waiting job and aborts a running one when their clients leave", async () => {

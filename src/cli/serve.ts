@@ -173,17 +173,22 @@ export interface ServeIO {
   stderr: (text: string) => void;
 }
 
-/** Resolves on the first SIGTERM or SIGINT. */
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (signal: string) => {
-      process.off("SIGTERM", on);
-      process.off("SIGINT", on);
-      resolve(signal);
+/** `signal` resolves on the first SIGTERM or SIGINT (from now on: one during loading waits for it); `dispose` removes the handlers. */
+function catchSignals(): { signal: Promise<string>; dispose: () => void } {
+  let on!: (signal: string) => void;
+  const dispose = () => {
+    process.off("SIGTERM", on);
+    process.off("SIGINT", on);
+  };
+  const signal = new Promise<string>((resolve) => {
+    on = (name: string) => {
+      dispose();
+      resolve(name);
     };
-    process.on("SIGTERM", on);
-    process.on("SIGINT", on);
   });
+  process.on("SIGTERM", on);
+  process.on("SIGINT", on);
+  return { signal, dispose };
 }
 
 /** A log line writer that drops a line repeated within 5 s (ioredis reports each retry while Redis is away). */
@@ -220,9 +225,17 @@ export async function runServeCommand(argv: readonly string[], io: ServeIO, usag
     io.stdout(SERVE_HELP + "\n");
     return 0;
   }
-  const log = logTo(io, `vq-diffusion ${args.command}`);
+  const signals = catchSignals();
+  try {
+    return await run(args, logTo(io, `vq-diffusion ${args.command}`), signals.signal);
+  } finally {
+    signals.dispose();
+  }
+}
+
+/** Loads, serves or works until `stop` resolves, then drains. */
+async function run(args: ServeArgs | WorkerArgs, log: (line: string) => void, stop: Promise<string>): Promise<number> {
   const load = { revision: args.revision, localFilesOnly: args.offline ? true : undefined };
-  const stop = untilSignal();
   const { source } = await openModelSource(args.model, load, "--model");
   const served = await readServedModel(source, args.model, args.revision ?? null);
   const loadPipeline = () => loadNodePipeline(VQDiffusionPipeline, args.model, { ...load, onWarning: (w) => log(`warning: ${w}`) }, "--model");
