@@ -152,7 +152,7 @@ describe("two workers in separate processes", () => {
   });
 
   it("go on after Redis restarts without its data: the job in flight is queued again and answered", async () => {
-    const body = { prompt: "shirt", seed: 13, steps: 50, n: 4, stream: true };
+    const body = { prompt: "shirt", seed: 13, steps: 40, n: 2, stream: true };
     const events: [string, Record<string, unknown>][] = [];
     const reading = readEvents(await post(main.s.url, body), events);
     await until(() => events.some(([e]) => e === "vq_diffusion.progress"), "the job to run");
@@ -236,6 +236,21 @@ describe("limits and refusals", () => {
       message: 'model: this worker serves "org/other" (revision default, 28x28), got a job for "fashion-mnist" (revision default, 28x28)',
       type: "server_error", param: "model", code: "model_not_served",
     });
+  });
+
+  it("a worker refuses a job written straight into Redis outside the request's bounds", async () => {
+    const running = await startWorker(redisConnection(redis.url, "--redis"), pipe, served, { queueName: "q-hostile" });
+    closers.push(() => running.close());
+    const connection = redisConnection(redis.url, "--redis");
+    const queue = new Queue("q-hostile", { connection });
+    const events = new QueueEvents("q-hostile", { connection });
+    closers.push(() => queue.close(), () => events.close());
+    await events.waitUntilReady();
+    const job = parseImagesRequest({ prompt: "bag" }, served).job;
+    const outcome = async (data: unknown) => (await queue.add("images", data)).waitUntilFinished(events).then(() => "done", (x: Error) => x.message);
+    expect(await outcome({ ...job, steps: 1e9 })).toBe("steps: expected an integer in [1, 100], got 1000000000");
+    expect(await outcome({ ...job, n: 10_000 })).toBe("n: expected an integer in [1, 10], got 10000");
+    expect(await outcome("rm -rf /")).toBe('job: expected the object a server queued, got "rm -rf /"');
   });
 });
 

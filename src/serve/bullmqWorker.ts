@@ -3,7 +3,8 @@
  * Any number of workers, on any number of machines, share a queue; BullMQ gives each job to one.
  *
  * - A job for another model (id, revision or image size) is refused: it fails at once, unretried,
- *   with a message naming both models (the server answers it naming `model`).
+ *   with a message naming both models (the server answers it naming `model`); so is a job outside
+ *   the request's bounds (Redis holds what anyone with access to it wrote).
  * - Progress goes back with `job.updateProgress`, at most every `progressIntervalMs` and at the last step.
  * - A cancel published by the server (bullmqQueue.ts' `CANCEL_EVENT`) aborts the running job.
  * - The job's lock is renewed every `lockDuration / 2`; a worker that dies (SIGKILL, a lost machine)
@@ -20,7 +21,7 @@ import type { VQDiffusionPipeline } from "../pipeline/vqDiffusionPipeline.js";
 import { CANCEL_EVENT, DEFAULT_QUEUE_NAME } from "./bullmqQueue.js";
 import type { ImagesResult, JobProgress } from "./generationQueue.js";
 import type { ImagesJob, ServedModel } from "./imagesRequest.js";
-import { MODEL_REFUSED, runImagesJob } from "./runImagesJob.js";
+import { checkQueuedJob, runImagesJob } from "./runImagesJob.js";
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
@@ -68,7 +69,14 @@ export async function startWorker(connection: ConnectionOptions, pipe: VQDiffusi
   const worker = new Worker<ImagesJob, ImagesResult>(
     queueName,
     async (job, _token, signal) => {
-      log(`job ${job.id}: taken (attempt ${job.attemptsStarted}): ${job.data.n} image(s) of ${JSON.stringify(job.data.prompt)} in ${job.data.steps} steps`);
+      let data: ImagesJob;
+      try {
+        data = checkQueuedJob(job.data, served);
+      } catch (e) {
+        log(`job ${job.id}: refused: ${(e as Error).message}`);
+        throw new UnrecoverableError((e as Error).message); // another worker would refuse it alike
+      }
+      log(`job ${job.id}: taken (attempt ${job.attemptsStarted}): ${data.n} image(s) of ${JSON.stringify(data.prompt)} in ${data.steps} steps`);
       let last = 0;
       const onProgress = (p: JobProgress) => {
         const now = Date.now();
@@ -77,14 +85,14 @@ export async function startWorker(connection: ConnectionOptions, pipe: VQDiffusi
         job.updateProgress(p).catch(() => undefined); // progress is best effort; the result is not
       };
       try {
-        const result = await runImagesJob(pipe, served, job.data, { signal, onProgress }, (w) => log(`job ${job.id}: warning: ${w}`));
+        const result = await runImagesJob(pipe, served, data, { signal, onProgress }, (w) => log(`job ${job.id}: warning: ${w}`));
         log(`job ${job.id}: done`);
         return result;
       } catch (e) {
         const message = (e as Error).message;
         log(`job ${job.id}: failed: ${message}`);
-        // A refusal or a cancel is final: another attempt would be refused or unwanted alike.
-        if (message.startsWith(MODEL_REFUSED) || (e as Error).name === "AbortError") throw new UnrecoverableError(message);
+        // A cancel is final: another attempt would be unwanted.
+        if ((e as Error).name === "AbortError") throw new UnrecoverableError(message);
         throw e;
       }
     },

@@ -7,7 +7,8 @@
 import type { VQDiffusionPipeline } from "../pipeline/vqDiffusionPipeline.js";
 import { TorchGenerator } from "../random/torchGenerator.js";
 import { encodePng } from "../node/png.js";
-import type { ImagesJob, ServedModel } from "./imagesRequest.js";
+import { describe } from "../errors.js";
+import { parseImagesRequest, type ImagesJob, type ServedModel } from "./imagesRequest.js";
 import type { ImagesResult, RunOptions } from "./generationQueue.js";
 
 /** The message prefix of a refused job: the worker serves another model (the server names `model`). */
@@ -28,6 +29,28 @@ export function checkJobModel(job: ImagesJob, served: ServedModel): void {
   if (job.model === served.id && job.revision === served.revision && job.size === size) return;
   const what = (id: string, revision: string | null, s: string) => `${JSON.stringify(id)} (revision ${revision ?? "default"}, ${s})`;
   throw new Error(`${MODEL_REFUSED}this worker serves ${what(served.id, served.revision, size)}, got a job for ${what(job.model, job.revision, job.size)}`);
+}
+
+/**
+ * A job as read from the queue (Redis holds what anyone with access to it wrote): refused unless it
+ * is for `served` ({@link checkJobModel}) and within the request's bounds (`parseImagesRequest`'s, the
+ * same messages naming the request's field).
+ *
+ * @param data - BullMQ's `job.data`.
+ * @returns the job, rebuilt from its checked fields (any other key dropped).
+ * @throws Error: `job: expected an object …`; the refusal of another model; `steps: expected …` and the like.
+ *
+ * @example
+ * ```ts
+ * checkQueuedJob({ ...job, steps: 1e9 }, served); // throws "steps: expected an integer in [1, 100], got 1000000000"
+ * ```
+ */
+export function checkQueuedJob(data: unknown, served: ServedModel): ImagesJob {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) throw new Error(`job: expected the object a server queued, got ${describe(data)}`);
+  const d = data as Record<string, unknown>;
+  checkJobModel(d as unknown as ImagesJob, served);
+  const body = { prompt: d.prompt, n: d.n, seed: d.seed, steps: d.steps, guidance_scale: d.guidanceScale, truncation_rate: d.truncationRate, timestep_spacing: d.timestepSpacing };
+  return parseImagesRequest(body, served).job;
 }
 
 /**
