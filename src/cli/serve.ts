@@ -49,6 +49,7 @@ export interface WorkerArgs extends ModelArgs {
   lockDuration: number;
 }
 
+/** `vq-diffusion serve --help` and `worker --help`. */
 export const SERVE_HELP = `usage: vq-diffusion serve [--model M] [--revision REV] [--offline] [--port 8080] [--host 127.0.0.1]
                           [--redis URL [--queue NAME]] [--concurrency N] [--max-queue N] [--api-key K]
        vq-diffusion worker --redis URL [--queue NAME] [--model M] [--revision REV] [--offline] [--concurrency N] [--lock-duration MS]
@@ -81,7 +82,18 @@ worker: runs the jobs of a serve --redis on this machine (run any number, on any
 
 Both stop on SIGTERM or SIGINT once the jobs in flight are done.`;
 
-/** Parses `serve …` or `worker …` (argv[0] is the command). */
+/**
+ * Parses `serve …` or `worker …` (argv[0] is the command); the API key defaults to `$VQ_DIFFUSION_API_KEY`.
+ *
+ * @throws UsageError naming the option: an unknown one (with the one meant), a value out of range,
+ *   `worker` without `--redis`, `serve --redis` with `--concurrency` (each worker has its own).
+ *
+ * @example
+ * ```ts
+ * parseServeArgs(["worker", "--redis", "redis://127.0.0.1:6379"], {});
+ * // { command: "worker", model: "fashion-mnist", offline: false, queue: "vq-diffusion", concurrency: 1, redis: "redis://127.0.0.1:6379", lockDuration: 30000 }
+ * ```
+ */
 export function parseServeArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): ServeArgs | WorkerArgs | { command: "help" } {
   if (argv.includes("--help") || argv.includes("-h")) return { command: "help" };
   const serve = argv[0] === "serve";

@@ -71,7 +71,14 @@ export interface BullmqQueueOptions {
   lostJobCheckMs?: number;
 }
 
-/** A job's failure as the server sees it: BullMQ's `failedReason` (the worker's error message). */
+/**
+ * A job's failure as the server sees it: BullMQ's `failedReason` (the worker's error message).
+ *
+ * @example
+ * ```ts
+ * await queue.submit(job).catch((e) => e instanceof JobFailedError && console.log(e.jobId, e.message));
+ * ```
+ */
 export class JobFailedError extends Error {
   /** @param jobId - BullMQ's id of the failed job. */
   constructor(
