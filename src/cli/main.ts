@@ -44,6 +44,9 @@ export function inFlagTerms(message: string): string {
   return `${FLAGS[m[1]]}${m[2] ? ` ${m[2].slice(1)}` : ""}${message.slice(m[1].length + m[2].length)}`;
 }
 
+/** PNG encoding, written once in node/png.ts (the server encodes with it too); still exported here, where it was. */
+export { encodePng };
+
 /** Where the CLI writes: the process's streams, or a test's. */
 export interface CliIO {
   stdout: (text: string) => void;
