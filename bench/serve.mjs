@@ -1,4 +1,4 @@
-// npm run bench:serve: the load figure of `vq-diffusion serve --redis` with 1 and then 2
+// npm run bench -- serve: the load figure of `vq-diffusion serve --redis` with 1 and then 2
 // `vq-diffusion worker` processes on this machine, with the bundled model (models/fashion-mnist):
 // requests per minute and p50/p95 latency (send to last byte) of POST /v1/images/generations, from a
 // closed loop of --clients clients that each send their next request when the last is answered.

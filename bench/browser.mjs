@@ -1,4 +1,4 @@
-// node bench/ortWeb.mjs [--images 1] [--threads 1] [--seconds 12]: the Fashion-MNIST transformer
+// npm run bench -- browser [--images 1] [--threads 1] [--seconds 12]: the Fashion-MNIST transformer
 // (models/fashion-mnist), one guided forward pass (batch 2 · images), in onnxruntime-web's WASM build
 // run in Node.js (the build the page runs, WASM execution provider) and in onnxruntime-node, in one
 // process on the same inputs. onnxruntime-web's times are printed every 20 passes against the time
