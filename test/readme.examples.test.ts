@@ -38,7 +38,7 @@ describe("README and docs TypeScript examples", () => {
     const dir = mkdtempSync(join(tmpdir(), "vqd-readme-"));
     mkdirSync(join(dir, "node_modules"));
     symlinkSync(root, join(dir, "node_modules", "vq-diffusion"), "dir");
-    for (const runtime of ["onnxruntime-web", "onnxruntime-node", "onnxruntime-common"]) symlinkSync(join(root, "node_modules", runtime), join(dir, "node_modules", runtime), "dir");
+    for (const runtime of ["onnxruntime-web", "onnxruntime-node", "onnxruntime-common", "openai"]) symlinkSync(join(root, "node_modules", runtime), join(dir, "node_modules", runtime), "dir");
     writeFileSync(join(dir, "package.json"), '{ "type": "module" }');
     const files = blocks.map((code, i) => {
       const file = join(dir, `readme${i + 1}.ts`);
