@@ -15,6 +15,7 @@ import {
   recordedCases,
   recordedCheckpoint,
   recordedComponents,
+  recordedIthq,
   recordedManifest,
   type RecordedInt64,
   type RecordedTensor,
@@ -188,3 +189,22 @@ for (const ckpt of listCheckpoints()) {
     });
   });
 }
+
+describe("the ITHQ-size fixture (test/fixtures/ithq-2step.json)", () => {
+  const ithq = recordedIthq();
+
+  it("records a 2-step guided run from the .bin files and from the fp16 variant, at ITHQ's sizes", () => {
+    expect(ithq.sizes).toEqual({ K: 4097, N: 1024, T: 100, L: 77, pad_token: "!", pad_id: 0 });
+    expect(ithq.remake).toContain("random_checkpoint.py --preset ithq --format bin --variant fp16");
+    for (const run of [ithq.runs.fp32, ithq.runs.fp16]) {
+      expect([run.num_inference_steps, run.guidance_scale > 1, run.num_images_per_prompt]).toEqual([2, true, 1]);
+      expect(run.input_ids.map((r) => r.length)).toEqual([77]);
+      expect(run.input_ids[0][0]).toBe(49406); // CLIP's <|startoftext|>
+      expect(run.timesteps).toEqual([1, 0]);
+      expect(run.tokens_after_each_step.map((s) => s.map((r) => r.length))).toEqual([[1024], [1024]]);
+      expect(run.tokens).toEqual(run.tokens_after_each_step[1]);
+      expect(within(run.tokens[0], 0, 4096)).toBe(true);
+    }
+    expect(ithq.runs.fp16.input_ids).toEqual(ithq.runs.fp32.input_ids);
+  });
+});

@@ -9,6 +9,7 @@
  *   <name>/diffusers/          the checkpoint (D's lives at test/fixtures/real-golden/D/diffusers)
  *   <name>/components.json     per component: seeded inputs at B = 1 and 2, PyTorch's output, tolerance
  *   <name>/cases.json          diffusers' VQDiffusionPipeline runs (D's: test/fixtures/real-golden/D/cases.json)
+ * test/fixtures/ithq-2step.json  diffusers' tokens on an ITHQ-size random checkpoint (not committed), recordedIthq()
  *
  * @example
  * ```ts
@@ -245,4 +246,43 @@ export function compareWithTolerance(got: ArrayLike<number>, want: ArrayLike<num
     if (!(d <= maxAbsDiff)) maxAbsDiff = d;
   }
   return { pastTolerance, maxAbsDiff };
+}
+
+/** One run of test/fixtures/ithq-2step.json: diffusers' pipeline on the ITHQ-size random checkpoint. */
+export interface IthqRun {
+  prompt: string;
+  seed: number;
+  num_images_per_prompt: number;
+  num_inference_steps: number;
+  guidance_scale: number;
+  truncation_rate: number;
+  /** [1][77]: the ids passed to the text encoder. */
+  input_ids: number[][];
+  timesteps: number[];
+  /** [steps][1][1024]. */
+  tokens_after_each_step: number[][][];
+  /** [1][1024]: the final tokens, the fixture. */
+  tokens: number[][];
+  /** The recording's wall time in Python (informative). */
+  seconds: number;
+}
+
+/**
+ * test/fixtures/ithq-2step.json (tools/fixtures/record.py --ithq): the checkpoint is not committed; `remake`
+ * says how to build it (tools/export/random_checkpoint.py --preset ithq --format bin --variant fp16).
+ * `runs.fp32` loaded the float32 `.bin` files, `runs.fp16` the fp16 variant's safetensors.
+ *
+ * @example
+ * ```ts
+ * const { runs } = recordedIthq();
+ * expect(myTokens).toEqual(runs.fp32.tokens);
+ * ```
+ */
+export function recordedIthq(): {
+  checkpoint: { preset: string; seed: number; format: string; variant_files: string };
+  remake: string;
+  sizes: { K: number; N: number; T: number; L: number; pad_token: string; pad_id: number };
+  runs: { fp32: IthqRun; fp16: IthqRun };
+} {
+  return JSON.parse(readFileSync(new URL("../fixtures/ithq-2step.json", import.meta.url), "utf8")) as ReturnType<typeof recordedIthq>;
 }
