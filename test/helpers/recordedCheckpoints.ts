@@ -248,24 +248,14 @@ export function compareWithTolerance(got: ArrayLike<number>, want: ArrayLike<num
   return { pastTolerance, maxAbsDiff };
 }
 
-/** One run of test/fixtures/ithq-2step.json: diffusers' pipeline on the ITHQ-size random checkpoint. */
-export interface IthqRun {
-  prompt: string;
-  seed: number;
-  num_images_per_prompt: number;
-  num_inference_steps: number;
-  guidance_scale: number;
-  truncation_rate: number;
-  /** [1][77]: the ids passed to the text encoder. */
-  input_ids: number[][];
+/** One run of test/fixtures/ithq-2step.json: diffusers' pipeline on the ITHQ-size random checkpoint (B = 1, N = 1024). */
+export type IthqRun = Omit<DiffusersCase, "negative_input_ids" | "text_encoder_output" | "images_uint8"> & {
   timesteps: number[];
   /** [steps][1][1024]. */
   tokens_after_each_step: number[][][];
-  /** [1][1024]: the final tokens, the fixture. */
-  tokens: number[][];
   /** The recording's wall time in Python (informative). */
   seconds: number;
-}
+};
 
 /**
  * test/fixtures/ithq-2step.json (tools/fixtures/record.py --ithq): the checkpoint is not committed; `remake`
