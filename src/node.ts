@@ -26,3 +26,4 @@ export type { NodeStepThreadPoolOptions } from "./node/nodeStepThreadPool.js";
 export type { ModelLocation } from "./node/modelLocation.js";
 export { nodeHubPlatform, hubEnvironmentDefaults } from "./node/hubCache.js";
 export { hubCacheDir, hubOffline, isTrue } from "./node/hubEnvironment.js";
+export type { Environment } from "./node/hubEnvironment.js";
