@@ -26,6 +26,7 @@ export type { NodeStepThreadPoolOptions } from "./node/nodeStepThreadPool.js";
 export type { ModelLocation } from "./node/modelLocation.js";
 export { nodeHubPlatform, hubEnvironmentDefaults } from "./node/hubCache.js";
 export { hubCacheDir, hubOffline, isTrue } from "./node/hubEnvironment.js";
+export type { Environment } from "./node/hubEnvironment.js";
 export { conversionCacheDir, convertedFolderPath, openConvertedModel, openModelOrCheckpoint } from "./node/conversionCache.js";
 export type { ConversionLoadOptions, OpenedCheckpoint, OpenedModel } from "./node/conversionCache.js";
 export { convertIntoFolder, fileSystemSink, listCheckpointFolder, isAbsentOrEmpty, withOpen } from "./node/convertFolder.js";

@@ -69,6 +69,8 @@ export type ParsedArgs = SampleArgs | GenerateArgs | ConvertArgs | { command: "h
 export const USAGE =
   "usage: vq-diffusion generate --prompt TEXT|--prompt-embeds FILE [--model fashion-mnist|./DIR|URL|org/name] [--revision REV] [--offline] [--seed N] [--steps 1-T] [--images 1-64] [--guidance S] [--truncation R] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--mode reference|fast] [--out FILE.png]\n" +
   "       vq-diffusion convert --model ./DIR|org/name --out DIR [--variant fp16] [--dtype fp32|fp16] [--revision REV] [--offline]\n" +
+  "       vq-diffusion serve [--model M] [--port 8080] [--host 127.0.0.1] [--redis URL] [--concurrency N] [--max-queue N] [--api-key K]  (see vq-diffusion serve --help)\n" +
+  "       vq-diffusion worker --redis URL [--model M] [--concurrency N]  (see vq-diffusion worker --help)\n" +
   "       vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--out FILE.png]";
 
 export const HELP = `${USAGE}
@@ -147,7 +149,8 @@ vq-diffusion --version prints the package's version.`;
 /** A command-line error: the CLI prints it with the usage line and exits with code 2. */
 export class UsageError extends Error {}
 
-function integer(name: string, text: string, min: number, max: number): number {
+/** `text` as an integer in [min, max]; else a usage error naming `name`. */
+export function integer(name: string, text: string, min: number, max: number): number {
   const v = Number(text);
   if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(v) || v < min || v > max) {
     throw new UsageError(`${name}: expected an integer in [${min}, ${max}], got ${JSON.stringify(text)}`);
@@ -230,7 +233,7 @@ const PYTHON_NAMES: Readonly<Record<string, string>> = {
  * The error of a flag the command does not take: the flags it takes, and the one meant where that is
  * clear (diffusers' or the API's name of a setting, in any of snake_case, kebab-case or camelCase; else a flag two letters away).
  */
-function unknownFlag(name: string, flags: readonly string[]): UsageError {
+export function unknownFlag(name: string, flags: readonly string[]): UsageError {
   const snake = name.replace(/^-+/, "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/-/g, "_").toLowerCase();
   const python = Object.hasOwn(PYTHON_NAMES, snake) && flags.includes(PYTHON_NAMES[snake]) ? PYTHON_NAMES[snake] : undefined;
   const near = python === undefined ? nearestName(name, flags) : undefined;
@@ -249,7 +252,7 @@ const REPEATABLE = ["--prompt"];
  * command does not take is an error listing `flags` (checked before its value, so that an unknown
  * option last on the line is named as such); an option given twice (but --prompt) is an error too.
  */
-function options(argv: readonly string[], flags: readonly string[]): [string, string][] {
+export function options(argv: readonly string[], flags: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
   const seen = new Map<string, string>();
   for (let i = 1; i < argv.length; i++) {
@@ -293,7 +296,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (argv.includes("--version") || (argv.length === 1 && (argv[0] === "-v" || argv[0] === "version"))) return { command: "version" };
   if (argv[0] === "generate") return parseGenerate(argv);
   if (argv[0] === "convert") return parseConvert(argv);
-  if (argv[0] !== "sample") throw new UsageError(`command: expected "generate", "convert" or "sample", got ${JSON.stringify(argv[0])}`);
+  if (argv[0] !== "sample") throw new UsageError(`command: expected "generate", "convert", "sample", "serve" or "worker", got ${JSON.stringify(argv[0])}`);
   return parseSample(argv);
 }
 

@@ -20,6 +20,7 @@ import { convertIntoFolder, isAbsentOrEmpty } from "../node/convertFolder.js";
 import { checkOutFile } from "./outFile.js";
 import { generationSheet } from "./sheet.js";
 import { OnnxruntimeNodeMissingError } from "../node/onnxruntimeNode.js";
+import { runServeCommand } from "./serve.js";
 import type { HubProgressEvent } from "../hub/progress.js";
 
 /**
@@ -339,6 +340,14 @@ function missingRuntime(e: OnnxruntimeNodeMissingError): string {
 
 /** Runs the CLI with `argv` (without node and the script); returns the exit code (0, 1 on failure, 2 on a bad option). */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  if (argv[0] === "serve" || argv[0] === "worker") {
+    try {
+      return await runServeCommand(argv, io, USAGE);
+    } catch (e) {
+      io.stderr(`vq-diffusion: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   let args;
   try {
     args = parseArgs(argv);
