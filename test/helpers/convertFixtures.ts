@@ -47,15 +47,6 @@ export function filesUnder(dir: string): string[] {
 /** A sink keeping the files in memory: path → bytes. */
 export function memorySink(): { sink: ModelFolderSink; files: Map<string, Uint8Array> } {
   const files = new Map<string, Uint8Array>();
-  const join2 = (chunks: Uint8Array[]) => {
-    const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
-  };
   return {
     files,
     sink: {
@@ -69,7 +60,7 @@ export function memorySink(): { sink: ModelFolderSink; files: Map<string, Uint8A
             chunks.push(chunk.slice());
           },
           async close() {
-            files.set(path, join2(chunks));
+            files.set(path, new Uint8Array(Buffer.concat(chunks)));
           },
         };
       },
