@@ -358,7 +358,8 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
         // A writer is closed even after a failed write (the sink then removes what it wrote).
         await (writer as FileWriter | null)?.close();
       }
-      tracker.report(dataPath, "convert", weightBytes, weightBytes);
+      // Weights held in the model itself (small ones) are not reported as written: the file ends at its total.
+      if (loaded < weightBytes) tracker.report(dataPath, "convert", weightBytes, weightBytes);
       if (dataBytes > 0) written.push({ path: dataPath, bytes: dataBytes });
       await put(`${component.output}/model.onnx`, model);
     }

@@ -17,6 +17,17 @@ export function halfToFloat(h: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
+let HALF_TABLE: Float32Array | undefined;
+
+/** Every float16 bit pattern's float32 value (made once, 256 KiB). */
+function halfTable(): Float32Array {
+  if (HALF_TABLE === undefined) {
+    HALF_TABLE = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) HALF_TABLE[h] = halfToFloat(h);
+  }
+  return HALF_TABLE;
+}
+
 /**
  * float → IEEE half, rounded to nearest, ties to even (as numpy's `astype(float16)`); values beyond
  * the largest half (65504, and up to half a step past it) become ±Infinity, NaN stays NaN.
@@ -68,7 +79,10 @@ export async function readFloat32(dict: StateDict, tensor: CheckpointTensor, sig
   const out = new Float32Array(count);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   if (tensor.dtype === "float16") {
-    for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+    // A table of the 65 536 halves: ~20x faster than halfToFloat per element (ITHQ's fp16 variant
+    // has 1.4 G of them), and the same values.
+    const table = halfTable();
+    for (let i = 0; i < count; i++) out[i] = table[view.getUint16(2 * i, true)];
   } else if (tensor.dtype === "bfloat16") {
     const bits = new Uint32Array(out.buffer);
     for (let i = 0; i < count; i++) bits[i] = view.getUint16(2 * i, true) << 16;
