@@ -52,11 +52,12 @@ async function session(g: GraphBuilder, name: string, options: ort.InferenceSess
 }
 
 describe("buildTransformerGraph: diffusers' recorded outputs", () => {
-  for (const name of ["D", "gelu", "geglu", "hw"]) {
-    it(`transformer-${name}: B = 1 and 2 within 1e-3 + 1e-4·|x|`, async () => {
+  for (const name of ["D", "gelu", "geglu", "hw"]) for (const attention of ["onnx", "multiHeadAttention"] as const) {
+    it(`transformer-${name}, attention ${attention}: B = 1 and 2 within 1e-3 + 1e-4·|x|`, async () => {
       const { config, dict, io, cases } = fixture(name);
       const c = readTransformerConfig(config);
-      const g = buildTransformerGraph(config, dict);
+      const g = buildTransformerGraph(config, dict, undefined, { attention });
+      expect(g.nodes.filter((node) => node.opType === "MultiHeadAttention")).toHaveLength(attention === "onnx" ? 0 : 2 * c.numLayers);
       const s = await session(g, name);
       expect(s.inputNames).toEqual(["hidden_states", "encoder_hidden_states", "timestep"]);
       expect(s.outputNames).toEqual(["sample"]);
@@ -82,7 +83,7 @@ describe("buildTransformerGraph: diffusers' recorded outputs", () => {
         }
         expect(over, `transformer-${name} case ${i}: values past the tolerance`).toBe(0);
       }
-      console.log(`transformer-${name}: max abs diff ${worst.toExponential(2)}`);
+      console.log(`transformer-${name} (${attention}): max abs diff ${worst.toExponential(2)}`);
       expect(worst).toBeLessThan(ATOL);
       await s.release();
     });

@@ -133,6 +133,16 @@ export function readTransformerConfig(config: ComponentConfig, file = "transform
   };
 }
 
+/** How the graph is built (the outputs agree within the exporter's tolerance either way). */
+export interface TransformerGraphOptions {
+  /**
+   * "onnx" (default): attention as standard ONNX operators (Reshape, Transpose, MatMul, Softmax),
+   * which any runtime runs; "multiHeadAttention": onnxruntime's contrib operator
+   * com.microsoft.MultiHeadAttention, one node per attention taking the q, k, v projections.
+   */
+  readonly attention?: "onnx" | "multiHeadAttention";
+}
+
 /** The epsilon of the LayerNorms diffusers builds with its default (AdaLayerNorm's, norm_out's). */
 const TORCH_LAYER_NORM_EPS = 1e-5;
 
@@ -166,22 +176,59 @@ function adaLayerNorm(g: GraphBuilder, dict: StateDict, x: string, timestep: str
 
 /**
  * diffusers' Attention with AttnProcessor2_0: heads of `head_dim`, softmax(q kᵀ · head_dim^−½) v,
- * then to_out.0. `context` is `x` for self-attention.
+ * then to_out.0. `x` is the image's tokens, [B·N, dim]; `context` is `x` for self-attention, or the
+ * prompt embeddings [B, L, contextDim] for cross-attention. Returns [B·N, dim]. As standard ONNX
+ * operators, or as one com.microsoft MultiHeadAttention node taking the projections (and their
+ * biases) when `options.attention` is "multiHeadAttention".
  */
-function attention(g: GraphBuilder, dict: StateDict, x: string, context: string, contextDim: number, prefix: string, c: TransformerGraphConfig, dim: number): string {
+function attention(
+  g: GraphBuilder,
+  dict: StateDict,
+  x: string,
+  context: string | null,
+  contextDim: number,
+  prefix: string,
+  c: TransformerGraphConfig,
+  dim: number,
+  options: TransformerGraphOptions,
+): string {
   return g.scope(prefix, () => {
+    const n = c.height * c.width;
     const inner = c.numAttentionHeads * c.attentionHeadDim;
-    const heads = g.ints([0, -1, c.numAttentionHeads, c.attentionHeadDim], "heads");
-    const q = linear(g, dict, x, `${prefix}.to_q`, dim, inner, c.attentionBias);
-    const k = linear(g, dict, context, `${prefix}.to_k`, contextDim, inner, c.attentionBias);
-    const v = linear(g, dict, context, `${prefix}.to_v`, contextDim, inner, c.attentionBias);
-    const qh = g.op("Transpose", [g.op("Reshape", [q, heads])], { perm: attr.ints([0, 2, 1, 3]) }); // [B, H, S, hd]
-    const kh = g.op("Transpose", [g.op("Reshape", [k, heads])], { perm: attr.ints([0, 2, 3, 1]) }); // [B, H, hd, L]
-    const vh = g.op("Transpose", [g.op("Reshape", [v, heads])], { perm: attr.ints([0, 2, 1, 3]) }); // [B, H, L, hd]
-    const scores = g.op("MatMul", [g.op("Mul", [qh, g.scalar(1 / Math.sqrt(c.attentionHeadDim), "scale")]), kh]);
-    const probs = g.op("Softmax", [scores], { axis: attr.int(-1) });
-    const out = g.op("Transpose", [g.op("MatMul", [probs, vh])], { perm: attr.ints([0, 2, 1, 3]) }); // [B, S, H, hd]
-    const merged = g.op("Reshape", [out, g.ints([0, -1, inner], "merge")]);
+    const scale = 1 / Math.sqrt(c.attentionHeadDim);
+    const source = context ?? x;
+    const bias = options.attention !== "multiHeadAttention" && c.attentionBias;
+    const q = linear(g, dict, x, `${prefix}.to_q`, dim, inner, bias);
+    const k = linear(g, dict, source, `${prefix}.to_k`, contextDim, inner, bias);
+    const v = linear(g, dict, source, `${prefix}.to_v`, contextDim, inner, bias);
+    let merged: string;
+    if (options.attention === "multiHeadAttention") {
+      // [B·N, inner] → [B, N, inner]; the prompt's projections are [B, L, inner] already
+      const tokens = g.ints([-1, n, inner], "tokens");
+      const inputs = [g.op("Reshape", [q, tokens]), ...(context === null ? [k, v].map((t) => g.op("Reshape", [t, tokens])) : [k, v])];
+      if (c.attentionBias) {
+        const biases = ["to_q", "to_k", "to_v"].map((m) => expectTensor(dict, `${prefix}.${m}.bias`, [inner]));
+        inputs.push(
+          g.weight(`${prefix}.qkv_bias`, "float32", [3 * inner], async (signal) => {
+            const out = new Uint8Array(3 * inner * 4);
+            for (const [i, t] of biases.entries()) out.set(await readFloat32(dict, t, signal), i * inner * 4);
+            return out;
+          }),
+        );
+      }
+      const out = g.op("MultiHeadAttention", inputs, { num_heads: attr.int(c.numAttentionHeads), scale: attr.float(scale) }, { domain: "com.microsoft" });
+      merged = g.op("Reshape", [out, g.ints([-1, inner], "merge")]);
+    } else {
+      const imageHeads = g.ints([-1, n, c.numAttentionHeads, c.attentionHeadDim], "heads");
+      const sourceHeads = context === null ? imageHeads : g.ints([0, -1, c.numAttentionHeads, c.attentionHeadDim], "prompt_heads");
+      const qh = g.op("Transpose", [g.op("Reshape", [q, imageHeads])], { perm: attr.ints([0, 2, 1, 3]) }); // [B, H, N, hd]
+      const kh = g.op("Transpose", [g.op("Reshape", [k, sourceHeads])], { perm: attr.ints([0, 2, 3, 1]) }); // [B, H, hd, S]
+      const vh = g.op("Transpose", [g.op("Reshape", [v, sourceHeads])], { perm: attr.ints([0, 2, 1, 3]) }); // [B, H, S, hd]
+      const scores = g.op("MatMul", [g.op("Mul", [qh, g.scalar(scale, "scale")]), kh]);
+      const probs = g.op("Softmax", [scores], { axis: attr.int(-1) });
+      const out = g.op("Transpose", [g.op("MatMul", [probs, vh])], { perm: attr.ints([0, 2, 1, 3]) }); // [B, N, H, hd]
+      merged = g.op("Reshape", [out, g.ints([-1, inner], "merge")]);
+    }
     return linear(g, dict, merged, `${prefix}.to_out.0`, inner, dim, true);
   });
 }
@@ -249,8 +296,17 @@ function positionTable(g: GraphBuilder, dict: StateDict, c: TransformerGraphConf
  * const { model } = await writeOnnxModel(g, { writeData: (chunk) => data.write(chunk) });
  * ```
  */
-export function buildTransformerGraph(config: ComponentConfig, dict: StateDict, configFile = "transformer/config.json"): GraphBuilder {
+export function buildTransformerGraph(
+  config: ComponentConfig,
+  dict: StateDict,
+  configFile = "transformer/config.json",
+  options: TransformerGraphOptions = {},
+): GraphBuilder {
   const c = readTransformerConfig(config, configFile);
+  const attentionForm = options.attention ?? "onnx";
+  if (attentionForm !== "onnx" && attentionForm !== "multiHeadAttention") {
+    throw new Error(`buildTransformerGraph: options.attention: expected "onnx" or "multiHeadAttention", got ${JSON.stringify(options.attention)}`);
+  }
   const dim = c.numAttentionHeads * c.attentionHeadDim;
   const n = c.height * c.width;
   const g = new GraphBuilder("transformer");
@@ -261,7 +317,8 @@ export function buildTransformerGraph(config: ComponentConfig, dict: StateDict, 
   let h = g.scope("latent_image_embedding", () => {
     const table = floatWeight(g, dict, "latent_image_embedding.emb.weight", [c.numVectorEmbeds, dim]);
     const emb = g.op("Gather", [table, tokens], { axis: attr.int(0) }); // [B, N, dim]
-    return g.op("Add", [emb, positionTable(g, dict, c, dim)]);
+    // the tokens of the batch as rows, [B·N, dim]: each Linear is then one Gemm with its bias
+    return g.op("Reshape", [g.op("Add", [emb, positionTable(g, dict, c, dim)]), g.ints([-1, dim], "rows")]);
   });
 
   for (let layer = 0; layer < c.numLayers; layer++) {
@@ -269,17 +326,18 @@ export function buildTransformerGraph(config: ComponentConfig, dict: StateDict, 
     h = g.scope(p, () => {
       let x = h;
       const n1 = adaLayerNorm(g, dict, x, timestep, `${p}.norm1`, c, dim);
-      x = g.op("Add", [attention(g, dict, n1, n1, dim, `${p}.attn1`, c, dim), x]);
+      x = g.op("Add", [attention(g, dict, n1, null, dim, `${p}.attn1`, c, dim, options), x]);
       const n2 = adaLayerNorm(g, dict, x, timestep, `${p}.norm2`, c, dim);
-      x = g.op("Add", [attention(g, dict, n2, context, c.crossAttentionDim, `${p}.attn2`, c, dim), x]);
+      x = g.op("Add", [attention(g, dict, n2, context, c.crossAttentionDim, `${p}.attn2`, c, dim, options), x]);
       const normed = c.normElementwiseAffine ? layerNorm(g, dict, x, `${p}.norm3`, dim, c.normEps) : plainLayerNorm(g, x, dim, c.normEps);
       return g.op("Add", [feedForward(g, dict, normed, `${p}.ff`, c, dim), x]);
     });
   }
 
-  const logits = linear(g, dict, layerNorm(g, dict, h, "norm_out", dim, TORCH_LAYER_NORM_EPS), "out", dim, c.numVectorEmbeds - 1, true); // [B, N, K − 1]
+  const logits = linear(g, dict, layerNorm(g, dict, h, "norm_out", dim, TORCH_LAYER_NORM_EPS), "out", dim, c.numVectorEmbeds - 1, true); // [B·N, K − 1]
   const logProbs = g.op("LogSoftmax", [g.op("Cast", [logits], { to: attr.int(ONNX_ELEM_TYPE.float64) })], { axis: attr.int(-1) });
-  const sample = g.op("Transpose", [g.op("Cast", [logProbs], { to: attr.int(ONNX_ELEM_TYPE.float32) })], { perm: attr.ints([0, 2, 1]) }, { names: ["sample"] });
+  const perPixel = g.op("Reshape", [g.op("Cast", [logProbs], { to: attr.int(ONNX_ELEM_TYPE.float32) }), g.ints([-1, n, c.numVectorEmbeds - 1], "images")]);
+  const sample = g.op("Transpose", [perPixel], { perm: attr.ints([0, 2, 1]) }, { names: ["sample"] });
   g.output(sample, "float32", ["batch", c.numVectorEmbeds - 1, n]);
   return g;
 }
