@@ -89,6 +89,25 @@ describe("buildTransformerGraph: diffusers' recorded outputs", () => {
     });
   }
 
+  it("writes onnxruntime's MultiHeadAttention by default, standard operators with attention \"onnx\"", () => {
+    const { config, dict } = fixture("gelu");
+    const count = (g: GraphBuilder, op: string) => g.nodes.filter((node) => node.opType === op).length;
+    const fused = buildTransformerGraph(config, dict);
+    expect(count(fused, "MultiHeadAttention")).toBe(4);
+    expect(fused.nodes.filter((node) => node.domain !== "").map((node) => node.domain)).toEqual(Array(4).fill("com.microsoft"));
+    const plain = buildTransformerGraph(config, dict, undefined, { attention: "onnx" });
+    expect(count(plain, "MultiHeadAttention")).toBe(0);
+    expect(count(plain, "Softmax")).toBe(4);
+    expect(plain.nodes.every((node) => node.domain === "")).toBe(true);
+  });
+
+  it("refuses an unknown attention form", () => {
+    const { config, dict } = fixture("gelu");
+    expect(() => buildTransformerGraph(config, dict, undefined, { attention: "flash" as "onnx" })).toThrow(
+      'buildTransformerGraph: options.attention: expected "multiHeadAttention" or "onnx", got "flash"',
+    );
+  });
+
   it("computes the log-softmax in float64 (a Cast to double feeds LogSoftmax)", () => {
     const { config, dict } = fixture("D");
     const g = buildTransformerGraph(config, dict);
