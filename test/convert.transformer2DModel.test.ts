@@ -119,6 +119,53 @@ describe("buildTransformerGraph: diffusers' recorded outputs", () => {
   });
 });
 
+/** A Map that remembers which keys were looked up. */
+class LookedUp<V> extends Map<string, V> {
+  readonly keys_ = new Set<string>();
+  override get(key: string): V | undefined {
+    this.keys_.add(key);
+    return super.get(key);
+  }
+}
+
+describe("buildTransformerGraph: every tensor, at ITHQ's size too", () => {
+  for (const name of ["D", "gelu", "geglu", "hw"]) {
+    it(`transformer-${name}: looks up every tensor of the state dict`, () => {
+      const { config, dict } = fixture(name);
+      const tensors = new LookedUp(dict.tensors);
+      buildTransformerGraph(config, { file: dict.file, tensors });
+      expect([...tensors.keys()].filter((k) => !tensors.keys_.has(k))).toEqual([]);
+    });
+  }
+
+  it("builds microsoft/vq-diffusion-ithq's transformer (36 layers of 16 × 88, K = 4097, 32 × 32) from its config and state-dict shapes", () => {
+    const { config, shapes } = JSON.parse(readFileSync(join(FIXTURES, "transformer-ithq-shapes.json"), "utf8")) as {
+      config: Record<string, unknown>;
+      shapes: Record<string, number[]>;
+    };
+    const tensors = new LookedUp<CheckpointTensor>();
+    let parameters = 0;
+    for (const [name, shape] of Object.entries(shapes)) {
+      const count = shape.reduce((a, b) => a * b, 1);
+      parameters += count;
+      tensors.set(name, { name, dtype: "float16", shape, byteLength: 2 * count, read: () => Promise.reject(new Error("not read while building")) });
+    }
+    const g = buildTransformerGraph(config, { file: "transformer/diffusion_pytorch_model.fp16.safetensors", tensors });
+    expect([...tensors.keys()].filter((k) => !tensors.keys_.has(k))).toEqual([]);
+    expect(g.inputs).toEqual([
+      { name: "hidden_states", elemType: "int64", dims: ["batch", 1024] },
+      { name: "encoder_hidden_states", elemType: "float32", dims: ["batch", "sequence", 512] },
+      { name: "timestep", elemType: "int64", dims: [] },
+    ]);
+    expect(g.outputs).toEqual([{ name: "sample", elemType: "float32", dims: ["batch", 4096, 1024] }]);
+    expect(g.nodes.filter((node) => node.opType === "MultiHeadAttention")).toHaveLength(72);
+    // every parameter once as float32, except the height and width tables, written as their [N, dim] sum
+    const written = g.weights.reduce((sum, w) => sum + w.byteLength, 0);
+    expect(written).toBe(4 * (parameters - (32 + 32) * 1408 + 1024 * 1408));
+    expect(parameters).toBe(1_359_274_624); // diffusers: sum(p.numel() for p in Transformer2DModel(**ithq).parameters())
+  });
+});
+
 describe("buildTransformerGraph: refused configs and tensors", () => {
   const { config, dict } = fixture("D");
   const file = "transformer/config.json";
