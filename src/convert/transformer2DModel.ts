@@ -41,10 +41,25 @@ import { expectTensor, floatWeight, layerNorm, linear, readFloat32 } from "./wei
 /** The largest width, head count × head size, or prompt-embedding width accepted (ITHQ: 1408, 512). */
 const MAX_WIDTH = 16_384;
 
-/** The activation functions of the feed-forward layers that the builder supports. */
+/**
+ * The activation functions of the feed-forward layers that the builder supports (diffusers'
+ * `activation_fn`).
+ *
+ * @example
+ * ```ts
+ * const act: TransformerActivation = "geglu-approximate"; // ITHQ's
+ * ```
+ */
 export type TransformerActivation = "gelu" | "geglu" | "geglu-approximate";
 
-/** A `Transformer2DModel` config, checked: what the graph is built from. */
+/**
+ * A `Transformer2DModel` config, checked: what the graph is built from ({@link readTransformerConfig}).
+ *
+ * @example
+ * ```ts
+ * const { height, width, numVectorEmbeds } = readTransformerConfig(config); // 32, 32, 4097 for ITHQ
+ * ```
+ */
 export interface TransformerGraphConfig {
   /** K, classes including the mask (`num_vector_embeds`). */
   readonly numVectorEmbeds: number;
@@ -140,14 +155,21 @@ export function readTransformerConfig(config: ComponentConfig, file = "transform
   };
 }
 
-/** How the graph is built (the outputs agree with diffusers' within the exporter's tolerance either way). */
+/**
+ * How the graph is built (the outputs agree with diffusers' within the exporter's tolerance either way).
+ *
+ * @example
+ * ```ts
+ * buildTransformerGraph(config, dict, "transformer/config.json", { attention: "onnx" }); // standard operators only
+ * ```
+ */
 export interface TransformerGraphOptions {
   /**
    * How each attention is written:
    * - "multiHeadAttention" (default): onnxruntime's contrib operator com.microsoft.MultiHeadAttention,
    *   one node per attention taking the q, k, v projections and their biases. onnxruntime-node and
-   *   onnxruntime-web (wasm) both run it; on this project's 2-core CPU it made a step 5 % faster than
-   *   "onnx" (bench/transformerGraph.mjs, docs/transformer-graph.md).
+   *   onnxruntime-web (wasm) both run it; on this project's 2-core CPU a step took 2–7 % less CPU
+   *   time than with "onnx" (bench/transformerGraph.mjs, docs/transformer-graph.md).
    * - "onnx": standard ONNX operators only (Reshape, Transpose, MatMul, Softmax), for runtimes and
    *   tools that know no contrib operator.
    */
