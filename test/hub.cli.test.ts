@@ -44,7 +44,7 @@ describe("vq-diffusion generate --model org/name", () => {
       const missing = capture(false);
       expect(await main(["generate", "--model", "org/other", "--prompt", "bag", "--offline", "--out", join(dir, "c.png")], missing)).toBe(1);
       expect(missing.err.join("")).toBe(
-        `vq-diffusion: org/other: offline (localFilesOnly or HF_HUB_OFFLINE), and the cache ${join(dir, "cache", "models--org--other")} has no copy of revision "main": load it once online first\n`,
+        `vq-diffusion: org/other: offline (localFilesOnly, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE), and the cache ${join(dir, "cache", "models--org--other")} has no copy of revision "main": load it once online first\n`,
       );
     } finally {
       for (const [k, v] of Object.entries(saved)) {

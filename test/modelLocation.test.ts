@@ -4,7 +4,7 @@
  * found whatever the working directory; a missing onnxruntime-node named with its install command.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,9 +16,9 @@ import { loadOnnxruntimeNode } from "../src/node/onnxruntimeNode.js";
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const FASHION = join(ROOT, "models/fashion-mnist");
 const TINY = join(ROOT, "test/fixtures/pipeline-golden/tiny-a");
-const FORMS = "a bundled model (fashion-mnist), a folder path starting with ./, ../ or /, an http(s):// URL, or a Hub model id org/name";
+const FORMS = "a bundled model (fashion-mnist), a folder (an existing one, or a path starting with ./, ../ or /), an http(s):// URL, or a Hub model id org/name";
 
-describe("modelLocation: one rule, no overlap", () => {
+describe("modelLocation: one rule, an existing folder first", () => {
   it.each([
     ["fashion-mnist", { kind: "bundled", name: "fashion-mnist", path: FASHION }],
     ["./models/fashion-mnist", { kind: "folder", path: resolve("models/fashion-mnist") }],
@@ -29,16 +29,26 @@ describe("modelLocation: one rule, no overlap", () => {
     ["https://example.org/models/fashion-mnist", { kind: "url", url: "https://example.org/models/fashion-mnist" }],
     ["http://127.0.0.1:8080/m", { kind: "url", url: "http://127.0.0.1:8080/m" }],
     ["microsoft/vq-diffusion-ithq", { kind: "hub", repoId: "microsoft/vq-diffusion-ithq" }],
-    ["models/fashion-mnist", { kind: "hub", repoId: "models/fashion-mnist" }],
+    // A path without ./ that names an existing folder (relative to the working directory, the
+    // repository's root here) is that folder, as diffusers' os.path.isdir test comes first: in the
+    // org/name form, deeper, a bare name, and with backslashes where the platform takes them.
+    ["models/fashion-mnist", { kind: "folder", path: FASHION }],
+    ["models/fashion-mnist/", { kind: "folder", path: FASHION }],
+    ["test/fixtures/pipeline-golden/tiny-a", { kind: "folder", path: TINY }],
+    ["models", { kind: "folder", path: join(ROOT, "models") }],
+    // Not a folder: the other cases, as before.
+    ["models/no-such-model", { kind: "hub", repoId: "models/no-such-model" }],
+    ["models/fashion-mnist/model_index.json", null],
   ])("%s", (model, expected) => {
-    expect(modelLocation(model, "model")).toEqual(expected);
+    if (expected === null) expect(() => modelLocation(model, "model")).toThrow(`model: expected ${FORMS}, got "${model}", which is no folder in the working directory, nor a Hub id org/name`);
+    else expect(modelLocation(model, "model")).toEqual(expected);
   });
 
   it.each([
     ["", `model: expected ${FORMS}, got ""`],
-    ["my-model", `model: expected ${FORMS}, got "my-model", which is not a bundled model (a folder in the working directory is "./my-model")`],
-    ["toString", `model: expected ${FORMS}, got "toString", which is not a bundled model (a folder in the working directory is "./toString")`],
-    ["a/b/c", `model: expected ${FORMS}, got "a/b/c" (a relative folder path starts with ./ or ../: "./a/b/c")`],
+    ["my-model", `model: expected ${FORMS}, got "my-model", which is neither a folder in the working directory nor a bundled model`],
+    ["toString", `model: expected ${FORMS}, got "toString", which is neither a folder in the working directory nor a bundled model`],
+    ["a/b/c", `model: expected ${FORMS}, got "a/b/c", which is no folder in the working directory, nor a Hub id org/name`],
     ["s3://bucket/model", `model: expected ${FORMS}, got "s3://bucket/model", a URL of another scheme`],
   ])("%j is refused", (model, message) => {
     expect(() => modelLocation(model, "model")).toThrow(message);
@@ -56,10 +66,31 @@ describe("VQDiffusionPipeline.fromPretrained (vq-diffusion/node)", () => {
     expect(config).toMatchObject({ numVecClasses: 257, numLatentPixels: 49 });
   });
 
+  it("an existing folder in the working directory comes before a bundled name and a Hub id of the same spelling", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "vqd-cwd-"));
+    mkdirSync(join(cwd, "fashion-mnist"));
+    mkdirSync(join(cwd, "org", "tiny"), { recursive: true });
+    const script = `const { modelLocation } = await import(${JSON.stringify(pathToFileURL(join(ROOT, "dist/node.js")).href)});
+      console.log(JSON.stringify(["fashion-mnist", "org/tiny", "org/other"].map((m) => modelLocation(m, "model"))));`;
+    const found = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd, encoding: "utf8" })) as unknown[];
+    const real = realpathSync(cwd);
+    expect(found).toEqual([
+      { kind: "folder", path: join(real, "fashion-mnist") },
+      { kind: "folder", path: join(real, "org", "tiny") },
+      { kind: "hub", repoId: "org/other" },
+    ]);
+  });
+
+  it("a folder named without ./ loads (the CLI's --model models/fashion-mnist)", async () => {
+    const pipe = await VQDiffusionPipeline.fromPretrained("models/fashion-mnist", { localFilesOnly: true });
+    expect(pipe.config).toMatchObject({ numVecClasses: 257, numLatentPixels: 49 });
+    await pipe.release();
+  });
+
   it("a Hub id goes to the Hub (offline here, with an empty cache: the error says so)", async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "vqd-hubid-"));
     await expect(VQDiffusionPipeline.fromPretrained("microsoft/vq-diffusion-ithq", { cacheDir, localFilesOnly: true })).rejects.toThrow(
-      `microsoft/vq-diffusion-ithq: offline (localFilesOnly or HF_HUB_OFFLINE), and the cache ${join(cacheDir, "models--microsoft--vq-diffusion-ithq")} has no copy of revision "main": load it once online first`,
+      `microsoft/vq-diffusion-ithq: offline (localFilesOnly, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE), and the cache ${join(cacheDir, "models--microsoft--vq-diffusion-ithq")} has no copy of revision "main": load it once online first`,
     );
   });
 

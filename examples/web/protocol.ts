@@ -32,7 +32,7 @@ export type GenerateRequest = {
 export type StepTimes = { transformerMs: number; schedulerMs: number; guidanceMs: number };
 
 export type GenerateMessage =
-  | { type: "loaded"; ms: number; backend: string }
+  | { type: "loaded"; ms: number; backend: string; webgpu: "none" | "no-adapter" | "adapter" }
   | { type: "step"; step: number; total: number; images: ImageLike[] | null; times: StepTimes }
   | { type: "done"; images: ImageLike[]; tokens: Int32Array; times: StepTimes; totalMs: number; decodeMs: number; textEncoderMs: number }
   | { type: "error"; message: string };

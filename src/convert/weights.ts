@@ -5,6 +5,7 @@
  */
 import type { CheckpointTensor, StateDict } from "../formats/checkpointTensor.js";
 import { attr, type GraphBuilder } from "./onnx/graphBuilder.js";
+import { quantizeColumnsInt8, type QuantizedWeight } from "./quantize.js";
 
 /** IEEE half → float (exact: every float16 is a float32). */
 export function halfToFloat(h: number): number {
@@ -14,6 +15,40 @@ export function halfToFloat(h: number): number {
   if (exponent === 0) return sign * fraction * 2 ** -24;
   if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/**
+ * float → IEEE half, rounded to nearest, ties to even (as numpy's `astype(float16)`); values beyond
+ * the largest half (65504, and up to half a step past it) become ±Infinity, NaN stays NaN.
+ *
+ * @example
+ * ```ts
+ * floatToHalf(1); // 0x3c00
+ * floatToHalf(65520); // 0x7c00 (Infinity)
+ * ```
+ */
+export function floatToHalf(value: number): number {
+  const f = Math.fround(value);
+  const sign = f < 0 || Object.is(f, -0) ? 0x8000 : 0;
+  const a = Math.abs(f);
+  if (Number.isNaN(a)) return 0x7e00;
+  if (a >= 65520) return sign | 0x7c00; // 65504 + half a step rounds up, to Infinity
+  if (a < 2 ** -14) {
+    // subnormal half: a multiple of 2^-24, rounded to nearest even
+    const m = roundHalfEvenInt(a * 2 ** 24);
+    return sign | m; // m = 1024 carries into the smallest normal exponent
+  }
+  let exponent = Math.floor(Math.log2(a));
+  if (2 ** exponent > a) exponent--;
+  else if (2 ** (exponent + 1) <= a) exponent++;
+  const mantissa = roundHalfEvenInt((a / 2 ** exponent - 1) * 1024);
+  const bits = ((exponent + 15) << 10) + mantissa; // a mantissa of 1024 carries into the exponent
+  return sign | bits;
+}
+
+function roundHalfEvenInt(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**
@@ -63,7 +98,9 @@ export function expectTensor(dict: StateDict, key: string, shape: readonly numbe
 }
 
 /**
- * Adds the float32 weight `key` of `dict` to the graph, its shape checked, and returns its value name.
+ * Adds the float weight `key` of `dict` to the graph, its shape checked, and returns the name of its
+ * float32 value: the weight itself, or, when `g.floatStorage` is "float16", the weight stored as
+ * float16 (rounded to nearest even) and a Cast to float32 after it.
  *
  * @example
  * ```ts
@@ -72,7 +109,27 @@ export function expectTensor(dict: StateDict, key: string, shape: readonly numbe
  */
 export function floatWeight(g: GraphBuilder, dict: StateDict, key: string, shape: readonly number[]): string {
   const tensor = expectTensor(dict, key, shape);
-  return g.weight(key, "float32", shape, (signal) => readFloat32(dict, tensor, signal));
+  return storedFloat(g, key, shape, (signal) => readFloat32(dict, tensor, signal));
+}
+
+/**
+ * A float32 weight as the graph stores it (`g.floatStorage`): the value name of its float32 form.
+ *
+ * @example
+ * ```ts
+ * const w = storedFloat(g, "conv.weight", [8, 4, 3, 3], () => readFloat32(dict, tensor));
+ * ```
+ */
+export function storedFloat(g: GraphBuilder, name: string, shape: readonly number[], float32: (signal?: AbortSignal) => Promise<Uint8Array>): string {
+  if (g.floatStorage === "float32") return g.weight(name, "float32", shape, float32);
+  const half = g.weight(`${name}_fp16`, "float16", shape, async (signal) => {
+    const bytes = await float32(signal);
+    const src = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    const out = new Uint16Array(src.length);
+    for (let i = 0; i < src.length; i++) out[i] = floatToHalf(src[i]);
+    return new Uint8Array(out.buffer);
+  });
+  return g.op("Cast", [half], { to: attr.int(1) }, { names: [name] });
 }
 
 /**
@@ -91,9 +148,12 @@ export function transposeFloat32(bytes: Uint8Array, rows: number, cols: number):
 }
 
 /**
- * PyTorch's `nn.Linear` as ONNX: `x @ Wᵀ (+ b)`, with W ([out, in] in the checkpoint) stored
- * transposed as [in, out] so that MatMul needs no Transpose node. `x` is [..., in]; the result is
- * [..., out].
+ * PyTorch's `nn.Linear` as ONNX: `x @ Wᵀ (+ b)`, `x` [..., in] → [..., out]. W ([out, in] in the
+ * checkpoint) is stored transposed as [in, out], so that no Transpose node runs:
+ * - `g.linearWeights` "float32": MatMul on the float32 weight, then Add of the bias;
+ * - "int8": onnxruntime's DynamicQuantizeMatMul on int8 weights with a float32 scale per output
+ *   column and the bias fused (convert/quantize.ts says why this form). The tensor is read once: its
+ *   values and its scales come from one quantization.
  *
  * @param prefix - the module's key (`transformer_blocks.0.attn1.to_q`): reads `prefix.weight` and,
  *   when `bias`, `prefix.bias`.
@@ -104,11 +164,25 @@ export function transposeFloat32(bytes: Uint8Array, rows: number, cols: number):
  */
 export function linear(g: GraphBuilder, dict: StateDict, x: string, prefix: string, inFeatures: number, outFeatures: number, bias: boolean): string {
   const tensor = expectTensor(dict, `${prefix}.weight`, [outFeatures, inFeatures]);
-  const w = g.weight(`${prefix}.weight`, "float32", [inFeatures, outFeatures], async (signal) =>
-    transposeFloat32(await readFloat32(dict, tensor, signal), outFeatures, inFeatures),
-  );
-  const y = g.op("MatMul", [x, w]);
-  return bias ? g.op("Add", [y, floatWeight(g, dict, `${prefix}.bias`, [outFeatures])]) : y;
+  const transposed = async (signal?: AbortSignal) => transposeFloat32(await readFloat32(dict, tensor, signal), outFeatures, inFeatures);
+  const b = bias ? floatWeight(g, dict, `${prefix}.bias`, [outFeatures]) : undefined;
+  if (g.linearWeights === "int8") {
+    let quantized: Promise<QuantizedWeight> | undefined;
+    const quantize = (signal?: AbortSignal) =>
+      (quantized ??= transposed(signal).then((bytes) => quantizeColumnsInt8(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), inFeatures, outFeatures)));
+    const values = g.weight(`${prefix}.weight_quantized`, "int8", [inFeatures, outFeatures], async (signal) => {
+      const { values } = await quantize(signal);
+      return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    });
+    const scales = g.weight(`${prefix}.weight_scale`, "float32", [outFeatures], async (signal) => {
+      const { scales } = await quantize(signal);
+      quantized = undefined; // both written: let the matrix go
+      return new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength);
+    });
+    return g.op("DynamicQuantizeMatMul", b === undefined ? [x, values, scales] : [x, values, scales, "", b], {}, { domain: "com.microsoft" });
+  }
+  const y = g.op("MatMul", [x, storedFloat(g, `${prefix}.weight`, [inFeatures, outFeatures], transposed)]);
+  return b === undefined ? y : g.op("Add", [y, b]);
 }
 
 /**

@@ -22,8 +22,30 @@ import { checkFileSize, checkRepoFilePath, HUB_LIMITS, type RepoFile } from "./r
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
 /**
- * A request that got no HTTP answer (connection refused, DNS, reset before the headers): the load
- * then falls back to the cache.
+ * How long a metadata request (the revision, the listing) may take before the Hub counts as not
+ * answering: huggingface_hub's `DEFAULT_ETAG_TIMEOUT`, 10 s (Node.js reads `HF_HUB_ETAG_TIMEOUT`).
+ *
+ * @example
+ * ```ts
+ * const ctx = { metadataTimeoutMs: DEFAULT_METADATA_TIMEOUT_MS }; // part of a HubContext
+ * ```
+ */
+export const DEFAULT_METADATA_TIMEOUT_MS = 10_000;
+
+/**
+ * How long a download may wait for its answer, or for its next bytes: huggingface_hub's
+ * `DEFAULT_DOWNLOAD_TIMEOUT`, 10 s (Node.js reads `HF_HUB_DOWNLOAD_TIMEOUT`).
+ *
+ * @example
+ * ```ts
+ * const ctx = { downloadTimeoutMs: DEFAULT_DOWNLOAD_TIMEOUT_MS }; // part of a HubContext
+ * ```
+ */
+export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 10_000;
+
+/**
+ * A request that got no HTTP answer (connection refused, DNS, reset before the headers) or none
+ * in time: the load then falls back to the cache.
  *
  * @example
  * ```ts
@@ -43,12 +65,30 @@ export interface HubContext {
   readonly accessToken: string | undefined;
   readonly signal: AbortSignal | undefined;
   readonly fetch: typeof fetch;
+  /** The metadata requests' time limit, ms (default {@link DEFAULT_METADATA_TIMEOUT_MS}). */
+  readonly metadataTimeoutMs?: number;
+  /** A download's limit for its answer and for each wait for bytes, ms (default {@link DEFAULT_DOWNLOAD_TIMEOUT_MS}). */
+  readonly downloadTimeoutMs?: number;
 }
 
 /** A repository's file at a commit, with the id its blob is stored under (for cleaning up after a failed download). */
 export interface ListedFile extends RepoFile {
   /** The LFS sha256 or git blob sha1 the Hub names the content by, when the listing gives a well-formed one. */
   readonly blobId?: string;
+}
+
+/**
+ * The URL of a repository file's content at a commit: `{hub}/{id}/resolve/{commit}/{path}`, each
+ * path segment encoded (huggingface_hub's `hf_hub_url`).
+ *
+ * @example
+ * ```ts
+ * resolveUrl(DEFAULT_HUB_URL, { id: "org/m", org: "org", name: "m" }, "0123456789abcdef0123456789abcdef01234567", "a b/c.json");
+ * // "https://huggingface.co/org/m/resolve/0123456789abcdef0123456789abcdef01234567/a%20b/c.json"
+ * ```
+ */
+export function resolveUrl(hubUrl: string, model: ModelId, commit: string, path: string): string {
+  return `${hubUrl}/${model.id}/resolve/${commit}/${path.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 /**
@@ -137,21 +177,90 @@ export function hubHttpError(ctx: Pick<HubContext, "model" | "revision" | "hubUr
     advice = `the repository has no ${file} at this revision: it is not a VQ-Diffusion model folder exported to ONNX, or the revision is another`;
   } else if (status === 404) {
     advice = `no such model on ${ctx.hubUrl}, or it is private: check the id, or pass accessToken (or set HF_TOKEN) for a private repository`;
+  } else if (status === 429) {
+    advice = `too many requests: try again later`;
   } else {
-    advice = `the server failed; try again later, or use the cache with localFilesOnly (HF_HUB_OFFLINE=1)`;
+    advice = `the server failed, try again later`;
   }
-  const e = new Error(`${id}: the Hub answered HTTP ${status}${errorCode ? ` (${errorCode})` : ""} for ${what}: ${advice}`);
-  (e as Error & { status?: number }).status = status;
-  return e;
+  return Object.assign(new Error(`${id}: the Hub answered HTTP ${status}${errorCode ? ` (${errorCode})` : ""} for ${what}: ${advice}`), { status, errorCode });
 }
 
-async function getJson(ctx: HubContext, url: string, file: string | null): Promise<{ json: unknown; response: Response }> {
-  const response = await hubFetch(ctx)(url, { headers: { accept: "application/json" } });
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    throw hubHttpError(ctx, response.status, response.headers.get("x-error-code"), file);
+/**
+ * Whether a failed metadata request lets the load use the cache's copy, as huggingface_hub's
+ * `snapshot_download` decides: no answer or none in time ({@link HubNetworkError}), or any HTTP
+ * error answer (from {@link hubHttpError}) but 404 RevisionNotFound (the revision is gone).
+ *
+ * @example
+ * ```ts
+ * declare const ctx: HubContext;
+ * fallsBackToCache(hubHttpError(ctx, 503, null, null));              // true
+ * fallsBackToCache(hubHttpError(ctx, 404, "RevisionNotFound", null)); // false
+ * ```
+ */
+export function fallsBackToCache(e: unknown): boolean {
+  if (e instanceof HubNetworkError) return true;
+  const { status, errorCode } = (e ?? {}) as { status?: unknown; errorCode?: unknown };
+  return typeof status === "number" && status >= 400 && !(status === 404 && errorCode === "RevisionNotFound");
+}
+
+/**
+ * Whether an error is the Hub refusing access or knowing no such repository (HTTP 401, 403, 404):
+ * without a cached copy, huggingface_hub raises it as it is.
+ *
+ * @example
+ * ```ts
+ * declare const ctx: HubContext;
+ * isAccessError(hubHttpError(ctx, 401, null, null)); // true
+ * ```
+ */
+export function isAccessError(e: unknown): boolean {
+  const status = (e as { status?: unknown } | null)?.status;
+  return status === 401 || status === 403 || status === 404;
+}
+
+/**
+ * Runs `work` with the context's signal joined to a time limit (the caller's abort reason carried
+ * over): past `limitMs`, a {@link HubNetworkError} saying the Hub did not answer in time, naming
+ * the setting `setting` that sets the limit.
+ *
+ * @example
+ * ```ts
+ * declare const ctx: HubContext;
+ * const response = await withinTime(ctx, 10_000, "HF_HUB_ETAG_TIMEOUT", (timed) => hubFetch(timed)("https://huggingface.co/api/models/org/m"));
+ * ```
+ */
+export async function withinTime<T>(ctx: HubContext, limitMs: number, setting: string, work: (timed: HubContext) => Promise<T>): Promise<T> {
+  const timer = new AbortController();
+  const timeout = setTimeout(() => timer.abort(), limitMs);
+  const forward = () => timer.abort(ctx.signal?.reason);
+  if (ctx.signal?.aborted) forward();
+  ctx.signal?.addEventListener("abort", forward, { once: true });
+  try {
+    return await work({ ...ctx, signal: timer.signal });
+  } catch (e) {
+    if (timer.signal.aborted && !ctx.signal?.aborted) {
+      throw new HubNetworkError(`${ctx.model.id}: ${ctx.hubUrl} did not answer within ${limitMs / 1000} s (${setting})`, { cause: e });
+    }
+    throw e;
+  } finally {
+    clearTimeout(timeout);
+    ctx.signal?.removeEventListener("abort", forward);
   }
-  const bytes = await readBounded(response, HUB_LIMITS.maxApiResponseBytes, `${ctx.model.id}: ${url}`);
+}
+
+/**
+ * A metadata answer's JSON. The request and its body are bounded in time (`metadataTimeoutMs`, as
+ * huggingface_hub bounds its metadata requests by HF_HUB_ETAG_TIMEOUT): past it, a {@link HubNetworkError}.
+ */
+async function getJson(ctx: HubContext, url: string, file: string | null): Promise<{ json: unknown; response: Response }> {
+  const { response, bytes } = await withinTime(ctx, ctx.metadataTimeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS, "HF_HUB_ETAG_TIMEOUT", async (timed) => {
+    const response = await hubFetch(timed)(url, { headers: { accept: "application/json" } });
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      throw hubHttpError(ctx, response.status, response.headers.get("x-error-code"), file);
+    }
+    return { response, bytes: await readBounded(response, HUB_LIMITS.maxApiResponseBytes, `${ctx.model.id}: ${url}`) };
+  });
   try {
     return { json: JSON.parse(new TextDecoder().decode(bytes)), response };
   } catch (e) {

@@ -2,14 +2,16 @@
  * A model folder on the Hugging Face Hub as a {@link ModelFileSource}: the revision is resolved to a
  * commit, the commit's listing picks the pipeline's files, those are fetched into a store (the
  * huggingface_hub cache in Node.js, Cache Storage in browsers) with progress, and the pipeline reads
- * them from there. Without a network (or with `localFilesOnly`), the store's earlier copy is used.
+ * them from there. With `localFilesOnly`, or when the Hub fails as huggingface_hub's
+ * `snapshot_download` falls back on (no answer, none in time, an HTTP error but 404
+ * RevisionNotFound), the store's earlier copy is used (docs/hub-and-cache.md).
  *
  * Two loads of the same files in one process share each download: a file is fetched once.
  */
 import { argumentError, describe } from "../errors.js";
 import type { OptionKeys } from "../optionKeys.js";
 import { fileTooLarge, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
-import { abortError, DEFAULT_HUB_URL, HubNetworkError, hubFetch, hubHttpError, listRepoFiles, redact, resolveCommit, type HubContext, type ListedFile } from "./hubApi.js";
+import { abortError, DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_HUB_URL, fallsBackToCache, HubNetworkError, isAccessError, withinTime, hubFetch, hubHttpError, listRepoFiles, redact, resolveCommit, type HubContext, type ListedFile } from "./hubApi.js";
 import { checkRevision, parseModelId, type ModelId } from "./modelId.js";
 import { countedBody, ProgressTracker, type HubProgressEvent } from "./progress.js";
 import { checkRepoFilePath, HUB_LIMITS, pipelineFiles } from "./repoFiles.js";
@@ -22,27 +24,30 @@ export interface HubLoadOptions {
   hubUrl?: string;
   /** A token for private or gated repositories (default in Node.js: `HF_TOKEN`, else the token file of Python's login). Sent in the Authorization header only. */
   accessToken?: string;
-  /** Use only files already in the cache; make no request (default: `HF_HUB_OFFLINE` in Node.js). */
+  /** Use only files already in the cache; make no request (default in Node.js: `HF_HUB_OFFLINE`, else `TRANSFORMERS_OFFLINE`, on for 1, ON, YES, TRUE). */
   localFilesOnly?: boolean;
-  /** Node.js: the cache folder (default `HF_HUB_CACHE`, else `$HF_HOME/hub`, else ~/.cache/huggingface/hub). Browsers: the Cache Storage name (default `"vq-diffusion-hub"`). */
+  /** Node.js: the cache folder, a leading `~` expanded (default `HF_HUB_CACHE`, else `$HF_HOME/hub`, else ~/.cache/huggingface/hub, with `~` and `$VAR` expanded). Browsers: the Cache Storage name (default `"vq-diffusion-hub"`). */
   cacheDir?: string;
   /** Called as bytes arrive: per file (name, loaded, total) and overall. */
   onProgress?: (event: HubProgressEvent) => void;
   /** Aborts the load; downloads stop, and no partial file is kept. */
   signal?: AbortSignal;
+  /** Receives the load's warnings: the Hub failed and the cache's copy is used; the cache could not keep a file. */
+  onWarning?: (message: string) => void;
 }
 
 /**
- * The keys of {@link HubLoadOptions}, for the loaders' lists of the options they take.
+ * The keys of {@link HubLoadOptions} but `onWarning` (which every loader lists among its own), for
+ * the loaders' lists of the options they take.
  *
  * @example
  * ```ts
- * const accepted = { subfolder: true, ...HUB_OPTION_KEYS }; // for checkOptionKeys
+ * const accepted = { subfolder: true, onWarning: true, ...HUB_OPTION_KEYS }; // for checkOptionKeys
  * ```
  */
 export const HUB_OPTION_KEYS = {
   revision: true, hubUrl: true, accessToken: true, localFilesOnly: true, cacheDir: true, onProgress: true, signal: true,
-} as const satisfies OptionKeys<HubLoadOptions>;
+} as const satisfies OptionKeys<Omit<HubLoadOptions, "onWarning">>;
 
 /** What a store knows of a revision from an earlier load. */
 export interface StoredRevision {
@@ -63,8 +68,8 @@ export interface HubStore {
   remember(revision: string, commit: string, files: readonly ListedFile[]): Promise<void>;
   /** Whether the file is complete in the store. */
   has(commit: string, file: ListedFile): Promise<boolean>;
-  /** Downloads the file with `fetchFn` (which counts progress and checks the size) into the store; leaves nothing on failure. */
-  download(commit: string, file: ListedFile, fetchFn: typeof fetch): Promise<void>;
+  /** Downloads the file with `fetchFn` (which counts progress and checks the size) into the store; leaves nothing on failure. `signal` also stops a wait for another process's download of it. */
+  download(commit: string, file: ListedFile, fetchFn: typeof fetch, signal?: AbortSignal): Promise<void>;
   /** The stored file's bytes (at most `options.maxBytes`, else an Error before reading), or null when the store lacks it. */
   read(commit: string, path: string, options: ReadOptions): Promise<Uint8Array | null>;
   /** Optional (a store on this machine's file system): where the stored file lies, for onnxruntime to open it by path. */
@@ -75,8 +80,12 @@ export interface HubStore {
 export interface HubPlatform {
   readonly defaults: Pick<HubLoadOptions, "hubUrl" | "accessToken" | "localFilesOnly">;
   readonly fetch: typeof fetch;
-  /** Makes the store for a checked model id and cache option. */
-  store(model: ModelId, cacheDir: string | undefined, hubUrl: string): HubStore;
+  /** The metadata requests' time limit, ms (default 10 s, huggingface_hub's; Node.js reads HF_HUB_ETAG_TIMEOUT). */
+  readonly metadataTimeoutMs?: number;
+  /** How long a download may wait for its answer or its next bytes, ms (default 10 s, huggingface_hub's; Node.js reads HF_HUB_DOWNLOAD_TIMEOUT). */
+  readonly downloadTimeoutMs?: number;
+  /** Makes the store for a checked model id and cache option; `onWarning` receives what the store could not do but the load survives (a file the cache could not keep). */
+  store(model: ModelId, cacheDir: string | undefined, hubUrl: string, onWarning?: (message: string) => void): HubStore;
 }
 
 /** Downloads in flight, by store, commit and path: a second load of the same file waits for the first. */
@@ -94,7 +103,7 @@ const CONCURRENT_DOWNLOADS = 4;
  * ```
  */
 export function checkHubOptions(options: HubLoadOptions): void {
-  const { revision, hubUrl, accessToken, localFilesOnly, cacheDir, onProgress, signal } = options;
+  const { revision, hubUrl, accessToken, localFilesOnly, cacheDir, onProgress, signal, onWarning } = options;
   if (revision !== undefined) checkRevision(revision);
   if (hubUrl !== undefined && !isHttpUrl(hubUrl)) throw argumentError("hubUrl", "an http(s) URL such as https://huggingface.co", hubUrl);
   // The token itself is never echoed: only its type.
@@ -104,6 +113,7 @@ export function checkHubOptions(options: HubLoadOptions): void {
   if (localFilesOnly !== undefined && typeof localFilesOnly !== "boolean") throw argumentError("localFilesOnly", "true or false", localFilesOnly);
   if (cacheDir !== undefined && (typeof cacheDir !== "string" || cacheDir === "")) throw argumentError("cacheDir", "a non-empty string", cacheDir);
   if (onProgress !== undefined && typeof onProgress !== "function") throw argumentError("onProgress", "a function", onProgress);
+  if (onWarning !== undefined && typeof onWarning !== "function") throw argumentError("onWarning", "a function (message: string) => void", onWarning);
   if (signal !== undefined && (typeof signal !== "object" || signal === null || typeof signal.aborted !== "boolean")) throw argumentError("signal", "an AbortSignal", signal);
 }
 
@@ -120,7 +130,8 @@ function isHttpUrl(value: unknown): value is string {
 /**
  * Opens the model `id` on the Hub as a model folder: resolves the revision, fetches the pipeline's
  * files into the platform's store (reporting progress), and returns a source reading them there.
- * Offline, with `localFilesOnly`, or when the Hub cannot be reached, it reads what the store holds.
+ * With `localFilesOnly`, or when the Hub fails (no answer, none within the metadata timeout, an
+ * HTTP error but 404 RevisionNotFound), it reads what the store holds, with a warning to `onWarning`.
  *
  * @example
  * ```ts
@@ -135,7 +146,8 @@ function isHttpUrl(value: unknown): value is string {
  *   reads later is fetched then.
  * @throws the id or an option is malformed (before any request); the Hub answers an error (HTTP
  *   401/403/404: the message names the repository, the file and what to do); a download breaks or
- *   its size differs from the listing's; the signal aborts; offline and the store lacks the revision.
+ *   its size differs from the listing's, or stops for the download timeout; the signal aborts;
+ *   offline, or the Hub failed, and the store lacks the revision.
  */
 export async function openHubSource(
   id: string,
@@ -151,8 +163,8 @@ export async function openHubSource(
   if (!isHttpUrl(hubUrl)) throw argumentError("hubUrl", "an http(s) URL such as https://huggingface.co", hubUrl);
   const accessToken = options.accessToken ?? platform.defaults.accessToken;
   const offline = options.localFilesOnly ?? platform.defaults.localFilesOnly ?? false;
-  const ctx: HubContext = { model, revision, hubUrl, accessToken, signal: options.signal, fetch: platform.fetch };
-  const store = platform.store(model, options.cacheDir, hubUrl);
+  const ctx: HubContext = { model, revision, hubUrl, accessToken, signal: options.signal, fetch: platform.fetch, metadataTimeoutMs: platform.metadataTimeoutMs, downloadTimeoutMs: platform.downloadTimeoutMs };
+  const store = platform.store(model, options.cacheDir, hubUrl, options.onWarning);
   const tracker = new ProgressTracker(options.onProgress);
 
   let commit: string;
@@ -164,16 +176,26 @@ export async function openHubSource(
       files = await listRepoFiles(ctx, commit);
       await store.remember(revision, commit, files);
     } catch (e) {
-      if (!(e instanceof HubNetworkError)) throw e;
+      // As huggingface_hub's snapshot_download: no answer, none in time, or an HTTP error but
+      // RevisionNotFound → the cache's copy of the revision, if any; else the Hub's error.
+      if (!fallsBackToCache(e)) throw e;
+      // The failure without its advice (the request, or the server that did not answer).
+      const failure = (e as Error).message;
+      const what = e instanceof HubNetworkError ? failure : (/^.*? at revision "[^"]*"/.exec(failure)?.[0] ?? failure);
       const stored = await store.stored(revision);
-      if (stored === null) throw new Error(`${e.message}, and the cache ${store.location} has no copy of revision "${revision}": check the connection, or hubUrl / HF_ENDPOINT`, { cause: e });
+      if (stored === null) {
+        if (e instanceof HubNetworkError) throw new Error(`${failure}, and the cache ${store.location} has no copy of revision "${revision}": check the connection, or hubUrl / HF_ENDPOINT`, { cause: e });
+        if (isAccessError(e)) throw e;
+        throw new Error(`${failure}; the cache ${store.location} has no copy of revision "${revision}" to fall back on`, { cause: e });
+      }
       ({ commit, files } = stored);
       online = false;
+      options.onWarning?.(`${what}; loading revision "${revision}"${revision === commit ? "" : ` (${commit})`} from the cache ${store.location}`);
     }
   } else {
     const stored = await store.stored(revision);
     if (stored === null) {
-      throw new Error(`${model.id}: offline (localFilesOnly or HF_HUB_OFFLINE), and the cache ${store.location} has no copy of revision "${revision}": load it once online first`);
+      throw new Error(`${model.id}: offline (localFilesOnly, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE), and the cache ${store.location} has no copy of revision "${revision}": load it once online first`);
     }
     ({ commit, files } = stored);
   }
@@ -205,7 +227,7 @@ export async function openHubSource(
     tracker.report(file.path, "download", 0, file.size);
     const counting = countingFetch(ctx, file, (loaded) => tracker.report(file.path, "download", loaded, file.size));
     try {
-      await store.download(commit, file, counting);
+      await store.download(commit, file, counting, ctx.signal);
     } catch (e) {
       if (ctx.signal?.aborted) throw abortError(ctx.signal, model.id);
       const message = redact((e as Error)?.message ?? String(e), accessToken);
@@ -253,9 +275,9 @@ export async function openHubSource(
  * file's content counted and checked against the listing's size.
  */
 function countingFetch(ctx: HubContext, file: ListedFile, onBytes: (loaded: number) => void): typeof fetch {
-  const base = hubFetch(ctx);
+  const limit = ctx.downloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS;
   return async (input, init) => {
-    const response = await base(input, init);
+    const response = await withinTime(ctx, limit, "HF_HUB_DOWNLOAD_TIMEOUT", (timed) => hubFetch(timed)(input, init));
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
     const ranged = new Headers(init?.headers).has("range") || (input instanceof Request && input.headers.has("range"));
     if (!response.ok) {
@@ -268,7 +290,7 @@ function countingFetch(ctx: HubContext, file: ListedFile, onBytes: (loaded: numb
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     const content = !url.startsWith(`${ctx.hubUrl}/api/`);
     if (method !== "GET" || ranged || !content || response.body === null) return response;
-    const body = countedBody(response.body, file.size, `${ctx.model.id}: downloading ${file.path}`, onBytes, ctx.signal);
+    const body = countedBody(response.body, file.size, `${ctx.model.id}: downloading ${file.path}`, onBytes, ctx.signal, { ms: limit, name: "HF_HUB_DOWNLOAD_TIMEOUT" });
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }

@@ -56,7 +56,8 @@ export class ProgressTracker {
 /**
  * Passes `body` through, counting bytes: calls `onBytes(loaded)` after every chunk, and errors the
  * stream when more than `expected` bytes come, or when it ends or breaks before `expected`, or at
- * once when `signal` aborts.
+ * once when `signal` aborts, or when no bytes come for `idle.ms` (huggingface_hub's read timeout,
+ * HF_HUB_DOWNLOAD_TIMEOUT: `idle.name` names the setting in the message).
  *
  * @param describeFailure - the start of the error message (names the repository and file).
  *
@@ -72,6 +73,7 @@ export function countedBody(
   describeFailure: string,
   onBytes: (loaded: number) => void,
   signal?: AbortSignal,
+  idle?: { readonly ms: number; readonly name: string },
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let loaded = 0;
@@ -91,13 +93,27 @@ export function countedBody(
     },
     async pull(controller) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
+      let stalled: ReturnType<typeof setTimeout> | undefined;
       try {
-        chunk = await reader.read();
+        const read = reader.read();
+        chunk = idle === undefined ? await read : await Promise.race([
+          read,
+          new Promise<never>((_, fail) => {
+            stalled = setTimeout(() => fail(Object.assign(new Error(`${describeFailure}: no bytes for ${idle.ms / 1000} s after ${loaded} of ${expected} (${idle.name})`), { stalled: true })), idle.ms);
+          }),
+        ]);
       } catch (e) {
+        if ((e as { stalled?: boolean }).stalled === true) {
+          stop();
+          await reader.cancel().catch(() => undefined);
+          throw e;
+        }
         stop();
         const cause = e as Error;
         if (cause?.name === "AbortError" || signal?.aborted) throw e;
         throw new Error(`${describeFailure}: the connection broke after ${loaded} of ${expected} bytes (${cause?.message ?? String(e)})`, { cause: e });
+      } finally {
+        clearTimeout(stalled);
       }
       if (signal?.aborted) return; // already errored by onAbort
       if (chunk.done) {

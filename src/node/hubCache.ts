@@ -1,73 +1,43 @@
 /**
  * The Hub store of Node.js: huggingface_hub's cache, the folder Python's `huggingface_hub` (and so
- * diffusers and transformers) reads and writes, through `@huggingface/hub`'s `downloadFileToCacheDir`:
+ * diffusers and transformers) reads and writes, shared safely by several processes (src/node/cacheBlob.ts):
  *
  *   {cacheDir}/models--{org}--{name}/blobs/{etag}                    the contents, once per version
  *   {cacheDir}/models--{org}--{name}/snapshots/{commit}/{path}       links to the blobs
  *   {cacheDir}/models--{org}--{name}/refs/{revision}                 the commit a branch or tag had
+ *   {cacheDir}/.locks/models--{org}--{name}/{etag}.vq-diffusion.lock  a download in progress
  *
- * The environment a Hub user already sets is honoured: HF_ENDPOINT, HF_TOKEN (else the token file
- * Python's login saved), HF_HUB_OFFLINE, and HF_HUB_CACHE / HF_HOME (read by `@huggingface/hub`'s
- * `getHFHubCachePath`).
+ * The environment a Hub user already sets is honoured as huggingface_hub reads it
+ * (src/node/hubEnvironment.ts): HF_ENDPOINT, HF_TOKEN (else the token file Python's login saved),
+ * HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE, and HF_HUB_CACHE / HF_HOME with `~` and `$VAR` expanded.
  */
-import { downloadFileToCacheDir, getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
-import { readFileSync } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { getRepoFolderName } from "@huggingface/hub";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../hub/hubSource.js";
-import type { ListedFile } from "../hub/hubApi.js";
+import { resolveUrl, type ListedFile } from "../hub/hubApi.js";
 import { COMMIT_HASH, type ModelId } from "../hub/modelId.js";
 import type { LocalFile, ModelFileSource, ReadOptions } from "../pipeline/modelFolder.js";
+import { storeBlob } from "./cacheBlob.js";
+import { hubCacheDir, hubDownloadTimeoutMs, hubMetadataTimeoutMs, hubOffline, hubToken, type Environment } from "./hubEnvironment.js";
 import { directorySource } from "./nodePipeline.js";
 
-/** Whether an environment flag is on, as huggingface_hub reads it (1, ON, YES, TRUE). */
-function envFlag(value: string | undefined): boolean | undefined {
-  return value === undefined || value === "" ? undefined : ["1", "ON", "YES", "TRUE"].includes(value.toUpperCase());
-}
-
 /**
- * The defaults Node.js takes from the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE as
- * huggingface_hub reads it: 1, ON, YES, TRUE).
+ * The defaults Node.js takes from the environment, as huggingface_hub reads it
+ * (src/node/hubEnvironment.ts): HF_ENDPOINT; HF_TOKEN, else HUGGING_FACE_HUB_TOKEN, else the token
+ * file of Python's login; HF_HUB_OFFLINE, else TRANSFORMERS_OFFLINE (1, ON, YES, TRUE in any case).
  *
  * @example
  * ```ts
- * hubEnvironmentDefaults({ HF_HUB_OFFLINE: "1" }); // { hubUrl: undefined, accessToken: undefined, localFilesOnly: true }
+ * hubEnvironmentDefaults({ TRANSFORMERS_OFFLINE: "1" }); // { hubUrl: undefined, accessToken: undefined, localFilesOnly: true }
  * ```
  */
-export function hubEnvironmentDefaults(env: Record<string, string | undefined> = process.env): Pick<HubLoadOptions, "hubUrl" | "accessToken" | "localFilesOnly"> {
+export function hubEnvironmentDefaults(env: Environment = process.env): Pick<HubLoadOptions, "hubUrl" | "accessToken" | "localFilesOnly"> {
   return {
     hubUrl: env.HF_ENDPOINT || undefined,
-    accessToken: env.HF_TOKEN || savedToken(env),
-    localFilesOnly: envFlag(env.HF_HUB_OFFLINE),
+    accessToken: hubToken(env),
+    localFilesOnly: hubOffline(env),
   };
-}
-
-/**
- * The token `huggingface-cli login` (or `hf auth login`) saved: the file HF_TOKEN_PATH, else
- * $HF_HOME/token, else ~/.cache/huggingface/token, as Python reads it; undefined when there is none.
- */
-function savedToken(env: Record<string, string | undefined>): string | undefined {
-  const home = env.HF_HOME || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "huggingface");
-  try {
-    const token = readFileSync(env.HF_TOKEN_PATH || join(home, "token"), "utf8").trim();
-    return token === "" ? undefined : token;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The cache folder: `cacheDir`, else HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub
- * (`@huggingface/hub`'s `getHFHubCachePath`, which is Python's rule).
- *
- * @example
- * ```ts
- * hubCacheDir(); // e.g. "/home/me/.cache/huggingface/hub"
- * ```
- */
-export function hubCacheDir(cacheDir?: string): string {
-  return resolve(cacheDir ?? getHFHubCachePath());
 }
 
 /** The store in the huggingface_hub cache folder `cacheDir` for `model`. */
@@ -113,27 +83,20 @@ class NodeHubStore implements HubStore {
     return info !== null && info.isFile() && info.size === file.size;
   }
 
-  async download(commit: string, file: ListedFile, fetchFn: typeof fetch): Promise<void> {
-    // xet: false (passed on to downloadFile) fetches a Xet-stored file whole from its resolve/ URL,
-    // as huggingface_hub does without hf_xet: one body, counted and checked by fetchFn.
-    const params = {
-      repo: { type: "model" as const, name: this.model.id },
-      path: file.path,
-      revision: commit,
-      hubUrl: this.hubUrl,
-      cacheDir: this.cacheDir,
-      // No accessToken here: fetchFn adds it for the Hub's origin (any token format a mirror uses).
-      fetch: fetchFn,
-      xet: false,
+  async download(commit: string, file: ListedFile, fetchFn: typeof fetch, signal?: AbortSignal): Promise<void> {
+    // The blob's name is the listing's id of the content (the LFS sha256, else the git sha1), as
+    // huggingface_hub names it by the ETag the Hub gives for the same content.
+    if (file.blobId === undefined) throw new Error(`${file.path}: expected the listing to give the file's blob id (oid), got none: the cache names its copy by it`);
+    const place = {
+      repoFolder: this.repoFolder,
+      locksFolder: join(this.cacheDir, ".locks", getRepoFolderName({ type: "model", name: this.model.id })),
+      etag: file.blobId,
+      size: file.size,
+      pointer: join(this.repoFolder, "snapshots", commit, file.path),
     };
-    try {
-      await downloadFileToCacheDir(params);
-    } catch (e) {
-      // downloadFileToCacheDir writes blobs/{etag}.incomplete and renames it when whole: after a
-      // failure, remove the partial file rather than leave it for a resumption we do not do.
-      if (file.blobId !== undefined) await rm(join(this.repoFolder, "blobs", `${file.blobId}.incomplete`), { force: true });
-      throw e;
-    }
+    // One whole GET of the file's resolve/ URL (a Xet-stored file too, as huggingface_hub fetches
+    // it without hf_xet), counted and checked by fetchFn.
+    await storeBlob(place, async () => (await fetchFn(resolveUrl(this.hubUrl, this.model, commit, file.path))).body!, signal);
   }
 
   /** The snapshot folder as a model folder: its links into ../../blobs are followed, nothing outside the repository is read. */
@@ -151,7 +114,7 @@ class NodeHubStore implements HubStore {
 }
 
 /**
- * Node.js's Hub platform: the environment's defaults, the global fetch, the huggingface_hub cache.
+ * Node.js's Hub platform: the environment's defaults (HF_HUB_ETAG_TIMEOUT and HF_HUB_DOWNLOAD_TIMEOUT too), the global fetch, the huggingface_hub cache.
  *
  * @example
  * ```ts
@@ -159,10 +122,12 @@ class NodeHubStore implements HubStore {
  * const source = await openHubSource("org/vq-diffusion-tiny", { localFilesOnly: true }, nodeHubPlatform());
  * ```
  */
-export function nodeHubPlatform(env: Record<string, string | undefined> = process.env): HubPlatform {
+export function nodeHubPlatform(env: Environment = process.env): HubPlatform {
   return {
     defaults: hubEnvironmentDefaults(env),
     fetch: globalThis.fetch,
-    store: (model, cacheDir, hubUrl) => new NodeHubStore(model, hubCacheDir(cacheDir), hubUrl),
+    metadataTimeoutMs: hubMetadataTimeoutMs(env),
+    downloadTimeoutMs: hubDownloadTimeoutMs(env),
+    store: (model, cacheDir, hubUrl) => new NodeHubStore(model, hubCacheDir(cacheDir, env), hubUrl),
   };
 }

@@ -20,7 +20,7 @@ import { loadOnnxruntimeNode } from "./onnxruntimeNode.js";
  * Options of {@link VQDiffusionPipeline.fromPretrained} in `vq-diffusion/node`. The Hub options
  * (`revision`, `cacheDir`, `hubUrl`, `accessToken`, `localFilesOnly`, `onProgress`, `signal`) apply
  * to a Hub model id (`org/name`) and default to the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE /
- * HF_HOME, HF_HUB_OFFLINE).
+ * HF_HOME, HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE: docs/hub-and-cache.md).
  */
 export interface NodePipelineLoadOptions extends HubLoadOptions {
   /** Another onnxruntime module (default: onnxruntime-node). */
@@ -144,9 +144,10 @@ async function readWhole(file: string, size: number, path: string): Promise<Uint
 export class VQDiffusionPipeline extends CorePipeline {
   /**
    * Loads a model with onnxruntime-node (or `options.ort`). What `pretrainedModelNameOrPath` names
-   * follows one rule (`modelLocation`, docs/model-folder.md "Naming a model"): a bundled model's name
-   * (`"fashion-mnist"`, found inside the package whatever the working directory), a folder path that
-   * is absolute or starts with `./` or `../` (or a `file:` URL), or an `http(s)://` URL of a folder.
+   * follows one rule (`modelLocation`, docs/model-folder.md "Naming a model"): a folder path
+   * (absolute, `./` or `../`, a `file:` URL, or any path of an existing folder: a folder comes
+   * first, as in diffusers), a bundled model's name (`"fashion-mnist"`, found inside the package
+   * whatever the working directory), an `http(s)://` URL of a folder, or
    * `org/name` (a Hugging Face Hub id: fetched into huggingface_hub's cache, shared with Python, then
    * read from there; `options` carry the revision, cache, mirror, token, offline switch, progress and
    * abort signal).

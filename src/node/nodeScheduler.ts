@@ -22,8 +22,8 @@ export class VQDiffusionScheduler extends CoreScheduler {
   /**
    * Loads a scheduler's `scheduler_config.json` from what `pretrainedModelNameOrPath` names, by the
    * rule of the pipeline's `fromPretrained` (`modelLocation`, docs/model-folder.md "Naming a model"):
-   * a bundled model's name (`"fashion-mnist"`), a folder path that is absolute or starts with `./` or
-   * `../` (or a `file:` URL), an `http(s)://` URL of a folder, or a Hub id `org/name` (only the
+   * a folder path (absolute, `./` or `../`, a `file:` URL, or any path of an existing folder, which
+   * comes first), a bundled model's name (`"fashion-mnist"`), an `http(s)://` URL of a folder, or a Hub id `org/name` (only the
    * config is fetched, into huggingface_hub's cache; `options` carry the Hub options, which default
    * to the environment as the pipeline's do). Without `subfolder`, the folder's own
    * `scheduler_config.json`, else `scheduler/scheduler_config.json` (a whole pipeline folder).

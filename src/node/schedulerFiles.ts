@@ -14,7 +14,7 @@ import { directorySource } from "./nodePipeline.js";
 /**
  * Options of the scheduler's `fromPretrained` in vq-diffusion/node: where the config lies in the
  * folder (`subfolder`), who hears warnings, and the Hub options for a Hub id (defaulting to the
- * environment, as the pipeline's: HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE / HF_HOME, HF_HUB_OFFLINE).
+ * environment, as the pipeline's: HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE / HF_HOME, HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE).
  */
 export interface FromPretrainedOptions extends HubLoadOptions, SchedulerFileOptions {}
 

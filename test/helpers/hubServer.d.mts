@@ -34,6 +34,8 @@ export interface HubServer {
   downloads(file: string): number;
   /** The next full-body GET of `file` breaks: "drop", "short" or "hang"; or resolve/ answers 404 for it ("missing"). */
   fault(file: string, kind: "drop" | "short" | "hang" | "missing"): void;
+  /** Every /api/ request answers this HTTP status, or never answers ("hang"), until null or clearFaults. */
+  apiFault(kind: number | "hang" | null): void;
   clearFaults(): void;
   stop(): Promise<void>;
 }
@@ -41,4 +43,4 @@ export interface HubServer {
 /** Every file under `dir`. */
 export function readFolder(dir: string): Files;
 
-export function startHubServer(options: { repos: Record<string, FixtureRepo>; token?: string; pageSize?: number }): Promise<HubServer>;
+export function startHubServer(options: { repos: Record<string, FixtureRepo>; token?: string; pageSize?: number; bodyDelayMs?: number }): Promise<HubServer>;

@@ -39,12 +39,15 @@ const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 
 /**
  * Starts the server. `repos`: { [id]: { commits: { [sha]: files }, refs: { [branchOrTag]: sha },
- * private?: true, gated?: true } }; `token`: the one accepted token; `pageSize`: tree entries a page.
+ * private?: true, gated?: true } }; `token`: the one accepted token; `pageSize`: tree entries a page;
+ * `bodyDelayMs`: every full-body GET sends half its body, waits this long, then the rest (so that
+ * downloads from several clients overlap).
  */
-export async function startHubServer({ repos, token = "hf_test_token", pageSize = 1000 }) {
+export async function startHubServer({ repos, token = "hf_test_token", pageSize = 1000, bodyDelayMs = 0 }) {
   const requests = [];
   const served = [];
   const faults = new Map();
+  let apiFault = null;
   const blobs = new Map();
   for (const repo of Object.values(repos)) for (const files of Object.values(repo.commits)) for (const bytes of Object.values(files)) blobs.set(sha256(bytes), bytes);
 
@@ -77,6 +80,11 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
     if (req.method === "HEAD") return void res.end();
     served.push(path);
     const fault = faults.get(path);
+    if (fault === undefined && bodyDelayMs > 0) {
+      res.write(Buffer.from(bytes.subarray(0, bytes.length >> 1)));
+      setTimeout(() => res.end(Buffer.from(bytes.subarray(bytes.length >> 1))), bodyDelayMs);
+      return;
+    }
     if (fault === undefined) return void res.end(Buffer.from(bytes));
     faults.delete(path);
     res.shouldKeepAlive = false;
@@ -100,6 +108,10 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
     for await (const chunk of req) body += chunk;
     requests.push({ method: req.method, path, search: url.search, range: req.headers.range ?? null, authorization: req.headers.authorization ?? null });
 
+    if (apiFault !== null && path.startsWith("/api/")) {
+      if (apiFault === "hang") return; // the client's timeout or abort closes the socket
+      return error(res, apiFault, null, `fault ${apiFault}`);
+    }
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(path);
     if (cdn) {
       const bytes = blobs.get(cdn[1]);
@@ -176,7 +188,8 @@ export async function startHubServer({ repos, token = "hf_test_token", pageSize 
     /** Full-body GETs of `file` (of any repo), the downloads proper. */
     downloads: (file) => served.filter((p) => p === file).length,
     fault: (file, kind) => faults.set(file, kind),
-    clearFaults: () => faults.clear(),
+    apiFault: (kind) => void (apiFault = kind),
+    clearFaults: () => { faults.clear(); apiFault = null; },
     stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
   };
 }

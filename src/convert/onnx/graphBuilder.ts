@@ -44,6 +44,12 @@ export function elemTypeOf(dtype: CheckpointDType): ElemType {
   return dtype;
 }
 
+/** How a graph stores `nn.Linear` weights: float32, or int8 with per-column scales (weight-only quantization). */
+export type LinearWeights = "float32" | "int8";
+
+/** How a graph stores its float weights: as float32, or as float16 widened by a Cast when the model loads. */
+export type FloatStorage = "float32" | "float16";
+
 /** A dimension of a graph input or output: a size, or a symbolic name (a dynamic axis such as `"batch"`). */
 export type Dim = number | string;
 
@@ -182,8 +188,21 @@ export class GraphBuilder {
   private readonly prefixes: string[] = [];
   private counter = 0;
 
-  constructor(name: string) {
+  /**
+   * How `nn.Linear` weights are stored (see `linear` in convert/weights.ts): "float32" (default) as
+   * MatMul on float32 weights; "int8" as onnxruntime's DynamicQuantizeMatMul on per-column int8 weights.
+   */
+  readonly linearWeights: LinearWeights;
+  /**
+   * How float weights are stored (see `floatWeight` in convert/weights.ts): "float32" (default), or
+   * "float16" followed by a Cast to float32, so that the graph's arithmetic stays float32.
+   */
+  readonly floatStorage: FloatStorage;
+
+  constructor(name: string, options: { linearWeights?: LinearWeights; floatStorage?: FloatStorage } = {}) {
     this.name = name;
+    this.linearWeights = options.linearWeights ?? "float32";
+    this.floatStorage = options.floatStorage ?? "float32";
   }
 
   /** Runs `build` with names prefixed by `prefix` (nested scopes join with "/"), and returns its result. */
