@@ -19,7 +19,8 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { buildTransformerGraph, readTransformerConfig } from "../dist/convert/transformer2DModel.js";
 import { writeOnnxModel } from "../dist/convert/onnx/writeOnnxModel.js";
-import { readSafetensors } from "../dist/pipeline/safetensors.js";
+import { readSafetensorsFile } from "../dist/formats/safetensors.js";
+import { openRandomAccessFile } from "../dist/node/randomAccessFile.js";
 
 const flag = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,12 +41,8 @@ const config = JSON.parse(readFileSync(configFile, "utf8"));
 const c = readTransformerConfig(config, configFile);
 const N = c.height * c.width;
 const L = 77;
-const tensors = new Map();
-for (const [name, t] of readSafetensors(readFileSync(join(checkpoint, "transformer", "diffusion_pytorch_model.safetensors")), "transformer")) {
-  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  tensors.set(name, { name, dtype: "float32", shape: t.dims, byteLength: bytes.length, read: async () => bytes.slice() });
-}
-const dict = { file: "transformer/diffusion_pytorch_model.safetensors", tensors };
+const weightsFile = await openRandomAccessFile(join(checkpoint, "transformer", "diffusion_pytorch_model.safetensors"), "transformer/diffusion_pytorch_model.safetensors");
+const dict = await readSafetensorsFile(weightsFile);
 
 const options = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" };
 const scratch = mkdtempSync(join(tmpdir(), "vqd-bench-transformer-"));
@@ -124,5 +121,6 @@ try {
   }
 } finally {
   for (const s of Object.values(sessions)) await s.release();
+  await weightsFile.close();
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -18,7 +18,8 @@
  *     h += ff(LayerNorm3(h))
  *   AdaLN(h, t) = LayerNorm(h) · (1 + scale) + shift, [scale, shift] = Linear(SiLU(emb[t])) (eps 1e-5, no affine)
  *   attn(x, c) = to_out(softmax(q kᵀ / √head_dim) v) by heads, q = to_q(x), k = to_k(c), v = to_v(c)
- *   ff = Linear(act(x)) with act: gelu (erf), geglu (a · gelu(b) of the two halves), geglu-approximate (y · σ(1.702 y))
+ *   ff = Linear(act(x)) with act: gelu (erf), gelu-approximate (tanh), geglu (a · gelu(b) of the two halves),
+ *        geglu-approximate (y · σ(1.702 y))
  *   sample = log_softmax(float64(out(norm_out(h))) over classes), cast back to float32
  *
  * The float64 log-softmax is diffusers' `F.log_softmax(logits.double(), dim=1).float()`; it is taken
@@ -30,13 +31,15 @@
  * is a MatMul + Add that onnxruntime fuses into one Gemm (it leaves a 3-D MatMul + Add unfused).
  * Attention is onnxruntime's MultiHeadAttention by default ({@link TransformerGraphOptions}); the
  * activations and LayerNorms are standard operators, which onnxruntime fuses itself (the erf GELU
- * into Gelu, x · σ(αx) into QuickGelu).
+ * into Gelu, the tanh GELU into FastGelu, x · σ(αx) into QuickGelu). `floatStorage` and
+ * `linearWeights` store the weights as float16 or int8 as the other builders do (weights.ts).
  */
 import { LIMITS } from "../limits.js";
 import type { StateDict } from "../formats/checkpointTensor.js";
 import { configChoice, configInt, configNumber, type ComponentConfig } from "./configValues.js";
-import { attr, GraphBuilder, ONNX_ELEM_TYPE } from "./onnx/graphBuilder.js";
-import { expectTensor, floatWeight, layerNorm, linear, readFloat32 } from "./weights.js";
+import { gelu, sigmoidGate } from "./activations.js";
+import { attr, GraphBuilder, ONNX_ELEM_TYPE, type FloatStorage, type LinearWeights } from "./onnx/graphBuilder.js";
+import { expectTensor, floatWeight, layerNorm, linear, readFloat32, storedFloat } from "./weights.js";
 
 /** The largest width, head count × head size, or prompt-embedding width accepted (ITHQ: 1408, 512). */
 const MAX_WIDTH = 16_384;
@@ -50,7 +53,7 @@ const MAX_WIDTH = 16_384;
  * const act: TransformerActivation = "geglu-approximate"; // ITHQ's
  * ```
  */
-export type TransformerActivation = "gelu" | "geglu" | "geglu-approximate";
+export type TransformerActivation = "gelu" | "gelu-approximate" | "geglu" | "geglu-approximate";
 
 /**
  * A `Transformer2DModel` config, checked: what the graph is built from ({@link readTransformerConfig}).
@@ -87,7 +90,7 @@ export interface TransformerGraphConfig {
  * Supported: vector input (`num_vector_embeds`; `in_channels` and `patch_size` null), `norm_type`
  * "ada_norm", or "layer_norm" (the default, and what old configs such as ITHQ's hold) which
  * diffusers reads as "ada_norm" when `num_embeds_ada_norm` is set (it must be: the timestep enters
- * through it), `activation_fn` gelu / geglu / geglu-approximate, `cross_attention_dim` set,
+ * through it), `activation_fn` gelu / gelu-approximate / geglu / geglu-approximate, `cross_attention_dim` set,
  * `only_cross_attention` and `double_self_attention` false, `attention_type` "default". The latent
  * grid is `height` × `width` when either key is present (the model folder's rule), else
  * `sample_size` squared. `dropout` is read but has no effect (inference); `upcast_attention` has none
@@ -149,7 +152,7 @@ export function readTransformerConfig(config: ComponentConfig, file = "transform
     numAttentionHeads,
     attentionHeadDim,
     attentionBias: configChoice(config, file, "attention_bias", [false, true], false),
-    activationFn: configChoice(config, file, "activation_fn", ["gelu", "geglu", "geglu-approximate"] as const, "geglu"),
+    activationFn: configChoice(config, file, "activation_fn", ["gelu", "gelu-approximate", "geglu", "geglu-approximate"] as const, "geglu"),
     normElementwiseAffine: configChoice(config, file, "norm_elementwise_affine", [true, false], true),
     normEps: configNumber(config, file, "norm_eps", 0, 1, 1e-5),
   };
@@ -174,23 +177,17 @@ export interface TransformerGraphOptions {
    *   tools that know no contrib operator.
    */
   readonly attention?: "multiHeadAttention" | "onnx";
+  /** Float weights as float32 (default), or as float16 each widened by a Cast (`storedFloat` in weights.ts). */
+  readonly floatStorage?: FloatStorage;
+  /**
+   * nn.Linear weights as float32 MatMul (default), or int8 DynamicQuantizeMatMul (`linear` in
+   * weights.ts). The float64 log-softmax and the attention's products of activations stay float.
+   */
+  readonly linearWeights?: LinearWeights;
 }
 
 /** The epsilon of the LayerNorms diffusers builds with its default (AdaLayerNorm's, norm_out's). */
 const TORCH_LAYER_NORM_EPS = 1e-5;
-
-/** x · σ(α · x): SiLU at α = 1, diffusers' ApproximateGELU at α = 1.702. */
-function sigmoidGate(g: GraphBuilder, x: string, alpha: number): string {
-  const s = g.op("Sigmoid", [alpha === 1 ? x : g.op("Mul", [x, g.scalar(alpha, "alpha")])]);
-  return g.op("Mul", [x, s]);
-}
-
-/** PyTorch's exact GELU, x · ½(1 + erf(x / √2)), in the node order that onnxruntime fuses into one Gelu. */
-function gelu(g: GraphBuilder, x: string): string {
-  const erf = g.op("Erf", [g.op("Div", [x, g.scalar(Math.SQRT2, "sqrt2")])]);
-  const y = g.op("Mul", [x, g.op("Add", [erf, g.scalar(1, "one")])]);
-  return g.op("Mul", [y, g.scalar(0.5, "half")]);
-}
 
 /**
  * diffusers' AdaLayerNorm with a scalar timestep: LayerNorm(x) · (1 + scale) + shift, where
@@ -199,9 +196,10 @@ function gelu(g: GraphBuilder, x: string): string {
 function adaLayerNorm(g: GraphBuilder, dict: StateDict, x: string, timestep: string, prefix: string, c: TransformerGraphConfig, dim: number): string {
   return g.scope(prefix, () => {
     const table = floatWeight(g, dict, `${prefix}.emb.weight`, [c.numEmbedsAdaNorm, dim]);
-    const emb = g.op("Gather", [table, timestep], { axis: attr.int(0) }); // [dim]
-    const both = linear(g, dict, sigmoidGate(g, emb, 1), `${prefix}.linear`, dim, 2 * dim, true); // [2·dim]
-    const [scale, shift] = g.node("Split", [both, g.ints([dim, dim], "split")], { axis: attr.int(0) }, { outputs: 2 });
+    const emb = g.op("Gather", [table, g.op("Unsqueeze", [timestep, g.ints([0], "axes")])], { axis: attr.int(0) }); // [1, dim]
+    const both = linear(g, dict, sigmoidGate(g, emb, 1), `${prefix}.linear`, dim, 2 * dim, true); // [1, 2·dim]
+    const flat = g.op("Reshape", [both, g.ints([2 * dim], "flat")]);
+    const [scale, shift] = g.node("Split", [flat, g.ints([dim, dim], "split")], { axis: attr.int(0) }, { outputs: 2 });
     const onePlusScale = g.op("Add", [scale, g.scalar(1, "one")]);
     return g.op("LayerNormalization", [x, onePlusScale, shift], { axis: attr.int(-1), epsilon: attr.float(TORCH_LAYER_NORM_EPS) });
   });
@@ -243,7 +241,7 @@ function attention(
       if (c.attentionBias) {
         const biases = ["to_q", "to_k", "to_v"].map((m) => expectTensor(dict, `${prefix}.${m}.bias`, [inner]));
         inputs.push(
-          g.weight(`${prefix}.qkv_bias`, "float32", [3 * inner], async (signal) => {
+          storedFloat(g, `${prefix}.qkv_bias`, [3 * inner], async (signal) => {
             const out = new Uint8Array(3 * inner * 4);
             for (const [i, t] of biases.entries()) out.set(await readFloat32(dict, t, signal), i * inner * 4);
             return out;
@@ -267,6 +265,18 @@ function attention(
   });
 }
 
+/**
+ * PyTorch's tanh GELU (`F.gelu(x, approximate="tanh")`, diffusers' "gelu-approximate"):
+ * ½x(1 + tanh(√(2/π)(x + 0.044715x³))), in the node order torch's exporter writes, which onnxruntime
+ * fuses into one FastGelu.
+ */
+function tanhGelu(g: GraphBuilder, x: string): string {
+  const cube = g.op("Mul", [g.op("Mul", [x, x]), x]);
+  const inner = g.op("Mul", [g.op("Add", [x, g.op("Mul", [cube, g.scalar(0.044715, "c")])]), g.scalar(Math.sqrt(2 / Math.PI), "sqrt_2_over_pi")]);
+  const y = g.op("Mul", [g.op("Mul", [x, g.scalar(0.5, "half")]), g.op("Add", [g.op("Tanh", [inner]), g.scalar(1, "one")])]);
+  return y;
+}
+
 /** diffusers' FeedForward (mult 4): net.0 (the activation's projection), net.2 (a Linear back to dim). */
 function feedForward(g: GraphBuilder, dict: StateDict, x: string, prefix: string, c: TransformerGraphConfig, dim: number): string {
   return g.scope(prefix, () => {
@@ -278,7 +288,7 @@ function feedForward(g: GraphBuilder, dict: StateDict, x: string, prefix: string
       hidden = g.op("Mul", [a, gelu(g, gate)]);
     } else {
       const y = linear(g, dict, x, `${prefix}.net.0.proj`, dim, inner, true);
-      hidden = c.activationFn === "gelu" ? gelu(g, y) : sigmoidGate(g, y, 1.702);
+      hidden = c.activationFn === "gelu" ? gelu(g, y) : c.activationFn === "gelu-approximate" ? tanhGelu(g, y) : sigmoidGate(g, y, 1.702);
     }
     return linear(g, dict, hidden, `${prefix}.net.2`, inner, dim, true);
   });
@@ -292,11 +302,14 @@ function plainLayerNorm(g: GraphBuilder, x: string, dim: number, epsilon: number
 
 /**
  * ImagePositionalEmbeddings' position table, [N, dim]: row i·width + j = height_emb[i] + width_emb[j],
- * summed in float32 as PyTorch sums it (embeddings.py), computed when the model is written.
+ * summed in float32 as PyTorch sums it (embeddings.py), computed when the model is written and
+ * stored as float32.
  */
 function positionTable(g: GraphBuilder, dict: StateDict, c: TransformerGraphConfig, dim: number): string {
   const hTensor = expectTensor(dict, "latent_image_embedding.height_emb.weight", [c.height, dim]);
   const wTensor = expectTensor(dict, "latent_image_embedding.width_emb.weight", [c.width, dim]);
+  // float32 whatever g.floatStorage says: the sum of two float16 tables is not a float16 table, and
+  // it is small (N · dim: 5.8 MB at ITHQ's size)
   return g.weight("latent_image_embedding.pos_emb", "float32", [c.height * c.width, dim], async (signal) => {
     const hBytes = await readFloat32(dict, hTensor, signal);
     const wBytes = await readFloat32(dict, wTensor, signal);
@@ -345,7 +358,7 @@ export function buildTransformerGraph(
   }
   const dim = c.numAttentionHeads * c.attentionHeadDim;
   const n = c.height * c.width;
-  const g = new GraphBuilder("transformer");
+  const g = new GraphBuilder("transformer", { floatStorage: options.floatStorage, linearWeights: options.linearWeights });
   const tokens = g.input("hidden_states", "int64", ["batch", n]);
   const context = g.input("encoder_hidden_states", "float32", ["batch", "sequence", c.crossAttentionDim]);
   const timestep = g.input("timestep", "int64", []);
