@@ -1,8 +1,8 @@
 """A mid-size random VQ-Diffusion checkpoint for bench/transformerGraph.mjs: ITHQ's transformer
 options (ada-norm over 100 timesteps, geglu-approximate, attention bias, K = 4097, a 32 × 32 grid,
 prompts of 77 × 512) at 8 layers of width 512 (8 heads × 64) instead of 36 of 1408, with
-tiny-learnable's text encoder, tokenizer and VQ-VAE (vqd_export/presets.py). Built and saved by
-vqd_export/random_model.py, as random_checkpoint.py does for a preset.
+tiny-learnable's text encoder, tokenizer and VQ-VAE (tools/fixtures/vqd_fixtures/presets.py). Built and saved by
+vqd_fixtures/random_model.py, as random_checkpoint.py does for a preset.
 
     tools/export/.venv/bin/python tools/bench/mid_checkpoint.py OUT
 
@@ -17,10 +17,10 @@ import tempfile
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "export"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 
-from vqd_export.presets import PRESETS  # noqa: E402
-from vqd_export.random_model import build, save  # noqa: E402
+from vqd_fixtures.presets import PRESETS  # noqa: E402
+from vqd_fixtures.random_model import build, save  # noqa: E402
 
 MID_TRANSFORMER = {"num_attention_heads": 8, "attention_head_dim": 64, "num_layers": 8, "cross_attention_dim": 512,
                    "num_vector_embeds": 4097, "sample_size": 32, "num_embeds_ada_norm": 100}
