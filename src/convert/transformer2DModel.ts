@@ -172,7 +172,7 @@ export interface TransformerGraphOptions {
    * - "multiHeadAttention" (default): onnxruntime's contrib operator com.microsoft.MultiHeadAttention,
    *   one node per attention taking the q, k, v projections and their biases. onnxruntime-node and
    *   onnxruntime-web (wasm) both run it; on this project's 2-core CPU a step took 2–7 % less CPU
-   *   time than with "onnx" (bench/transformerGraph.mjs, docs/transformer-graph.md).
+   *   time than with "onnx" (bench/transformerGraph.mjs, docs/converting-transformer.md).
    * - "onnx": standard ONNX operators only (Reshape, Transpose, MatMul, Softmax), for runtimes and
    *   tools that know no contrib operator.
    */
