@@ -7,12 +7,15 @@
 // shared machine the CPU time of a one-thread run is the steadier measure of the work it does.
 //
 //   npx tsc -p . && node bench/transformerGraph.mjs --checkpoint CKPT --python ONNX_FOLDER
-//        [--forms onnx,multiHeadAttention] [--runs 7] [--batch 2] [--threads 1] [--json]
+//        [--forms onnx,multiHeadAttention] [--runs 7] [--batch 2] [--threads 1] [--inline] [--json]
 //
 // CKPT: a diffusers checkpoint with float32 safetensors weights (tools/bench/mid_checkpoint.py makes
 // an 8-layer, width-512, K = 4097, N = 32 × 32 one); ONNX_FOLDER: its Python export
-// (tools/export/export.py --model CKPT --out ONNX_FOLDER). Prints the load average (as `uptime`)
-// before and after. Not part of npm test.
+// (tools/export/export.py --model CKPT --out ONNX_FOLDER). Our graphs keep their weights in
+// model.onnx.data, which onnxruntime maps from disk, as the converter writes them; `--inline` also
+// runs each form with its weights inside model.onnx (read into memory, as the Python export's are
+// when they fit), as "<form>-inline". Prints the load average (as `uptime`) before and after. Not
+// part of npm test.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +36,7 @@ const forms = flag("forms", "onnx,multiHeadAttention").split(",");
 const runs = Number(flag("runs", "7"));
 const batch = Number(flag("batch", "2"));
 const threads = Number(flag("threads", "1"));
+const inline = process.argv.includes("--inline");
 const load = () => loadavg().map((x) => x.toFixed(2)).join(", ");
 const loadBefore = load();
 
@@ -50,16 +54,19 @@ const sessions = {};
 try {
   sessions.python = await ort.InferenceSession.create(join(python, "transformer", "model.onnx"), options);
   for (const form of forms) {
-    const folder = mkdtempSync(join(scratch, `${form}-`));
-    const data = join(folder, "model.onnx.data");
-    writeFileSync(data, new Uint8Array(0));
-    const t0 = performance.now();
-    const g = buildTransformerGraph(config, dict, configFile, { attention: form });
-    const { model } = await writeOnnxModel(g, { writeData: async (chunk) => appendFileSync(data, chunk) });
-    writeFileSync(join(folder, "model.onnx"), model);
-    const built = performance.now() - t0;
-    sessions[form] = await ort.InferenceSession.create(join(folder, "model.onnx"), options);
-    console.error(`${form}: built and written in ${built.toFixed(0)} ms`);
+    for (const where of inline ? ["data", "inline"] : ["data"]) {
+      const name = where === "inline" ? `${form}-inline` : form;
+      const folder = mkdtempSync(join(scratch, `${form}-`));
+      const data = join(folder, "model.onnx.data");
+      writeFileSync(data, new Uint8Array(0));
+      const t0 = performance.now();
+      const g = buildTransformerGraph(config, dict, configFile, { attention: form });
+      const { model } = await writeOnnxModel(g, { writeData: async (chunk) => appendFileSync(data, chunk), externalThreshold: where === "inline" ? Infinity : undefined });
+      writeFileSync(join(folder, "model.onnx"), model);
+      const built = performance.now() - t0;
+      sessions[name] = await ort.InferenceSession.create(join(folder, "model.onnx"), options);
+      console.error(`${name}: built and written in ${built.toFixed(0)} ms`);
+    }
   }
 
   let seed = 1;

@@ -171,7 +171,7 @@ export interface TransformerGraphOptions {
    * How each attention is written:
    * - "multiHeadAttention" (default): onnxruntime's contrib operator com.microsoft.MultiHeadAttention,
    *   one node per attention taking the q, k, v projections and their biases. onnxruntime-node and
-   *   onnxruntime-web (wasm) both run it; on this project's 2-core CPU a step took 2–7 % less CPU
+   *   onnxruntime-web (wasm) both run it; on this project's 2-core CPU a step took 1–7 % less CPU
    *   time than with "onnx" (bench/transformerGraph.mjs, docs/converting-transformer.md).
    * - "onnx": standard ONNX operators only (Reshape, Transpose, MatMul, Softmax), for runtimes and
    *   tools that know no contrib operator.
