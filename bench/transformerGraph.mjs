@@ -7,7 +7,8 @@
 // shared machine the CPU time of a one-thread run is the steadier measure of the work it does.
 //
 //   npx tsc -p . && node bench/transformerGraph.mjs --checkpoint CKPT --python ONNX_FOLDER
-//        [--forms onnx,multiHeadAttention] [--runs 7] [--batch 2] [--threads 1] [--inline] [--json]
+//        [--forms onnx,multiHeadAttention] [--runs 7] [--batch 2] [--threads 1] [--inline]
+//        [--linear-weights int8] [--json]
 //
 // CKPT: a diffusers checkpoint with float32 safetensors weights (tools/bench/mid_checkpoint.py makes
 // an 8-layer, width-512, K = 4097, N = 32 × 32 one); ONNX_FOLDER: its Python export
@@ -15,7 +16,8 @@
 // model.onnx.data, which onnxruntime maps from disk, as the converter writes them; `--inline` also
 // runs each form with its weights inside model.onnx (read into memory, as the Python export's are
 // when they fit), as "<form>-inline". Prints the load average (as `uptime`) before and after. Not
-// part of npm test.
+// part of npm test. `--linear-weights int8` builds our forms with int8 Linear weights
+// (DynamicQuantizeMatMul); compare them with the Python exporter's `--quantize int8` folder.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +39,7 @@ const runs = Number(flag("runs", "7"));
 const batch = Number(flag("batch", "2"));
 const threads = Number(flag("threads", "1"));
 const inline = process.argv.includes("--inline");
+const linearWeights = flag("linear-weights", "float32");
 const load = () => loadavg().map((x) => x.toFixed(2)).join(", ");
 const loadBefore = load();
 
@@ -60,7 +63,7 @@ try {
       const data = join(folder, "model.onnx.data");
       writeFileSync(data, new Uint8Array(0));
       const t0 = performance.now();
-      const g = buildTransformerGraph(config, dict, configFile, { attention: form });
+      const g = buildTransformerGraph(config, dict, configFile, { attention: form, linearWeights });
       const { model } = await writeOnnxModel(g, { writeData: async (chunk) => appendFileSync(data, chunk), externalThreshold: where === "inline" ? Infinity : undefined });
       writeFileSync(join(folder, "model.onnx"), model);
       const built = performance.now() - t0;
@@ -114,10 +117,10 @@ try {
       maxAbsDiffToPython: worst,
     };
   });
-  const result = { checkpoint, batch, threads, runs, N, K: c.numVectorEmbeds, L, layers: c.numLayers, width: c.numAttentionHeads * c.attentionHeadDim, loadBefore, loadAfter: load(), rows };
+  const result = { checkpoint, linearWeights, batch, threads, runs, N, K: c.numVectorEmbeds, L, layers: c.numLayers, width: c.numAttentionHeads * c.attentionHeadDim, loadBefore, loadAfter: load(), rows };
   if (process.argv.includes("--json")) console.log(JSON.stringify(result, null, 2));
   else {
-    console.log(`B = ${batch}, ${threads} intra-op thread(s), ${runs} rounds; ${c.numLayers} layers of width ${result.width}, N = ${N}, K = ${c.numVectorEmbeds}, L = ${L}`);
+    console.log(`${linearWeights} Linear weights; B = ${batch}, ${threads} intra-op thread(s), ${runs} rounds; ${c.numLayers} layers of width ${result.width}, N = ${N}, K = ${c.numVectorEmbeds}, L = ${L}`);
     console.log(`load average before: ${loadBefore}; after: ${result.loadAfter}`);
     for (const row of rows) {
       console.log(
