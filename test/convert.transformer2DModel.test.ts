@@ -16,6 +16,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { CheckpointTensor, StateDict } from "../src/formats/checkpointTensor.js";
 import { readPyTorchZip } from "../src/formats/pytorchZip.js";
 import { readSafetensorsFile } from "../src/formats/safetensors.js";
+import { writeOnnxModel } from "../src/convert/onnx/writeOnnxModel.js";
 import type { GraphBuilder } from "../src/convert/onnx/graphBuilder.js";
 import { buildTransformerGraph, readTransformerConfig, type TransformerGraphOptions } from "../src/convert/transformer2DModel.js";
 import { openRandomAccessFile } from "../src/node/randomAccessFile.js";
@@ -318,6 +319,22 @@ describe("buildTransformerGraph: refused configs and tensors", () => {
     expect(() => buildTransformerGraph(config, { file: dict.file, tensors })).toThrow(
       'transformer/diffusion_pytorch_model.bin: expected a tensor "transformer_blocks.0.attn2.to_k.bias" of shape [24], got no such key',
     );
+  });
+
+  it("refuses an int64 weight when the graph is written, naming the file and the tensor", async () => {
+    const d = await checkpointTransformer(recordedCheckpoint("D")); // open: the weights are read as the graph is written
+    try {
+      const tensors = new Map(d.dict.tensors);
+      const key = "transformer_blocks.0.ff.net.2.weight";
+      const t = d.dict.tensors.get(key)!;
+      tensors.set(key, { ...t, dtype: "int64", byteLength: 2 * t.byteLength, read: async () => new Uint8Array(2 * t.byteLength) });
+      const g = buildTransformerGraph(d.config, { file: d.dict.file, tensors });
+      await expect(writeOnnxModel(g, { writeData: async () => undefined })).rejects.toThrow(
+        `transformer/diffusion_pytorch_model.bin: tensor "${key}": expected a floating-point dtype (float32, float16 or bfloat16), got int64`,
+      );
+    } finally {
+      await d.close();
+    }
   });
 
   it("refuses a second layer the checkpoint does not have", () => {
