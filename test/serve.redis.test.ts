@@ -9,6 +9,7 @@
  * The server runs in this process (startServer over BullmqQueue, what `serve --redis` runs); the
  * expected images are runImagesJob's on the bundled model here (serve.test.ts shows they are the CLI's).
  */
+import { serverSentEvents } from "./helpers/serverSentEvents.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { QueueEvents, Queue } from "bullmq";
@@ -67,17 +68,7 @@ function post(url: string, body: unknown, signal?: AbortSignal): Promise<Respons
 
 /** Reads a streamed response's events (as [event, data]) into `into`, resolving at its end. */
 async function readEvents(response: Response, into: [string, Record<string, unknown>][]): Promise<void> {
-  const decoder = new TextDecoder();
-  let text = "";
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    text += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = text.indexOf("\n\n")) >= 0) {
-      const block = text.slice(0, end);
-      text = text.slice(end + 2);
-      into.push([/^event: (.*)$/m.exec(block)![1], JSON.parse(/^data: (.*)$/m.exec(block)![1]) as Record<string, unknown>]);
-    }
-  }
+  for await (const event of serverSentEvents(response)) into.push(event);
 }
 
 async function until(check: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {

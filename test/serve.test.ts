@@ -49,22 +49,6 @@ function decodePng(b64: string): RGBAImage {
   return { data: new Uint8ClampedArray(png.data), width: png.width, height: png.height };
 }
 
-/** Server-Sent Events of a streamed response, as [event, data] pairs. */
-async function* events(response: Response): AsyncGenerator<[string, Record<string, unknown>]> {
-  const decoder = new TextDecoder();
-  let text = "";
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    text += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = text.indexOf("\n\n")) >= 0) {
-      const block = text.slice(0, end);
-      text = text.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
-      yield [event, JSON.parse(/^data: (.*)$/m.exec(block)![1]) as Record<string, unknown>];
-    }
-  }
-}
-
 function post(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
   return fetch(`${url}/v1/images/generations`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body), ...init });
 }
