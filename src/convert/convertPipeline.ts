@@ -19,15 +19,15 @@
  */
 import { describe } from "../errors.js";
 import type { StateDict } from "../formats/checkpointTensor.js";
-import { safetensorsFloat32 } from "../formats/safetensorsWriter.js";
-import type { RepoFile } from "../hub/repoFiles.js";
-import { ProgressTracker, type HubProgressEvent } from "../hub/progress.js";
-import { hasComponent, integerKey, parseJsonObject, PIPELINE_LIMITS, readFolderFile, type JsonObject, type ModelFileSource, type OpenedFile } from "../pipeline/modelFolder.js";
 import { clipTokenizerJson } from "../formats/clipTokenizerFiles.js";
 import { readPyTorchZip } from "../formats/pytorchZip.js";
 import { readSafetensorsFile } from "../formats/safetensors.js";
-import { buildTransformerGraph } from "./_pending.js";
+import { safetensorsFloat32 } from "../formats/safetensorsWriter.js";
+import { ProgressTracker, type HubProgressEvent } from "../hub/progress.js";
+import type { RepoFile } from "../hub/repoFiles.js";
+import { hasComponent, integerKey, parseJsonObject, PIPELINE_LIMITS, readFolderFile, type JsonObject, type ModelFileSource, type OpenedFile } from "../pipeline/modelFolder.js";
 import { buildTextEncoderGraph } from "./clipTextModel.js";
+import { buildTransformerGraph } from "./transformer2DModel.js";
 import { buildVqvaeDecoderGraph } from "./vqModelDecoder.js";
 import { checkVariant, chooseCheckpointWeights, isCheckpointListing, type WeightsComponent } from "./checkpointFiles.js";
 import type { ComponentConfig } from "./configValues.js";
