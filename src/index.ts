@@ -35,6 +35,8 @@ export { externalTensors, externalDataFiles, readExternalData, locateExternalDat
 export type { ExternalTensor, ExternalDataFile, ExternalDataPlan } from "./pipeline/onnxExternalData.js";
 export { OnnxComponent } from "./pipeline/onnxComponent.js";
 export type { OrtModule, OrtSessionOptions, ValueSpec, FloatOutput } from "./pipeline/onnxComponent.js";
+export { ModelVocabulary, promptWords, readModelVocabulary, VOCABULARY_FILE, VOCABULARY_LIMITS } from "./pipeline/modelVocabulary.js";
+export type { VocabularyClass } from "./pipeline/modelVocabulary.js";
 export { PromptTokenizer } from "./pipeline/promptTokenizer.js";
 export type { PromptEncodeOptions, WarningHandler } from "./pipeline/promptTokenizer.js";
 export { readSafetensors, SAFETENSORS_MAX_HEADER_BYTES } from "./pipeline/safetensors.js";

@@ -11,7 +11,8 @@ import { loadNodePipeline, VQDiffusionPipeline } from "../node/nodePipeline.js";
 import pngjs from "pngjs";
 import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
-import { HELP, parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
+import { helpText } from "./helpText.js";
+import { parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
 import { checkOutFile } from "./outFile.js";
 import type { HubProgressEvent } from "../hub/progress.js";
 
@@ -210,7 +211,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     return 2;
   }
   if (args.command === "help") {
-    io.stdout(HELP + "\n");
+    io.stdout(helpText() + "\n");
     return 0;
   }
   if (args.command === "version") {
