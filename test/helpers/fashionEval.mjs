@@ -1,4 +1,4 @@
-// The Fashion-MNIST evaluation classifier (models/fashion-mnist-eval, trained by tools/train on the
+// The Fashion-MNIST evaluation classifier (models/fashion-mnist-eval, trained by tools/train's first recipe on the
 // training split): images in [0, 1] → predicted class and the 128 penultimate features. Used by the
 // statistical test and by the quality table.
 import { readFileSync } from "node:fs";
