@@ -1,4 +1,4 @@
-// npm run bench:ithq: microsoft/vq-diffusion-ithq's architecture at its full size (transformer of
+// npm run bench -- ithq: microsoft/vq-diffusion-ithq's architecture at its full size (transformer of
 // 1.36 billion parameters, K = 4097, N = 32 × 32, L = 77), with random weights: a guided generation
 // (guidance 5, B = 1) of a few steps by our pipeline (vq-diffusion/node, onnxruntime-node) on each
 // exported folder asked for (fp32, fp16, int8), and by diffusers' own VQDiffusionPipeline (PyTorch,

@@ -1,4 +1,4 @@
-// npm run bench:pipeline: whole generations with the Fashion-MNIST model (models/fashion-mnist),
+// npm run bench -- pipeline: whole generations with the Fashion-MNIST model (models/fashion-mnist),
 // 100 steps, guidance 5, at B = 1 and 16 images, for our pipeline (onnxruntime-node) and for diffusers'
 // own VQDiffusionPipeline on the checkpoint it was exported from, models/fashion-mnist-diffusers
 // (tools/bench/torch_pipeline.py, same thread count; torch 2.x from tools/export/.venv, or

@@ -1,4 +1,4 @@
-// npm run quality: sample quality against the number of steps, with the exact-posterior denoiser,
+// npm run bench -- quality --pixel-art: sample quality against the number of steps, with the exact-posterior denoiser,
 // for three ways to take fewer steps: the reference's spacing (n − 1 … 0: only the schedule's last n
 // steps), linspace with the exact multi-step posterior, and linspace with purity sampling.
 // Quality: the fraction of samples equal to a data-set image, and the chi-square p-value of the

@@ -1,9 +1,11 @@
-// npm run quality (second table): the Fashion-MNIST model (models/fashion-mnist) against steps,
+// npm run bench -- quality: the Fashion-MNIST model (models/fashion-mnist) against steps,
 // spacing/strategy and guidance. Per cell, `--per-prompt` samples (default 100) for each of the 10
 // prompts: the Fréchet distance between the evaluation classifier's penultimate features of the
 // samples and of the 10 000 test images, and the fraction of samples the classifier assigns to the
-// prompted class. Reference rows: the classifier's test accuracy, the distance of as many training
-// images as samples per cell, and of the VQ-VAE's reconstructions of the test images.
+// prompted class, and the share of samples with a detached blob (a bright speck apart from the garment:
+// test/helpers/detachedBlob.mjs). Reference rows: the classifier's test accuracy, the test images'
+// detached-blob rate, the distance of as many training images as samples per cell, and of the VQ-VAE's
+// reconstructions of the test images.
 //
 //   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5]
 //                                 [--methods reference,linspace,purity] [--model DIR] [--json]
@@ -22,6 +24,7 @@ import * as ort from "onnxruntime-node";
 import { TorchGenerator } from "../dist/index.js";
 import { VQDiffusionPipeline } from "../dist/node.js";
 import { CLASS_NAMES, FEATURES, imagesToUnit, loadClassifier, readTestTokens } from "../test/helpers/fashionEval.mjs";
+import { hasDetachedBlob } from "../test/helpers/detachedBlob.mjs";
 import { frechetBetween, frechetDistance, meanAndCovariance } from "../test/helpers/frechet.mjs";
 import { readFashionMnist } from "./fashionMnistData.mjs";
 
@@ -59,6 +62,20 @@ const reference = [];
 let correct = 0;
 for (let i = 0; i < test.n; i++) if (testEval.labels[i] === test.labels[i]) correct++;
 reference.push({ row: "classifier accuracy on the 10 000 test images", value: correct / test.n });
+let testBlobs = 0;
+const testGrey = Uint8Array.from(test.pixels, (v) => Math.round(v * 255)); // readFashionMnist scales to [0, 1]
+for (let i = 0; i < test.n; i++) if (hasDetachedBlob(testGrey.subarray(i * 784, (i + 1) * 784), 28, 28)) testBlobs++;
+reference.push({ row: "detached-blob rate of the 10 000 test images", value: testBlobs / test.n });
+/** The share of RGBA images with a detached blob (their red channel is the grey image). */
+function blobRate(images) {
+  let blobs = 0;
+  for (const image of images) {
+    const grey = new Uint8Array(image.width * image.height);
+    for (let p = 0; p < grey.length; p++) grey[p] = image.data[4 * p];
+    if (hasDetachedBlob(grey, image.width, image.height)) blobs++;
+  }
+  return blobs;
+}
 const train = readFashionMnist("train");
 // As many training images as samples per cell: the distance's small-sample bias is then the same.
 const trainN = 10 * perPrompt;
@@ -90,17 +107,19 @@ for (const guidance of guidances) {
       const cellKey = `${guidance}/${steps}/${method.key}`;
       const finalTokens = new Uint8Array(10 * perPrompt * 49);
       let hits = 0;
+      let blobs = 0;
       let n = 0;
       for (let done = 0; done < perPrompt; done += CHUNK) {
         const I = Math.min(CHUNK, perPrompt - done);
         const { images, tokens } = await pipe.generate({ prompt: CLASS_NAMES, numImagesPerPrompt: I, numInferenceSteps: steps, guidanceScale: guidance, generator, ...method.options });
         const out = await classifier.classify(imagesToUnit(images), images.length);
         for (let b = 0; b < images.length; b++) if (out.labels[b] === Math.floor(b / I)) hits++;
+        blobs += blobRate(images);
         features.set(out.features, n * FEATURES);
         finalTokens.set(tokens.data, n * 49);
         n += images.length;
       }
-      const row = { guidance, steps, method: method.name, samples: n, frechet: fdTo(features, n), accuracy: hits / n, seconds: (performance.now() - started) / 1000 };
+      const row = { guidance, steps, method: method.name, samples: n, frechet: fdTo(features, n), accuracy: hits / n, blobs: blobs / n, seconds: (performance.now() - started) / 1000 };
       cellTokens[cellKey] = Buffer.from(finalTokens).toString("base64");
       if (savedTokens?.[cellKey] !== undefined) {
         const other = Buffer.from(savedTokens[cellKey], "base64");
@@ -110,7 +129,7 @@ for (const guidance of guidances) {
       }
       rows.push(row);
       if (asJson) console.log(JSON.stringify(row));
-      else console.error(`guidance ${guidance}, ${steps} steps, ${method.name}: FD ${row.frechet.toFixed(2)}, accuracy ${row.accuracy.toFixed(3)} ${row.agreement === undefined ? "" : `, tokens equal to --tokens' ${row.agreement.toFixed(4)}`} (${row.seconds.toFixed(0)} s)`);
+      else console.error(`guidance ${guidance}, ${steps} steps, ${method.name}: FD ${row.frechet.toFixed(2)}, accuracy ${row.accuracy.toFixed(3)}, detached blobs ${row.blobs.toFixed(3)}${row.agreement === undefined ? "" : `, tokens equal to --tokens' ${row.agreement.toFixed(4)}`} (${row.seconds.toFixed(0)} s)`);
     }
   }
 }
@@ -146,14 +165,14 @@ if (heldOut.length > 0) {
 if (tokensFile && !savedTokens) writeFileSync(tokensFile, JSON.stringify(cellTokens));
 
 if (!asJson) {
-  console.log(`\nFashion-MNIST model, ${10 * perPrompt} samples per cell (${perPrompt} per prompt): Fréchet distance to the test set (lower is better) / fraction assigned to the prompted class\n`);
+  console.log(`\nFashion-MNIST model, ${10 * perPrompt} samples per cell (${perPrompt} per prompt): Fréchet distance to the test set (lower is better) / fraction assigned to the prompted class / detached-blob rate\n`);
   for (const guidance of guidances) {
     console.log(`guidance ${guidance}:\n`);
     console.log(`| steps | ${methods.map((m) => m.name).join(" | ")} |`);
     console.log(`| --- | ${methods.map(() => "---").join(" | ")} |`);
     for (const steps of stepsList) {
       const cells = methods.map((m) => rows.find((r) => r.guidance === guidance && r.steps === steps && r.method === m.name));
-      console.log(`| ${steps} | ${cells.map((c) => `${c.frechet.toFixed(2)} / ${c.accuracy.toFixed(3)}`).join(" | ")} |`);
+      console.log(`| ${steps} | ${cells.map((c) => `${c.frechet.toFixed(2)} / ${c.accuracy.toFixed(3)} / ${c.blobs.toFixed(3)}`).join(" | ")} |`);
     }
     console.log("");
   }
@@ -164,5 +183,5 @@ if (!asJson) {
     console.log("");
   }
   console.log("| reference | value |\n| --- | --- |");
-  for (const r of reference) console.log(`| ${r.row} | ${r.value < 1 && r.row.startsWith("classifier") ? r.value.toFixed(4) : r.value.toFixed(2)} |`);
+  for (const r of reference) console.log(`| ${r.row} | ${r.value < 1 && (r.row.startsWith("classifier") || r.row.startsWith("detached")) ? r.value.toFixed(4) : r.value.toFixed(2)} |`);
 }

@@ -1,8 +1,9 @@
 // Makes test/exports/ (git-ignored): the model folders that test/realGolden.test.ts loads, exported
-// by tools/export from test/fixtures/real-golden/D and from a checkpoint made by
-// tools/export/random_checkpoint.py (tools/export/test_exports.py lists them). `npm test` runs this
-// first. It does the work only when an input changed: the stamp test/exports/.inputs.sha256 holds
-// the hash of every file under tools/export (but its .venv), the recording script, and D.
+// by tools/export from test/fixtures/real-golden/D and test/fixtures/checkpoints/tiny-learnable
+// (tools/export/test_exports.py lists them). `npm test` runs this first. It does the work only when an
+// input changed: the stamp test/exports/.inputs.sha256 holds the hash of every file under tools/export
+// (but its .venv), tools/fixtures/vqd_fixtures (the checkpoint loading and components it imports), and
+// the two checkpoints.
 // Usage: node scripts/export-fixtures.mjs [--force]
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -13,7 +14,7 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const target = join(root, "test/exports");
 const stampFile = join(target, ".inputs.sha256");
-const inputs = ["tools/export", "tools/fixtures/record_pipeline_cases.py", "test/fixtures/real-golden/D"];
+const inputs = ["tools/export", "tools/fixtures/vqd_fixtures", "test/fixtures/real-golden/D", "test/fixtures/checkpoints/tiny-learnable/diffusers"];
 const skip = new Set([".venv", "__pycache__"]);
 
 function files(path) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The package as a user gets it: `npm pack` (of the dist/ that `npm run build` made), the tarball
-# installed in a scratch project outside the repository (so the repository's .npmrc does not apply),
+# installed in a scratch project outside the repository,
 # then the README's examples run there as written:
 #   1. the tarball alone: no ONNX runtime is installed (nothing native for a browser app), the
 #      pixel-art demo runs, and `generate` says which package is missing and how to install it;
@@ -26,6 +26,7 @@ tarball="$(ls "$work"/vq-diffusion-*.tgz)"
 # 0. Every image a packed Markdown file shows by a relative path is packed too.
 mkdir "$work/unpacked" && tar -xzf "$tarball" -C "$work/unpacked"
 node "$repo/scripts/packed-images.mjs" "$work/unpacked/package"
+node "$repo/scripts/packed-files.mjs" "$work/unpacked/package"
 mkdir "$work/app" && cd "$work/app"
 echo '{ "name": "app", "version": "1.0.0", "private": true, "type": "module" }' > package.json
 
@@ -41,8 +42,14 @@ npx vq-diffusion generate --prompt "ankle boot" --out missing.png 2> missing.txt
 code=$?
 set -e
 [ "$code" = 1 ] || fail "generate without onnxruntime-node: expected exit code 1, got $code"
-grep -q "^vq-diffusion: onnxruntime-node: expected the package installed beside vq-diffusion to run models in Node.js (ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0; or pass { ort }), got none" missing.txt ||
+grep -q "^vq-diffusion: generate: expected onnxruntime-node installed beside vq-diffusion (it runs the model), got none (.*). Install it where vq-diffusion is installed: ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0" missing.txt ||
   fail "generate without onnxruntime-node: expected the message naming the package and its install command, got: $(cat missing.txt)"
+
+# 1b. require() from a CommonJS project (Node.js >= 20.19 loads ES modules with require; exports' "default").
+mkdir "$work/cjs" && (cd "$work/cjs" && echo '{ "name": "cjs", "version": "1.0.0", "private": true }' > package.json &&
+  npm install --silent "$tarball" &&
+  node -e 'const { VQDiffusionScheduler } = require("vq-diffusion"); const s = new VQDiffusionScheduler({ numVecClasses: 5 }); if (s.maskClass !== 4) process.exit(1); require("vq-diffusion/node");' 2> require.txt) ||
+  fail "require(\"vq-diffusion\") from a CommonJS project: expected it to load, got: $(cat "$work/cjs/require.txt")"
 
 # 2. The README's install line for Node.js, as written.
 install_line="$(grep -m1 '^ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@' "$readme" | sed 's/ *#.*//')"

@@ -46,7 +46,7 @@ describe("vq-diffusion sample", () => {
     [["sample", "--seed"], "--seed: expected a value, got nothing"],
     [["sample", "--colour", "red"], '--colour: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--colour"'],
     [["sample", "--batch_size", "2"], '--batch_size: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--batch_size" (diffusers\' batch_size is --batch here)'],
-    [["draw"], 'command: expected "generate" or "sample", got "draw"'],
+    [["draw"], 'command: expected "generate", "sample", "serve" or "worker", got "draw"'],
     [["sample", "--spacing", "cosine"], '--spacing: expected linspace, leading or trailing, got "cosine"'],
   ])("%j is a usage error with exit code 2", async (argv, message) => {
     const io = capture();
@@ -58,7 +58,7 @@ describe("vq-diffusion sample", () => {
     const io = capture();
     expect(await main(["--help"], io)).toBe(0);
     expect(io.out.join("")).toContain(USAGE);
-    expect(parseArgs(["sample"])).toMatchObject({ seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference" });
+    expect(parseArgs(["sample"])).toMatchObject({ seed: 0n, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference" });
   });
 });
 
@@ -90,13 +90,14 @@ describe("vq-diffusion generate", () => {
     };
     const io = await run(join(dir, "g1.png"));
     await run(join(dir, "g2.png"));
-    expect(io.out.join("")).toMatch(/^wrote .*g1\.png: 6 images of .*embeds\.json in 20 steps \(model .*, seed 2, guidance 5, truncation 1, reference mode\), one row per prompt, [\d.]+ s\n$/);
+    expect(io.out.join("")).toMatch(/^wrote .*g1\.png: 6 images of .*embeds\.json in 20 steps \(model .*, seed 2, guidance 5, truncation 1, reference mode\), one labelled block per prompt, [\d.]+ s\n$/);
     expect(io.err.join("")).toContain("step 20/20");
     const bytes = readFileSync(join(dir, "g1.png"));
     expect(readFileSync(join(dir, "g2.png")).equals(bytes)).toBe(true);
     const png = pngjs.PNG.sync.read(bytes);
-    // 16×16 images magnified 7× (to about 112 pixels), 3 columns, 2 rows, 4-pixel gaps.
-    expect([png.width, png.height]).toEqual([4 + 3 * (112 + 4), 4 + 2 * (112 + 4)]);
+    // 16×16 images magnified 7× (to about 112 pixels), 3 columns, 2 blocks (one per prompt) each under a
+    // 14-pixel label strip, 4-pixel gaps.
+    expect([png.width, png.height]).toEqual([4 + 3 * (112 + 4), 4 + 2 * (14 + 112 + 4)]);
   });
 
   it.each([
@@ -138,13 +139,37 @@ describe("messages name the flag the user typed", () => {
   };
   const usage = (message: string) => `vq-diffusion: ${message}\n${USAGE}\n`;
 
-  it("--steps states the model's [1, T] for a value too small and one too large", async () => {
+  it("--steps out of range is a usage error (exit code 2, with the usage) whether too small (known at once) or over the model's T", async () => {
     writeFileSync(join(dir, "e.json"), JSON.stringify({ dims: [1, 8, 32], data: new Array(8 * 32).fill(0.1) }));
-    const range = (got: string) => `vq-diffusion: --steps: expected an integer in [1, 100] (the model's T, num_train_timesteps), got "${got}"\n`;
-    for (const steps of ["101", "-5", "0"]) {
-      expect(await run(["generate", "--model", tiny, "--prompt-embeds", join(dir, "e.json"), "--steps", steps, "--out", join(dir, "s.png")])).toEqual([1, range(steps)]);
+    expect(await run(["generate", "--model", tiny, "--prompt-embeds", join(dir, "e.json"), "--steps", "101", "--out", join(dir, "s.png")])).toEqual([
+      2,
+      usage(`--steps: expected an integer in [1, 100] (the model's T, num_train_timesteps), got "101"`),
+    ]);
+    for (const steps of ["-5", "0", "1.5"]) {
+      expect(await run(["generate", "--model", tiny, "--prompt-embeds", join(dir, "e.json"), "--steps", steps, "--out", join(dir, "s.png")])).toEqual([
+        2,
+        usage(`--steps: expected an integer in [1, the model's T], got "${steps}"`),
+      ]);
     }
-    expect(await run(["generate", "--prompt", "bag", "--steps", "1.5"])).toEqual([2, usage(`--steps: expected an integer in [1, the model's T], got "1.5"`)]);
+    // Every other range error has the same form and exit code.
+    expect(await run(["sample", "--steps", "0"])).toEqual([2, usage('--steps: expected an integer in [1, 100], got "0"')]);
+    expect(await run(["generate", "--prompt", "bag", "--images", "0"])).toEqual([2, usage('--images: expected an integer in [1, 64], got "0"')]);
+  });
+
+  it.each([
+    [["generate", "--prompt", "bag", "--colour"], '--colour: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--colour"'],
+    [["sample", "--batch", "2", "--lable"], '--lable: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--lable" (did you mean --label?)'],
+    [["generate", "--prompt", "bag", "--seed", "1", "--seed", "2"], '--seed: expected once, got it twice ("1" and "2")'],
+    [["generate", "--prompt", "bag", "--out", "a.png", "--out=b.png"], '--out: expected once, got it twice ("a.png" and "b.png")'],
+    [["generate", "--prompt", "bag", "--offline", "--offline", "--model", "org/m"], "--offline: expected once, got it twice"],
+    [["sample", "--steps", "5", "--steps", "5"], '--steps: expected once, got it twice ("5" and "5")'],
+    [["generate", "--prompt", "bag", "--offline=yes"], '--offline: expected no value (a switch), got "yes"'],
+  ])("%j: an unknown option last on the line is named as unknown, and a repeated option is refused", async (argv, message) => {
+    expect(await run(argv)).toEqual([2, usage(message)]);
+  });
+
+  it("--prompt may be repeated (one row per prompt)", () => {
+    expect(parseArgs(["generate", "--prompt", "bag", "--prompt", "coat"])).toMatchObject({ prompts: ["bag", "coat"] });
   });
 
   it("without --steps, a model whose T is under 100 runs T steps (100 would be refused)", async () => {
@@ -159,8 +184,8 @@ describe("messages name the flag the user typed", () => {
     expect(await main(["generate", "--model", t30, "--prompt-embeds", join(dir, "e30.json"), "--images", "1", "--out", join(dir, "t30.png")], io)).toBe(0);
     expect(io.out.join("")).toMatch(/ in 30 steps \(model /);
     expect(await run(["generate", "--model", t30, "--prompt-embeds", join(dir, "e30.json"), "--steps", "100", "--out", join(dir, "t30.png")])).toEqual([
-      1,
-      `vq-diffusion: --steps: expected an integer in [1, 30] (the model's T, num_train_timesteps), got "100"\n`,
+      2,
+      usage(`--steps: expected an integer in [1, 30] (the model's T, num_train_timesteps), got "100"`),
     ]);
   });
 
@@ -228,22 +253,50 @@ describe("--out is checked before anything is loaded, in both subcommands", () =
     expect(io.err.join("")).toBe(`vq-diffusion: ${message}\n`);
   });
 
-  it("a folder or a file this process may not write", () => {
-    const denied = (target: string) => (path: string) => {
-      if (path === target) throw Object.assign(new Error("denied"), { code: "EACCES" });
+  it("a file this process cannot create or overwrite: the operating system is asked, by opening it", () => {
+    const denied = (target: string, code: string) => (path: string) => {
+      if (path === target) throw Object.assign(new Error("denied"), { code });
     };
-    const fs = (existing: string[], target: string) => ({ stat: (p: string) => (existing.includes(p) ? { isDirectory: () => !p.endsWith(".png") } : undefined), checkWritable: denied(target) });
-    expect(() => checkOutFile("/ro/x.png", fs(["/ro"], "/ro"))).toThrow("--out: expected a file in a folder this process may write to, got /ro/x.png (EACCES on /ro)");
-    expect(() => checkOutFile("/ro/x.png", fs(["/ro", "/ro/x.png"], "/ro/x.png"))).toThrow("--out: expected a file this process may overwrite, got /ro/x.png (EACCES)");
-    expect(() => checkOutFile("/ro/x.png", fs(["/ro"], "/other"))).not.toThrow();
+    const fs = (existing: string[], target: string, code = "EACCES") => ({
+      stat: (p: string) => (existing.includes(p) ? { isDirectory: () => !p.endsWith(".png") } : undefined),
+      touch: denied(target, code),
+      remove: () => {},
+    });
+    expect(() => checkOutFile("/ro/x.png", fs(["/ro"], "/ro/x.png"))).toThrow("--out: expected a file this process can create, got /ro/x.png (EACCES)");
+    expect(() => checkOutFile("/ro/x.png", fs(["/ro", "/ro/x.png"], "/ro/x.png"))).toThrow("--out: expected a file this process can overwrite, got /ro/x.png (EACCES)");
+    expect(checkOutFile("/ro/x.png", fs(["/ro"], "/other")).created).toBe(true);
+  });
+
+  it.each([["/proc/x.png"], ["/sys/x.png"]])("%s is refused before anything runs (it passes every permission test)", async (out) => {
+    const io = capture();
+    expect(await main(["sample", "--out", out], io)).toBe(1);
+    expect(io.err.join("")).toMatch(new RegExp(`^vq-diffusion: --out: expected a file this process can create, got ${out} \\((ENOENT|EACCES|EPERM)\\)\n$`));
+  });
+
+  it("the file is created by the check, kept by a run that succeeds and removed by one that fails", async () => {
+    const out = join(dir, "made-early.png");
+    const checked = checkOutFile(out);
+    expect(checked.created).toBe(true);
+    expect(readFileSync(out).length).toBe(0);
+    checked.discard();
+    expect(() => readFileSync(out)).toThrow();
+    const io = capture();
+    expect(await main(["generate", "--model", join(dir, "nope"), "--prompt", "bag", "--out", out], io)).toBe(1);
+    expect(() => readFileSync(out)).toThrow(); // the failed run left nothing
+    writeFileSync(out, "old");
+    expect(await main(["generate", "--model", join(dir, "nope"), "--prompt", "bag", "--out", out], capture())).toBe(1);
+    expect(readFileSync(out, "utf8")).toBe("old"); // a file that was there stays as it was
   });
 });
 
 describe("vq-diffusion --version", () => {
-  it("prints the package's version", async () => {
-    const io = capture();
-    expect(await main(["--version"], io)).toBe(0);
-    expect(io.out.join("")).toBe(`${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`);
+  it("prints the package's version, also after a command (generate --version), as --help does", async () => {
+    const version = `${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`;
+    for (const argv of [["--version"], ["generate", "--version"], ["sample", "--seed", "3", "--version"]]) {
+      const io = capture();
+      expect(await main(argv, io), argv.join(" ")).toBe(0);
+      expect(io.out.join("")).toBe(version);
+    }
   });
   it("says 1 step, not 1 steps", async () => {
     const io = capture();
@@ -263,8 +316,19 @@ describe("vq-diffusion sample --guidance", () => {
     for (const g of ["0", "0.5", "1"]) {
       const io = capture();
       expect(await main(["sample", "--label", "heart", "--guidance", g, "--steps", "5", "--batch", "1", "--out", join(dir, `g${g}.png`)], io)).toBe(0);
-      outs.push(readFileSync(join(dir, `g${g}.png`)));
+      // The pixels (the files differ in their "parameters" text, which names each guidance scale).
+      outs.push(pngjs.PNG.sync.read(readFileSync(join(dir, `g${g}.png`))).data);
     }
     expect(outs[0].equals(outs[1]) && outs[1].equals(outs[2])).toBe(true);
+  });
+});
+
+describe("a long prompt is not echoed in full", () => {
+  it("the summary shows each prompt in at most 60 characters (the warning has shown the cut)", async () => {
+    const prompt = "sneaker bag coat dress shirt ".repeat(10);
+    const io = capture();
+    expect(await main(["generate", "--prompt", prompt, "--prompt", "bag", "--images", "1", "--steps", "1", "--out", join(dir, "long-summary.png")], io)).toBe(0);
+    expect(io.out.join("")).toMatch(/^wrote .*long-summary\.png: 2 images of "sneaker bag coat dress shirt sneaker bag coat dress shirt\.\.\.", "bag" in 1 step /);
+    expect(io.err.join("").split(prompt.slice(0, 100)).length).toBe(1); // the warning shows it shortened too
   });
 });

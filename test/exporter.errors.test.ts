@@ -174,7 +174,7 @@ describe("tools/export/random_checkpoint.py refuses bad input", () => {
   it("an unknown preset", () => {
     expect(randomCheckpoint("--preset", "ithq-xl", join(work, "rc"))).toEqual({
       status: 2,
-      stderr: "random_checkpoint.py: error: argument --preset: invalid choice: 'ithq-xl' (choose from 'ithq', 'tiny', 'tiny-learnable')",
+      stderr: "random_checkpoint.py: error: argument --preset: invalid choice: 'ithq-xl' (choose from 'ithq', 'tiny', 'tiny-geglu', 'tiny-gelu', 'tiny-gelu-approximate', 'tiny-learnable')",
     });
     expectOnly();
   });

@@ -12,7 +12,8 @@ import { describe, expect, it } from "vitest";
 import { TorchGenerator, VQDiffusionPipeline } from "../src/index.js";
 import { directorySource, VQDiffusionPipeline as NodePipeline } from "../src/node.js";
 import type { ModelFileSource } from "../src/pipeline/modelFolder.js";
-import { externalTensors, locateExternalData, readExternalData } from "../src/pipeline/onnxExternalData.js";
+import { externalTensors } from "../src/formats/onnxExternalTensors.js";
+import { locateExternalData, readExternalData } from "../src/pipeline/onnxExternalData.js";
 import type { OrtModule } from "../src/pipeline/onnxComponent.js";
 import { diskFolder, externalDataFiles, memoryFolder, replaceAscii, TINY_A } from "./helpers/modelFolders.js";
 

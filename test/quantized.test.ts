@@ -42,7 +42,7 @@ function quantize(folder: string, out: string): string[] {
 const FLOOR: Record<string, number> = { "D-fp32": 0.9, "tiny-learnable/fp32": 0.9 };
 const CASES: Record<string, string> = {
   "D-fp32": join(ROOT, "test/fixtures/real-golden/D/cases.json"),
-  "tiny-learnable/fp32": join(EXPORTS, "tiny-learnable/cases.json"),
+  "tiny-learnable/fp32": join(ROOT, "test/fixtures/checkpoints/tiny-learnable/cases.json"),
 };
 
 const report: Record<string, { case: string; finalTokensEqual: string }[]> = {};

@@ -1,10 +1,10 @@
 /**
- * Every ```ts block of the README compiles on its own, as a user pastes it: an ES module under
+ * Every ```ts block of the README and of docs/*.md compiles on its own, as a user pastes it: an ES module under
  * `tsc --strict` against the built package (`vq-diffusion` resolved to this checkout's dist/). A block
  * declares with `declare` what it uses but does not define (a model, an onnxruntime module).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,11 +12,15 @@ import { describe, expect, it } from "vitest";
 import { modelLocation } from "../src/node/modelLocation.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+const tsBlocks = (file: string) => [...readFileSync(join(root, file), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+const readmeBlocks = tsBlocks("README.md");
+const docs = readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`);
+const blocks = [...readmeBlocks, ...docs.flatMap(tsBlocks)];
 
-describe("README TypeScript examples", () => {
+describe("README and docs TypeScript examples", () => {
   it("has examples", () => {
-    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    expect(readmeBlocks.length).toBeGreaterThanOrEqual(3);
+    expect(blocks.length).toBeGreaterThan(readmeBlocks.length);
   });
   it("each model a Node.js example names is the bundled model, a folder path or the placeholder Hub id org/…", () => {
     // "models/fashion-mnist" compiles, but names the Hub repository models/fashion-mnist, not the repo's folder.
@@ -34,6 +38,7 @@ describe("README TypeScript examples", () => {
     const dir = mkdtempSync(join(tmpdir(), "vqd-readme-"));
     mkdirSync(join(dir, "node_modules"));
     symlinkSync(root, join(dir, "node_modules", "vq-diffusion"), "dir");
+    for (const runtime of ["onnxruntime-web", "onnxruntime-node", "onnxruntime-common", "openai"]) symlinkSync(join(root, "node_modules", runtime), join(dir, "node_modules", runtime), "dir");
     writeFileSync(join(dir, "package.json"), '{ "type": "module" }');
     const files = blocks.map((code, i) => {
       const file = join(dir, `readme${i + 1}.ts`);

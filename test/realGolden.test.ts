@@ -5,10 +5,9 @@
  * - `real-golden/D`: the shared tiny checkpoint (CLIPTokenizer on a small BPE vocabulary, CLIPTextModel,
  *   Transformer2DModel, VQModel, non-learnable null embeddings; pickled `.bin`, CLIP's slow tokenizer
  *   files) and its recorded cases (test/fixtures/real-golden/README.md).
- * - `tiny-learnable`: a checkpoint these tests never saw before the export ran, made by
- *   tools/export/random_checkpoint.py with other sizes, learnable null embeddings, "!" as the pad token
- *   (as ITHQ's conversion sets it), safetensors and tokenizer.json, with the cases diffusers gave on it
- *   (tools/fixtures/record_pipeline_cases.py).
+ * - `tiny-learnable`: test/fixtures/checkpoints/tiny-learnable, a random checkpoint (preset tiny-learnable)
+ *   with other sizes, learnable null embeddings, "!" as the pad token (as ITHQ's conversion sets it),
+ *   safetensors and tokenizer.json, with the cases diffusers gave on it (both by tools/fixtures/record.py).
  *
  * The exports live in test/exports/ (git-ignored), made before the tests by scripts/export-fixtures.mjs
  * (part of `npm test`). fp32: ids exactly, tokens after every step token for token, pixels within 1
@@ -37,7 +36,7 @@ interface CaseFile {
 
 const readCases = (path: string) => JSON.parse(readFileSync(path, "utf8")) as CaseFile;
 const D = readCases(D_CASES_FILE);
-const TINY = readCases(EXPORTS + "tiny-learnable/cases.json");
+const TINY = readCases(new URL("./fixtures/checkpoints/tiny-learnable/cases.json", import.meta.url).pathname);
 
 /** The largest |pipeline − diffusers| over the RGB values of every image; alpha must be 255. */
 function maxPixelDiff(images: { data: Uint8ClampedArray; width: number; height: number }[], reference: number[][][][]): number {

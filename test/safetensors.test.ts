@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readSafetensors } from "../src/pipeline/safetensors.js";
+import { readSafetensors, readSafetensorsFile } from "../src/formats/safetensors.js";
+import { memoryFile } from "./helpers/memoryFile.js";
 import { safetensorsBytes } from "./helpers/safetensorsWriter.js";
 
 const F = "x.safetensors";
@@ -64,8 +65,10 @@ describe("readSafetensors: malformed files", () => {
     ["an entry that is not an object", safetensorsBytes(ok, { header: { a: 3 } }), `${F}: tensor "a": expected { dtype, shape, data_offsets }, got 3`],
   ];
   for (const [what, bytes, message] of cases) {
-    it(what, () => {
+    it(what, async () => {
       expect(() => readSafetensors(bytes, F)).toThrow(message);
+      // The lazy reader parses the same header, and refuses the same files (it also takes F16).
+      if (what !== "dtype F16") await expect(readSafetensorsFile(memoryFile(bytes, F))).rejects.toThrow(message);
     });
   }
   // The reference reader's rule: the byte ranges, sorted, tile the data bytes exactly; names are unique.
@@ -107,5 +110,44 @@ describe("readSafetensors: malformed files", () => {
   });
   it("bytes that are not a Uint8Array", () => {
     expect(() => readSafetensors([1, 2, 3] as unknown as Uint8Array, F)).toThrow(`${F}: expected the file's bytes as a Uint8Array, got [1, 2, 3]`);
+  });
+});
+
+describe("readSafetensorsFile: lazy reads by offset", () => {
+  const fixture = (path: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${path}`, import.meta.url)));
+
+  it("gives the float32, float16, bfloat16 and int64 tensors safetensors.torch.save_file wrote, as PyTorch holds them", async () => {
+    const expected = JSON.parse(new TextDecoder().decode(fixture("pytorch-zip/expected.json")))["dtypes.bin"] as Record<string, { dtype: string; shape: number[]; hex: string }>;
+    const dict = await readSafetensorsFile(memoryFile(fixture("pytorch-zip/dtypes.safetensors"), "dtypes.safetensors"));
+    expect(dict.file).toBe("dtypes.safetensors");
+    expect(new Set(dict.tensors.keys())).toEqual(new Set(Object.keys(expected)));
+    for (const [key, t] of dict.tensors) {
+      const bytes = await t.read();
+      expect({ key, dtype: t.dtype, shape: t.shape, hex: Buffer.from(bytes).toString("hex") }).toEqual({ key, ...expected[key] });
+      expect(bytes.length).toBe(t.byteLength);
+    }
+  });
+
+  it("reads only the header when opened, then each tensor's own byte range; values equal readSafetensors'", async () => {
+    const bytes = fixture("pipeline-golden/tiny-a/learned_classifier_free_sampling_embeddings/diffusion_pytorch_model.safetensors");
+    const file = memoryFile(bytes, F);
+    const dict = await readSafetensorsFile(file);
+    const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    expect(file.reads).toEqual([[0, 8], [8, n]]);
+    const e = dict.tensors.get("embeddings")!;
+    file.reads.length = 0;
+    const got = await e.read();
+    expect(file.reads).toEqual([[8 + n, 8 * 32 * 4]]);
+    expect([e.dtype, e.shape]).toEqual(["float32", [8, 32]]);
+    expect(new Float32Array(got.slice().buffer)).toEqual(readSafetensors(bytes, F).get("embeddings")!.data);
+  });
+
+  it("refuses a dtype it does not read, naming the file, the tensor and the dtype", async () => {
+    const bytes = safetensorsBytes({ a: { dims: [2], data: new Float32Array(2) } }, { header: { a: { dtype: "F64", shape: [1], data_offsets: [0, 8] } } });
+    await expect(readSafetensorsFile(memoryFile(bytes, F))).rejects.toThrow(new Error(`${F}: tensor "a": expected dtype "F32" or "F16" or "BF16" or "I64", got "F64"`));
+  });
+
+  it("refuses a file shorter than 8 bytes", async () => {
+    await expect(readSafetensorsFile(memoryFile(new Uint8Array(3), F))).rejects.toThrow(new Error(`${F}: expected a safetensors file (8-byte header length first), got 3 bytes`));
   });
 });

@@ -31,7 +31,7 @@ function either(values: readonly string[]): string {
  */
 export function expectedValues(control: ControlShape): string {
   if (control.type === "select-one") return either((control.options ?? []).map((o) => (o === "" ? "\"\"" : o)));
-  if (control.type !== "number") return "a non-empty text";
+  if (control.type !== "number") return "a text";
   const min = control.min || undefined;
   const max = control.max || undefined;
   const step = control.step || "1"; // an <input type=number> without step takes integers (multiples of 1 from min)

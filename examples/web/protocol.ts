@@ -32,7 +32,7 @@ export type GenerateRequest = {
 export type StepTimes = { transformerMs: number; schedulerMs: number; guidanceMs: number };
 
 export type GenerateMessage =
-  | { type: "loaded"; ms: number; backend: string }
+  | { type: "loaded"; ms: number; backend: string; webgpu: "none" | "no-adapter" | "adapter" }
   /** A warning of the pipeline (`onWarning`): a prompt naming nothing the model knows, a prompt cut to L tokens. */
   | { type: "warning"; message: string }
   | { type: "step"; step: number; total: number; images: ImageLike[] | null; times: StepTimes }

@@ -27,7 +27,7 @@ function pipeline(request: GenerateRequest): Promise<VQDiffusionPipeline> {
       .then(([, a]) => {
         const wasm = `wasm, ${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads === 1 ? "" : "s"}`;
         const backend = request.backend !== "webgpu" ? wasm : a ? `webgpu (${a.info?.architecture || a.info?.vendor || "adapter"}), ${wasm} for the rest` : `${wasm} (no WebGPU adapter)`;
-        post({ type: "loaded", ms: performance.now() - started, backend });
+        post({ type: "loaded", ms: performance.now() - started, backend, webgpu: !gpu ? "none" : a ? "adapter" : "no-adapter" });
       })
       .catch(() => undefined);
     loaded = { key, pipe };

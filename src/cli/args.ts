@@ -11,7 +11,8 @@ import { outNameProblem } from "./outFile.js";
 
 /** The options both commands take, with the same meaning. */
 export interface CommonArgs {
-  seed: number;
+  /** --seed: any integer torch.Generator().manual_seed takes, [-2^63, 2^64 - 1]. */
+  seed: bigint;
   steps: number;
   guidance: number;
   truncation: number;
@@ -50,6 +51,8 @@ export type ParsedArgs = SampleArgs | GenerateArgs | { command: "help" } | { com
 
 export const USAGE =
   "usage: vq-diffusion generate --prompt TEXT|--prompt-embeds FILE [--model fashion-mnist|./DIR|URL|org/name] [--revision REV] [--offline] [--seed N] [--steps 1-T] [--images 1-64] [--guidance S] [--truncation R] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--mode reference|fast] [--out FILE.png]\n" +
+  "       vq-diffusion serve [--model M] [--port 8080] [--host 127.0.0.1] [--redis URL] [--concurrency N] [--max-queue N] [--api-key K]  (see vq-diffusion serve --help)\n" +
+  "       vq-diffusion worker --redis URL [--model M] [--concurrency N]  (see vq-diffusion worker --help)\n" +
   "       vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--out FILE.png]";
 
 export const HELP = `${USAGE}
@@ -67,10 +70,13 @@ layout, see the README), run with onnxruntime-node; writes a PNG sheet of the im
                     fashion-mnist knows: ${BUNDLED_MODELS["fashion-mnist"].prompts.join(", ")}
   --prompt-embeds F instead of --prompt: a JSON file {"dims": [P, L, D], "data": [...]} of the text
                     encoder's raw output (for a model folder without text_encoder/tokenizer)
-  --seed N          generator seed (default 0), as torch.Generator().manual_seed(N)
+  --seed N          generator seed, an integer in [-2^63, 2^64 - 1] (default 0), as
+                    torch.Generator().manual_seed(N): a negative seed is taken modulo 2^64
   --steps N         reverse steps, 1 to the model's T (num_train_timesteps; default 100, or T
                     when the model's T is smaller)
-  --images N        images per prompt, 1-64 (default 4)
+  --images N        images per prompt, 1-64 (default 4); each prompt's images form one block of
+                    the sheet: one row up to 8, else a grid (16 → 4 × 4), labelled when there
+                    are several prompts
   --guidance S      classifier-free guidance scale, a finite number >= 0, on when > 1 (default 5;
                     1 turns it off)
   --truncation R    keep each pixel's most probable codes up to mass R, in (0, 1] (default 1)
@@ -78,7 +84,9 @@ layout, see the README), run with onnxruntime-node; writes a PNG sheet of the im
                     exactly between them (default: diffusers' last n steps, n-1 ... 0)
   --strategy S      posterior (default) or purity (reveal tokens by confidence)
   --mode M          reference (token-exact with Python) or fast (default reference)
-  --out FILE.png    output PNG, checked before anything runs (default vq-diffusion.png)
+  --out FILE.png    output PNG, created before anything runs (default vq-diffusion.png); it
+                    records the run's settings in a PNG text chunk "parameters", as Stable
+                    Diffusion tools do
 
 sample: the pixel-art demo (no model files needed).
 
@@ -86,7 +94,8 @@ Samples 16x16 pixel-art images with VQ-Diffusion: the exact posterior of an embe
 ${PIXEL_ART_LABELS.length} labels (${PIXEL_ART_LABELS.join(", ")}) as the model, and writes a PNG with
 each image's intermediate steps (masked tokens as a grey checker) beside the final image.
 
-  --seed N          generator seed (default 0); the same seed gives the same bytes
+  --seed N          generator seed, an integer in [-2^63, 2^64 - 1] (default 0), as
+                    torch.Generator().manual_seed(N); the same seed gives the same bytes
   --steps N         reverse steps, 1-100 (default 100)
   --batch N         images, 1-64 (default 4)
   --label NAME      condition on a label's sprites
@@ -105,10 +114,24 @@ vq-diffusion --version prints the package's version.`;
 /** A command-line error: the CLI prints it with the usage line and exits with code 2. */
 export class UsageError extends Error {}
 
-function integer(name: string, text: string, min: number, max: number): number {
+/** `text` as an integer in [min, max]; else a usage error naming `name`. */
+export function integer(name: string, text: string, min: number, max: number): number {
   const v = Number(text);
   if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(v) || v < min || v > max) {
     throw new UsageError(`${name}: expected an integer in [${min}, ${max}], got ${JSON.stringify(text)}`);
+  }
+  return v;
+}
+
+/** torch.Generator().manual_seed's range: [-2^63, 2^64 - 1]. */
+const SEED_MIN = -(1n << 63n);
+const SEED_MAX = (1n << 64n) - 1n;
+
+/** A seed as torch takes it (decimal digits, an optional minus), exactly, as a bigint. */
+function seed(name: string, text: string): bigint {
+  const v = /^-?\d+$/.test(text) ? BigInt(text) : null;
+  if (v === null || v < SEED_MIN || v > SEED_MAX) {
+    throw new UsageError(`${name}: expected an integer in [${SEED_MIN}, ${SEED_MAX}] (-2^63 to 2^64 - 1, as torch.Generator().manual_seed), got ${JSON.stringify(text)}`);
   }
   return v;
 }
@@ -130,7 +153,7 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
 function commonOption(args: Omit<CommonArgs, "steps">, name: string, value: string): boolean {
   switch (name) {
     case "--seed":
-      args.seed = integer(name, value, 0, Number.MAX_SAFE_INTEGER);
+      args.seed = seed(name, value);
       return true;
     case "--guidance":
       args.guidance = real(name, value, (v) => v >= 0, "a finite number >= 0");
@@ -175,7 +198,7 @@ const PYTHON_NAMES: Readonly<Record<string, string>> = {
  * The error of a flag the command does not take: the flags it takes, and the one meant where that is
  * clear (diffusers' or the API's name of a setting, in any of snake_case, kebab-case or camelCase; else a flag two letters away).
  */
-function unknownFlag(name: string, flags: readonly string[]): UsageError {
+export function unknownFlag(name: string, flags: readonly string[]): UsageError {
   const snake = name.replace(/^-+/, "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/-/g, "_").toLowerCase();
   const python = Object.hasOwn(PYTHON_NAMES, snake) && flags.includes(PYTHON_NAMES[snake]) ? PYTHON_NAMES[snake] : undefined;
   const near = python === undefined ? nearestName(name, flags) : undefined;
@@ -186,44 +209,63 @@ function unknownFlag(name: string, flags: readonly string[]): UsageError {
 /** Switches: present or absent, no value. */
 const FLAGS_WITHOUT_VALUE = ["--offline"];
 
-/** Splits `--name value` / `--name=value` pairs (and switches, with the value ""), in order. */
-function options(argv: readonly string[]): [string, string][] {
+/** Options that may be given more than once (each adds a value); any other given twice is an error. */
+const REPEATABLE = ["--prompt"];
+
+/**
+ * Splits `--name value` / `--name=value` pairs (and switches, with the value ""), in order. A name the
+ * command does not take is an error listing `flags` (checked before its value, so that an unknown
+ * option last on the line is named as such); an option given twice (but --prompt) is an error too.
+ */
+export function options(argv: readonly string[], flags: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
+  const seen = new Map<string, string>();
   for (let i = 1; i < argv.length; i++) {
     const flag = argv[i];
-    if (FLAGS_WITHOUT_VALUE.includes(flag)) {
-      out.push([flag, ""]);
-      continue;
-    }
     const eq = flag.indexOf("=");
     const name = eq > 0 ? flag.slice(0, eq) : flag;
-    const value = eq > 0 ? flag.slice(eq + 1) : argv[++i];
     if (!name.startsWith("--")) throw new UsageError(`argument: expected an option (--name value), got ${JSON.stringify(flag)}`);
+    if (!flags.includes(name)) throw unknownFlag(name, flags);
+    const switchFlag = FLAGS_WITHOUT_VALUE.includes(name);
+    if (switchFlag && eq > 0) throw new UsageError(`${name}: expected no value (a switch), got ${JSON.stringify(flag.slice(eq + 1))}`);
+    const value = switchFlag ? "" : eq > 0 ? flag.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new UsageError(`${name}: expected a value, got nothing`);
     // `--steps --out x.png`: the next flag is not --steps' value (a value that starts with -- is written --name=value).
     if (eq < 0 && value.startsWith("--")) throw new UsageError(`${name}: expected a value, got the option ${JSON.stringify(value)}`);
+    const before = seen.get(name);
+    if (before !== undefined && !REPEATABLE.includes(name)) {
+      throw new UsageError(`${name}: expected once, got it twice${switchFlag ? "" : ` (${JSON.stringify(before)} and ${JSON.stringify(value)})`}`);
+    }
+    seen.set(name, value);
     out.push([name, value]);
   }
   return out;
 }
 
+const SAMPLE_FLAGS = ["--seed", "--steps", "--batch", "--label", "--guidance", "--truncation", "--mode", "--spacing", "--strategy", "--out", "--help"];
+const GENERATE_FLAGS = [
+  "--model", "--prompt", "--prompt-embeds", "--seed", "--steps", "--images", "--guidance", "--truncation", "--mode", "--spacing", "--strategy",
+  "--out", "--revision", "--offline", "--help",
+];
+
 /**
  * @example
  * ```ts
- * parseArgs(["sample", "--seed", "7"]); // { command: "sample", seed: 7, steps: 100, ... }
+ * parseArgs(["sample", "--seed", "7"]); // { command: "sample", seed: 7n, steps: 100, ... }
  * ```
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") return { command: "help" };
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version")) return { command: "version" };
+  // --version anywhere (as --help): `generate --version` prints the version, as most tools do.
+  if (argv.includes("--version") || (argv.length === 1 && (argv[0] === "-v" || argv[0] === "version"))) return { command: "version" };
   if (argv[0] === "generate") return parseGenerate(argv);
-  if (argv[0] !== "sample") throw new UsageError(`command: expected "generate" or "sample", got ${JSON.stringify(argv[0])}`);
+  if (argv[0] !== "sample") throw new UsageError(`command: expected "generate", "sample", "serve" or "worker", got ${JSON.stringify(argv[0])}`);
   return parseSample(argv);
 }
 
 function parseSample(argv: readonly string[]): SampleArgs {
-  const args: SampleArgs = { command: "sample", seed: 0, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png" };
-  for (const [name, value] of options(argv)) {
+  const args: SampleArgs = { command: "sample", seed: 0n, steps: 100, batch: 4, guidance: 1, truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png" };
+  for (const [name, value] of options(argv, SAMPLE_FLAGS)) {
     if (commonOption(args, name, value)) continue;
     switch (name) {
       case "--steps":
@@ -237,7 +279,7 @@ function parseSample(argv: readonly string[]): SampleArgs {
         args.label = value;
         break;
       default:
-        throw unknownFlag(name, ["--seed", "--steps", "--batch", "--label", "--guidance", "--truncation", "--mode", "--spacing", "--strategy", "--out", "--help"]);
+        throw unknownFlag(name, SAMPLE_FLAGS);
     }
   }
   if (args.guidance > 1 && args.label === undefined) {
@@ -248,10 +290,10 @@ function parseSample(argv: readonly string[]): SampleArgs {
 
 function parseGenerate(argv: readonly string[]): GenerateArgs {
   const args: GenerateArgs = {
-    command: "generate", model: "fashion-mnist", prompts: [], seed: 0, images: 4, guidance: 5,
+    command: "generate", model: "fashion-mnist", prompts: [], seed: 0n, images: 4, guidance: 5,
     truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png", offline: false,
   };
-  for (const [name, value] of options(argv)) {
+  for (const [name, value] of options(argv, GENERATE_FLAGS)) {
     if (commonOption(args, name, value)) continue;
     switch (name) {
       case "--model":
@@ -270,8 +312,8 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
         args.promptEmbeds = value;
         break;
       case "--steps":
-        // The range is the model's [1, T], checked once the model is read (so -5 and 101 get the same message).
-        if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${name}: expected an integer in [1, the model's T], got ${JSON.stringify(value)}`);
+        // The upper bound is the model's T, checked once the model is read (a usage error too, exit code 2).
+        if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) throw new UsageError(`${name}: expected an integer in [1, the model's T], got ${JSON.stringify(value)}`);
         args.steps = Number(value);
         break;
       case "--images":
@@ -288,10 +330,7 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
         args.offline = true;
         break;
       default:
-        throw unknownFlag(name, [
-          "--model", "--prompt", "--prompt-embeds", "--seed", "--steps", "--images", "--guidance", "--truncation", "--mode", "--spacing", "--strategy",
-          "--out", "--revision", "--offline", "--help",
-        ]);
+        throw unknownFlag(name, GENERATE_FLAGS);
     }
   }
   if (args.revision !== undefined && modelLocation(args.model, "--model").kind !== "hub") {

@@ -2,18 +2,22 @@
  * `vq-diffusion sample`: the main job of the package, in one command. Node.js only; the executable
  * entry is `bin.ts`, which calls {@link main} with the process's arguments and streams.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { describe } from "../errors.js";
 import { resolve } from "node:path";
 import { TorchGenerator } from "../random/torchGenerator.js";
-import { composeImageSheet, type RGBAImage } from "../pipeline/images.js";
+import { formatGenerationParameters } from "../pipeline/generationParameters.js";
+import { saveImage } from "../node/saveImage.js";
 import { PACKAGE_ROOT } from "../node/bundledModels.js";
 import { loadNodePipeline, VQDiffusionPipeline } from "../node/nodePipeline.js";
-import pngjs from "pngjs";
 import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
 import { helpText } from "./helpText.js";
 import { parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
 import { checkOutFile } from "./outFile.js";
+import { generationSheet } from "./sheet.js";
+import { OnnxruntimeNodeMissingError } from "../node/onnxruntimeNode.js";
+import { runServeCommand } from "./serve.js";
 import type { HubProgressEvent } from "../hub/progress.js";
 
 /**
@@ -44,13 +48,6 @@ export function inFlagTerms(message: string): string {
   return `${FLAGS[m[1]]}${m[2] ? ` ${m[2].slice(1)}` : ""}${message.slice(m[1].length + m[2].length)}`;
 }
 
-/** Encodes an RGBA image as PNG bytes (deterministic: the same pixels give the same bytes). */
-export function encodePng(image: RGBAImage): Buffer {
-  const png = new pngjs.PNG({ width: image.width, height: image.height });
-  png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  return pngjs.PNG.sync.write(png);
-}
-
 /** Where the CLI writes: the process's streams, or a test's. */
 export interface CliIO {
   stdout: (text: string) => void;
@@ -71,8 +68,18 @@ function progress(io: CliIO, step: number, total: number): void {
   io.stderr(`\r[${"#".repeat(done)}${".".repeat(width - done)}] step ${step + 1}/${total}`);
 }
 
+/** Runs `run` with --out created first (see outFile.ts); a run that fails removes the file it created. */
+async function withOutFile(out: string, run: () => Promise<string>): Promise<string> {
+  const file = checkOutFile(out);
+  try {
+    return await run();
+  } catch (e) {
+    file.discard();
+    throw e;
+  }
+}
+
 async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
-  checkOutFile(args.out);
   const started = performance.now();
   const tty = io.stderrIsTTY;
   const result = await samplePixelArt({
@@ -88,7 +95,20 @@ async function runSample(args: SampleArgs, io: CliIO): Promise<string> {
     onStep: tty ? ({ step }) => progress(io, step, args.steps) : undefined,
   });
   if (tty) io.stderr("\r\x1b[K");
-  writeFileSync(args.out, encodePng(composeSheet(result.frames)));
+  const parameters = formatGenerationParameters({
+    prompts: [args.label ?? "(any label)"],
+    model: "pixel-art demo (the exact posterior of the embedded sprites)",
+    seed: args.seed,
+    steps: args.steps,
+    guidanceScale: args.guidance,
+    truncationRate: args.truncation,
+    timestepSpacing: args.spacing,
+    strategy: args.strategy,
+    mode: args.mode,
+    width: 16,
+    height: 16,
+  });
+  await saveImage(composeSheet(result.frames), args.out, { text: { parameters } });
   const matched = result.matches.filter((m) => m !== null);
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const what = args.label ? `"${args.label}"` : "any label";
@@ -154,7 +174,6 @@ async function loadModel(args: GenerateArgs, io: CliIO): Promise<VQDiffusionPipe
 }
 
 async function runGenerate(args: GenerateArgs, io: CliIO): Promise<string> {
-  checkOutFile(args.out);
   const started = performance.now();
   const pipe = await loadModel(args, io);
   try {
@@ -170,7 +189,7 @@ async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: C
   // Without --steps: diffusers' default of 100, cut to T for a model trained on fewer (100 would be refused).
   const steps = args.steps ?? Math.min(100, T);
   if (steps < 1 || steps > T) {
-    throw new Error(`--steps: expected an integer in [1, ${T}] (the model's T, num_train_timesteps), got ${JSON.stringify(String(steps))}`);
+    throw new UsageError(`--steps: expected an integer in [1, ${T}] (the model's T, num_train_timesteps), got ${JSON.stringify(String(steps))}`);
   }
   if (args.prompts.length > 0 && pipe.tokenizer === null) {
     throw new Error(`--prompt: expected --prompt-embeds FILE instead (this model folder has no text_encoder/tokenizer), got ${args.prompts.map((p) => JSON.stringify(p)).join(", ")}`);
@@ -190,18 +209,51 @@ async function generateWith(pipe: VQDiffusionPipeline, args: GenerateArgs, io: C
   });
   if (tty) io.stderr("\r\x1b[K");
   const scale = Math.max(1, Math.round(112 / images[0].width));
-  writeFileSync(args.out, encodePng(composeImageSheet(images, { columns: args.images, scale, gap: 4 })));
+  // The picture says how it was made: the settings under "parameters", as Stable Diffusion tools write them.
+  const parameters = formatGenerationParameters({
+    prompts: args.promptEmbeds === undefined ? args.prompts : [`(prompt embeddings from ${args.promptEmbeds})`],
+    model: args.model,
+    seed: args.seed,
+    steps,
+    guidanceScale: args.guidance,
+    truncationRate: args.truncation,
+    timestepSpacing: args.spacing,
+    strategy: args.strategy,
+    mode: args.mode,
+    width: images[0].width,
+    height: images[0].height,
+  });
+  const P = images.length / args.images;
+  const labels = args.promptEmbeds === undefined ? args.prompts : Array.from({ length: P }, (_, p) => `prompt embeddings row ${p + 1}`);
+  await saveImage(generationSheet(images, labels, args.images, scale), args.out, { text: { parameters } });
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const n = images.length;
   return (
-    `wrote ${args.out}: ${n} image${n === 1 ? "" : "s"} of ${args.promptEmbeds ?? args.prompts.map((p) => JSON.stringify(p)).join(", ")} in ${steps} step${steps === 1 ? "" : "s"} ` +
+    `wrote ${args.out}: ${n} image${n === 1 ? "" : "s"} of ${args.promptEmbeds ?? args.prompts.map(describe).join(", ")} in ${steps} step${steps === 1 ? "" : "s"} ` +
     `(model ${args.model}, seed ${args.seed}, guidance ${args.guidance}, truncation ${args.truncation}, ${args.mode} mode` +
-    `${args.spacing ? `, ${args.spacing} spacing` : ""}${args.strategy === "purity" ? ", purity" : ""}), one row per prompt, ${seconds} s`
+    `${args.spacing ? `, ${args.spacing} spacing` : ""}${args.strategy === "purity" ? ", purity" : ""}), ${P > 1 ? "one labelled block per prompt" : "one block"}, ${seconds} s`
+  );
+}
+
+/** The missing onnxruntime-node in the CLI's terms: what to install, and that `sample` needs none. */
+function missingRuntime(e: OnnxruntimeNodeMissingError): string {
+  return (
+    `generate: expected onnxruntime-node installed beside vq-diffusion (it runs the model), got none (${e.importError}). ` +
+    `Install it where vq-diffusion is installed: ${e.installCommand} (add -g for a global install). ` +
+    `vq-diffusion sample needs no runtime.`
   );
 }
 
 /** Runs the CLI with `argv` (without node and the script); returns the exit code (0, 1 on failure, 2 on a bad option). */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  if (argv[0] === "serve" || argv[0] === "worker") {
+    try {
+      return await runServeCommand(argv, io, USAGE);
+    } catch (e) {
+      io.stderr(`vq-diffusion: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   let args;
   try {
     args = parseArgs(argv);
@@ -219,10 +271,16 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     return 0;
   }
   try {
-    io.stdout((await (args.command === "generate" ? runGenerate(args, io) : runSample(args, io))) + "\n");
+    const run = args;
+    io.stdout((await withOutFile(run.out, () => (run.command === "generate" ? runGenerate(run, io) : runSample(run, io)))) + "\n");
     return 0;
   } catch (e) {
-    io.stderr(`vq-diffusion: ${inFlagTerms((e as Error).message)}\n`);
+    // A flag whose range depends on the model (--steps against its T) is a usage error like the others.
+    if (e instanceof UsageError) {
+      io.stderr(`vq-diffusion: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    io.stderr(`vq-diffusion: ${e instanceof OnnxruntimeNodeMissingError ? missingRuntime(e) : inFlagTerms((e as Error).message)}\n`);
     return 1;
   }
 }

@@ -1,15 +1,20 @@
 /**
  * `--out`, checked before anything is loaded or generated: a file name ending in `.png` (at parse
- * time), not a folder, in an existing folder this process may write to (before the run).
+ * time), not a folder, in an existing folder, and a file this process can create or write (before the
+ * run: the file is opened for appending, which creates it when missing and leaves an existing one as
+ * it is). Asking the operating system is the only check that cannot be fooled: `/proc/x.png` passes
+ * every permission test and still cannot be created.
  */
-import { accessSync, constants, statSync } from "node:fs";
+import { closeSync, openSync, rmSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
 /** The file-system calls the check makes (tests replace them to play a folder they cannot make). */
 export interface OutFileSystem {
   stat(path: string): { isDirectory(): boolean } | undefined;
-  /** Throws an error with a `code` when `path` is not writable. */
-  checkWritable(path: string): void;
+  /** Opens `path` for appending and closes it (creating an empty file when missing); throws an error with a `code`. */
+  touch(path: string): void;
+  /** Removes a file this check created. */
+  remove(path: string): void;
 }
 
 const nodeFileSystem: OutFileSystem = {
@@ -20,7 +25,8 @@ const nodeFileSystem: OutFileSystem = {
       return undefined; // missing, or a file where a folder was expected (ENOTDIR)
     }
   },
-  checkWritable: (path) => accessSync(path, constants.W_OK),
+  touch: (path) => closeSync(openSync(path, "a")),
+  remove: (path) => rmSync(path, { force: true }),
 };
 
 /**
@@ -37,30 +43,37 @@ export function outNameProblem(out: string): string | null {
   return null;
 }
 
+/** What {@link checkOutFile} did: `discard` removes the file when the check created it (a run that failed). */
+export interface CheckedOutFile {
+  /** Whether the file was missing and the check created it (empty). */
+  readonly created: boolean;
+  /** Removes the file if the check created it; leaves a file that was there before. */
+  discard(): void;
+}
+
 /**
- * The run-time check, before anything is loaded: `out` is not a folder, its folder exists, and both
- * may be written. Throws an Error naming `--out`.
+ * The run-time check, before anything is loaded: `out` is not a folder, its folder exists, and the
+ * file can be created or written (it is opened for appending: see the module comment). Throws an
+ * Error naming `--out`.
  *
+ * @returns whether the file was created, and how to remove it again when the run fails.
  * @example
  * ```ts
- * checkOutFile("sheet.png"); // passes in a writable working directory
+ * const out = checkOutFile("sheet.png"); // creates an empty sheet.png in a writable working directory
+ * out.discard(); // the run failed: removes it again
  * ```
  */
-export function checkOutFile(out: string, fs: OutFileSystem = nodeFileSystem): void {
+export function checkOutFile(out: string, fs: OutFileSystem = nodeFileSystem): CheckedOutFile {
   const path = resolve(out);
   const folder = dirname(path);
   if (fs.stat(path)?.isDirectory()) throw new Error(`--out: expected a PNG file name, got the folder ${out}`);
   if (!fs.stat(folder)?.isDirectory()) throw new Error(`--out: expected a file in an existing folder, got ${out} (no folder ${folder})`);
-  const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? "error";
+  const existed = fs.stat(path) !== undefined;
   try {
-    fs.checkWritable(folder);
+    fs.touch(path);
   } catch (e) {
-    throw new Error(`--out: expected a file in a folder this process may write to, got ${out} (${code(e)} on ${folder})`);
+    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    throw new Error(`--out: expected a file this process can ${existed ? "overwrite" : "create"}, got ${out} (${code})`);
   }
-  if (fs.stat(path) === undefined) return;
-  try {
-    fs.checkWritable(path);
-  } catch (e) {
-    throw new Error(`--out: expected a file this process may overwrite, got ${out} (${code(e)})`);
-  }
+  return { created: !existed, discard: () => void (existed ? undefined : fs.remove(path)) };
 }

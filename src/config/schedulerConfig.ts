@@ -101,7 +101,7 @@ export interface SchedulerConfigJSON {
   [key: string]: unknown;
 }
 
-/** Options of {@link optionsFromJSON} and `VQDiffusionScheduler.fromConfig`. */
+/** Options of `VQDiffusionScheduler.fromConfig` (and of the config reading behind it). */
 export interface FromConfigOptions {
   /**
    * Receives each warning (unknown keys, ignored as diffusers ignores them). Default: none, the core

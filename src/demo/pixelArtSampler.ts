@@ -14,8 +14,8 @@ import { PIXEL_ART, PIXEL_ART_LABELS, PIXEL_ART_NUM_CLASSES, SPRITE_SIZE } from 
 
 /** Options of {@link samplePixelArt}. */
 export interface PixelArtOptions {
-  /** The generator's seed (default 0). */
-  seed?: number;
+  /** The generator's seed (default 0): any integer torch.Generator().manual_seed takes, [-2^63, 2^64 - 1]. */
+  seed?: number | bigint;
   /** Reverse steps (default 100). */
   numInferenceSteps?: number;
   /** Images (default 4). */

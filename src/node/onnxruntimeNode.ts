@@ -15,6 +15,28 @@ function isMissingPackage(e: unknown, pkg: string): boolean {
 }
 
 /**
+ * The error of a missing onnxruntime-node (its message is for API users: it says "pass { ort }"); the
+ * CLI recognises it by class and says the same in its own terms.
+ *
+ * @example
+ * ```ts
+ * try { await loadOnnxruntimeNode(); } catch (e) { if (e instanceof OnnxruntimeNodeMissingError) console.error(e.installCommand); }
+ * ```
+ */
+export class OnnxruntimeNodeMissingError extends Error {
+  /** The command that installs the tested version without the CUDA download. */
+  readonly installCommand = ONNXRUNTIME_NODE_INSTALL;
+  /** The import's own first line ("Cannot find package 'onnxruntime-node' imported from …"). */
+  readonly importError: string;
+
+  constructor(cause: unknown) {
+    const importError = (cause as Error).message.split("\n")[0];
+    super(`onnxruntime-node: expected the package installed beside vq-diffusion to run models in Node.js (${ONNXRUNTIME_NODE_INSTALL}; or pass { ort }), got none: ${importError}`, { cause });
+    this.importError = importError;
+  }
+}
+
+/**
  * Imports onnxruntime-node, or throws an Error naming it and the install command when it is not installed.
  *
  * @param importModule - the import to run (tests replace it).
@@ -31,10 +53,6 @@ export async function loadOnnxruntimeNode(importModule: () => Promise<unknown> =
     return (await importModule()) as OrtModule;
   } catch (e) {
     if (!isMissingPackage(e, "onnxruntime-node")) throw e;
-    throw new Error(
-      `onnxruntime-node: expected the package installed beside vq-diffusion to run models in Node.js (${ONNXRUNTIME_NODE_INSTALL}; ` +
-        `or pass { ort }), got none: ${(e as Error).message.split("\n")[0]}`,
-      { cause: e },
-    );
+    throw new OnnxruntimeNodeMissingError(e);
   }
 }

@@ -7,7 +7,7 @@ import { roundHalfEven } from "../schedule/timestepSpacing.js";
 
 /** An image as the DOM's `ImageData` holds one: RGBA bytes, row-major. */
 export interface RGBAImage {
-  readonly data: Uint8ClampedArray;
+  readonly data: Uint8ClampedArray<ArrayBuffer>;
   readonly width: number;
   readonly height: number;
 }

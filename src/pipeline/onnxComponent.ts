@@ -4,7 +4,9 @@
  * onnxruntime-common's API). The core never imports onnxruntime itself; only its types.
  *
  * At load, the session's inputs and outputs are checked against the contract (docs/model-folder.md, "The networks"): names,
- * element types, ranks and every static size the folder's configs fix. At run time, outputs are
+ * element types, ranks and every static size the folder's configs fix. A batch axis exported with a
+ * static size (torch.onnx.export without `dynamic_axes`) is read as {@link OnnxComponent.staticBatch},
+ * so that the pipeline can refuse, before any generation, a run whose batch that size cannot hold. At run time, outputs are
  * checked again (a dynamic size can still disagree) and a session error is rethrown with the
  * component's file name.
  */
@@ -56,6 +58,12 @@ export class OnnxComponent {
   private constructor(
     /** The file, relative to the model folder, e.g. `"transformer/model.onnx"` (used in every message). */
     readonly file: string,
+    /**
+     * The batch size the model was exported with, when its batch axis is static (the size of axis 0 of
+     * the inputs whose contract leaves that axis free); null when the axis is dynamic (or the runtime
+     * gives no metadata).
+     */
+    readonly staticBatch: number | null,
     private readonly ort: OrtModule,
     private readonly session: InferenceSession,
     private readonly inputs: readonly ValueSpec[],
@@ -84,7 +92,7 @@ export class OnnxComponent {
     }
     checkValues(file, "inputs", session.inputNames, session.inputMetadata, spec.inputs);
     checkValues(file, "outputs", session.outputNames, session.outputMetadata, spec.outputs);
-    return new OnnxComponent(file, ort, session, spec.inputs, spec.outputs);
+    return new OnnxComponent(file, staticBatch(file, session.inputMetadata, spec.inputs), ort, session, spec.inputs, spec.outputs);
   }
 
   /** A tensor of the caller's onnxruntime module (what `run` takes). */
@@ -131,6 +139,26 @@ export class OnnxComponent {
   describeInputs(): string {
     return listSpecs(this.inputs);
   }
+}
+
+/**
+ * The static size of the batch axis (axis 0 of each input whose spec leaves it free), or null when it is
+ * dynamic everywhere. Inputs that disagree (one static, one another static size) are refused.
+ */
+function staticBatch(file: string, metadata: readonly InferenceSession.ValueMetadata[] | undefined, specs: readonly ValueSpec[]): number | null {
+  if (!Array.isArray(metadata)) return null;
+  let found: { name: string; size: number } | null = null;
+  for (const spec of specs) {
+    if (spec.dims.length === 0 || spec.dims[0] !== null) continue;
+    const meta = metadata.find((m) => m.name === spec.name);
+    const size = meta?.isTensor ? meta.shape[0] : undefined;
+    if (typeof size !== "number") continue;
+    if (found !== null && found.size !== size) {
+      throw new Error(`${file}: expected one batch size on every input, got ${found.name} with a static batch of ${found.size} and ${spec.name} with ${size}`);
+    }
+    found = { name: spec.name, size };
+  }
+  return found?.size ?? null;
 }
 
 /** Checks a session's inputs (or outputs) against the specs: names, types, ranks and static sizes. */

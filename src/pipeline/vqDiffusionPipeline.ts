@@ -10,7 +10,7 @@
  *   5. images = vqvae_decoder(x) → uint8 RGBA
  * One pipeline can serve concurrent `generate` calls: a run's state (its chain, its tensors) is its own.
  */
-import { argumentError, argumentErrorText, describe } from "../errors.js";
+import { argumentError, argumentErrorText, describe, throwIfAborted } from "../errors.js";
 import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { checkGenerator, type TorchGenerator } from "../random/torchGenerator.js";
 import { VQDiffusionSampler, type SampleOptions, type StepInfo } from "../sampling/sampler.js";
@@ -26,7 +26,7 @@ import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxCom
 import { readModelVocabulary, type ModelVocabulary } from "./modelVocabulary.js";
 import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
 import { PromptTokenizer, type PromptEncodeOptions, type WarningHandler } from "./promptTokenizer.js";
-import { readSafetensors } from "./safetensors.js";
+import { readSafetensors } from "../formats/safetensors.js";
 
 /** Milliseconds per stage of a generation (totals over the run). */
 export interface GenerationTimings {
@@ -261,6 +261,13 @@ export class VQDiffusionPipeline {
       ],
       outputs: [{ name: "sample", type: "float32", dims: [null, K - 1, N], what: "[B, K-1, N]" }],
     });
+    // diffusers' guided step runs the transformer on [x; x], 2·B rows: a static batch must be even.
+    if (transformer.staticBatch !== null && transformer.staticBatch % 2 !== 0) {
+      throw new Error(
+        `${transformer.file}: expected a dynamic batch axis (or an even static one), got a static batch of ${transformer.staticBatch}: ` +
+          `classifier-free guidance runs the transformer on 2·B rows ([unconditional; conditional]); export it with a dynamic batch axis`,
+      );
+    }
     const decoder = await onnx("vqvae_decoder/model.onnx", {
       inputs: [{ name: "indices", type: "int64", dims: [null, N], what: "[B, N]" }],
       outputs: [{ name: "sample", type: "float32", dims: [null, null, null, null], what: "[B, C, H, W]" }],
@@ -320,6 +327,7 @@ export class VQDiffusionPipeline {
     }
     if (options.latents !== undefined) checkTokens("latents", options.latents, [B, N], "[B, N] with B = prompts × numImagesPerPrompt", K);
     if (options.generator !== undefined) checkGenerator("generator", options.generator);
+    this.checkBatches(P, I, guided, prompts.kind === "text");
     const onWarning = checkWarningHandler("onWarning", options.onWarning) ?? this.onWarning;
 
     if (prompts.kind === "text" && onWarning !== undefined && this.vocabulary !== null) {
@@ -382,6 +390,7 @@ export class VQDiffusionPipeline {
     clock = performance.now();
     const images = await this.decode(final);
     timings.decodeMs = performance.now() - clock;
+    throwIfAborted(options.signal, "generation"); // an abort while decoding counts too
     const data = new Int32Array(final.data.length);
     for (let i = 0; i < data.length; i++) data[i] = Number(final.data[i]);
     return { images, tokens: { data, dims: [B, N] }, timings: snapshot() };
@@ -431,6 +440,28 @@ export class VQDiffusionPipeline {
       }
     });
     return images;
+  }
+
+  /**
+   * Every component exported with a static batch must hold this run's batch (checked before anything
+   * runs): the transformer B or 2·B rows (guided), the decoder B, the text encoder P (and 1 for the
+   * unconditional "" of guidance without learned null embeddings).
+   */
+  private checkBatches(P: number, I: number, guided: boolean, textPrompts: boolean): void {
+    const B = P * I;
+    const { transformer, decoder, textEncoder, nullEmbeddings } = this.components;
+    const need = (component: OnnxComponent | null, rows: number, why: string) => {
+      if (component === null || component.staticBatch === null || component.staticBatch === rows) return;
+      throw argumentErrorText(
+        "numImagesPerPrompt",
+        `a run whose batch fits ${component.file}, exported with a static batch of ${component.staticBatch}`,
+        `${rows} rows (${why})`,
+      );
+    };
+    need(transformer, guided ? 2 * B : B, guided ? `2·B with B = ${P} prompts × ${I} images, doubled for guidance` : `B = ${P} prompts × ${I} images`);
+    need(decoder, B, `B = ${P} prompts × ${I} images`);
+    if (textPrompts) need(textEncoder, P, `${P} prompts`);
+    if (guided && nullEmbeddings === null) need(textEncoder, 1, `the unconditional "" of guidance`);
   }
 
   /** Frees the ONNX sessions. */

@@ -13,7 +13,7 @@
  * truncation, purity sampling (`strategy: "purity"`), and variations / inpainting (`initTokens`,
  * `strength`, `keepMask`).
  */
-import { argumentError, argumentErrorText, describe } from "../errors.js";
+import { argumentError, argumentErrorText, describe, throwIfAborted } from "../errors.js";
 import { LIMITS } from "../limits.js";
 import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { checkGenerator, randomlySeededGenerator, type TorchGenerator } from "../random/torchGenerator.js";
@@ -84,7 +84,11 @@ export interface SampleOptions {
   tokenType?: "int32" | "int64";
   /** Called after every step (awaited when it returns a promise). */
   onStep?: (info: StepInfo) => void | Promise<void>;
-  /** Stops between steps with an `AbortError`. */
+  /**
+   * Stops the run: checked before anything is drawn, between steps and after the last one; the run
+   * rejects with `signal.reason` (an `AbortError` for `controller.abort()`, a `TimeoutError` for
+   * `AbortSignal.timeout()`).
+   */
   signal?: AbortSignal;
   /** The scheduler's step mode (default `"reference"`, token-exact with Python). */
   mode?: StepMode;
@@ -188,7 +192,7 @@ export class VQDiffusionSampler {
     // The run owns its chain: the scheduler's own timesteps are neither read nor set, so that
     // concurrent runs on one scheduler do not change each other's jumps.
     const chain = spacedTimesteps(steps, T, options.timestepSpacing);
-    throwIfAborted(signal); // before anything is drawn
+    throwIfAborted(signal, "sampling"); // before anything is drawn
     const generator = options.generator ?? randomlySeededGenerator();
     const guided = guidance > 1;
     // A variation runs the chain's last ⌊n·strength⌋ timesteps, from the given tokens noised to the
@@ -208,7 +212,7 @@ export class VQDiffusionSampler {
     // previous one's output).
     let shared: Float32Array | null = null;
     for (let i = 0; i < timesteps.length; i++) {
-      throwIfAborted(signal);
+      throwIfAborted(signal, "sampling");
       const t = timesteps[i];
       const prevTimestep = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
       const input = guided ? { data: doubled(sample.data), dims: [2 * B, N] } : { data: sample.data.slice(), dims: [B, N] };
@@ -234,6 +238,8 @@ export class VQDiffusionSampler {
       sample = { data: next, dims: [B, N] };
       if (options.onStep) await options.onStep({ step: i, timestep: t, sample: { data: sample.data.slice(), dims: [B, N] } });
     }
+    // An abort during the last step (its denoiser run or onStep) counts: no tokens come back.
+    throwIfAborted(signal, "sampling");
     const tokens: Tensor<TokenArray> = tokenType === "int64" ? toInt64(sample) : sample;
     return { tokens };
   }
@@ -352,6 +358,3 @@ function toInt64(t: Tensor<Int32Array>): Tensor<BigInt64Array> {
   return { data: out, dims: [...t.dims] };
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new DOMException("sampling aborted between steps", "AbortError");
-}

@@ -14,6 +14,7 @@ import { samplePixelArt } from "../../dist/demo/index.js";
 import { TorchGenerator } from "../../dist/index.js";
 import { VQDiffusionPipeline } from "../../dist/node.js";
 import { hubPageCheck } from "./hubPage.mjs";
+import { layoutPageCheck } from "./layoutPage.mjs";
 import { threadsPageCheck } from "./threadsPage.mjs";
 
 const root = fileURLToPath(new URL("../../examples/web/dist/", import.meta.url));
@@ -167,6 +168,7 @@ try {
       return `page says "${statusText}"`;
     });
   }
+  await layoutPageCheck(browser, check, `http://127.0.0.1:${port}`, results);
   await hubPageCheck(browser, check);
   await threadsPageCheck(browser, check);
   await threadsAndWebGPU();

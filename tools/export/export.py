@@ -11,8 +11,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vqd_export.checkpoint import CheckpointError, read_index  # noqa: E402
 from vqd_export.files import OutputFolderError, check_output_folder  # noqa: E402
+from vqd_fixtures.checkpoint import CheckpointError, read_index  # noqa: E402
 
 from vqd_export import DEFAULT_OPSET  # noqa: E402
 
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
 
     from vqd_export.check import CheckError
     from vqd_export.pipeline_export import export_checkpoint
-    from vqd_export.quiet import quiet
+    from vqd_fixtures.quiet import quiet
 
     quiet()
     try:

@@ -10,10 +10,7 @@ the float32 module is printed beside it.
 import onnx
 import torch
 
-from .component import Component
-
-BATCHES = (1, 2)
-
+from vqd_fixtures.component import BATCHES, Component
 
 class CheckError(Exception):
     """An exported component that disagrees with PyTorch past its tolerance."""
@@ -44,17 +41,6 @@ def _session(path: str):
     import onnxruntime as ort
 
     return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-
-
-def draw_inputs(component: Component, seed: int = 0) -> list[tuple]:
-    """The check's inputs: one tuple per batch size of BATCHES, from a fixed seed."""
-    gen = torch.Generator().manual_seed(seed)
-    return [component.random_inputs(b, gen) for b in BATCHES]
-
-
-def torch_outputs(component: Component, inputs: list[tuple]) -> list[torch.Tensor]:
-    with torch.no_grad():
-        return [component.module(*x).float() for x in inputs]
 
 
 def check_component(component: Component, path: str, inputs: list[tuple], reference: list[torch.Tensor],

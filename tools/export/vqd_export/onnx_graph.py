@@ -64,20 +64,21 @@ def _nbytes(t: onnx.TensorProto) -> int:
     return count * helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
 
 
-def _attribute_tensors(graph: onnx.GraphProto):
+def attribute_tensors(graph: onnx.GraphProto):
     """Every tensor a node attribute holds (a Constant's `value`, and those of subgraphs, recursively).
     torch's exporter stores these as external files too when they are large (ITHQ's AdaLayerNorm
-    LayerNorms: 144 Constant tensors of [1408]), so `rewrite` must carry them like the initializers."""
+    LayerNorms: 144 Constant tensors of [1408]), so `rewrite` (and quantize.py) must carry them like the
+    initializers."""
     for node in graph.node:
         for attr in node.attribute:
             if attr.HasField("t"):
                 yield attr.t
             yield from attr.tensors
             if attr.HasField("g"):
-                yield from _attribute_tensors(attr.g)
+                yield from attribute_tensors(attr.g)
                 yield from attr.g.initializer
             for g in attr.graphs:
-                yield from _attribute_tensors(g)
+                yield from attribute_tensors(g)
                 yield from g.initializer
 
 
@@ -90,7 +91,7 @@ def rewrite(src: str, dst: str, *, fp16: bool = False, external: str = "auto") -
         raise ValueError(f"--external-data: expected auto, always or never, got {external!r}")
     model = onnx.load(src, load_external_data=False)
     base = os.path.dirname(os.path.abspath(src))
-    others = list(_attribute_tensors(model.graph))                     # stored as given (no fp16 cast)
+    others = list(attribute_tensors(model.graph))                     # stored as given (no fp16 cast)
     bound = sum(_nbytes(t) for t in model.graph.initializer) + sum(_nbytes(t) for t in others)  # fp32 size: an upper bound for fp16
     use_external = external == "always" or (external == "auto" and bound > PROTOBUF_LIMIT)
     data_name = os.path.basename(dst) + ".data"

@@ -21,13 +21,14 @@ import time
 import torch
 
 from . import DEFAULT_OPSET
-from .check import CheckError, check_component, describe, draw_inputs, float64_log_softmax, round_weights_to_fp16, torch_outputs
-from .checkpoint import CheckpointError, load_components, read_index
+from .check import CheckError, check_component, describe, float64_log_softmax, round_weights_to_fp16
 from .files import staged_folder, write_json, write_safetensors
 from .onnx_graph import export_component
-from .text_encoder import text_encoder_component
-from .transformer import transformer_component
-from .vqvae_decoder import vqvae_decoder_component
+from vqd_fixtures.checkpoint import CheckpointError, load_components, read_index
+from vqd_fixtures.component import draw_inputs, torch_outputs
+from vqd_fixtures.text_encoder import text_encoder_component
+from vqd_fixtures.transformer import transformer_component
+from vqd_fixtures.vqvae_decoder import vqvae_decoder_component
 
 
 TRACE_BATCH = 2

@@ -44,6 +44,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from .files import staged_folder
+from .onnx_graph import attribute_tensors
 
 # the components whose MatMul/Gemm weights are quantized (the VQ-VAE decoder is convolutions)
 COMPONENTS = ("transformer", "text_encoder")
@@ -95,7 +96,8 @@ def _weight_of(node, inits, uses, graph_outputs):
 
 def quantize_model(src: str, dst: str) -> dict:
     """Writes `src` (an ONNX model, external data beside it allowed) with int8 MatMul/Gemm weights as
-    `dst` (one file, or `dst` + `dst.data` past protobuf's limit). Returns {"quantized": count of
+    `dst` (one file, or `dst` + `dst.data` past protobuf's limit). Every tensor `dst` holds is inside it or
+    in `dst.data`: initializers, Constant nodes' values and subgraphs' tensors alike. Returns {"quantized": count of
     weights, "float_bytes": their float32 size, "int8_bytes": their int8 size, "external": bool}."""
     model = onnx.load(src, load_external_data=False)
     base = os.path.dirname(os.path.abspath(src))
@@ -163,14 +165,19 @@ def quantize_model(src: str, dst: str) -> dict:
     graph.initializer.extend(kept)
     del graph.node[:]
     graph.node.extend(new_nodes)
+    # Constant nodes' values and subgraphs' tensors are read in too: an ITHQ-size export keeps its 144
+    # AdaLayerNorm tables there, in the source's data file, which is not copied (issue 31, item 0)
+    for t in attribute_tensors(graph):
+        if t.data_location == TensorProto.EXTERNAL:
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t, base), t.name))
     if not any(o.domain in ("", "ai.onnx") and o.version >= 10 for o in model.opset_import):
         raise ValueError(f"{src}: expected an ONNX opset ≥ 10 (MatMulInteger, DynamicQuantizeLinear)")
 
-    total = sum(len(t.raw_data) for t in graph.initializer)
+    total = sum(len(t.raw_data) for t in graph.initializer) + sum(len(t.raw_data) for t in attribute_tensors(graph))
     external = total > PROTOBUF_LIMIT
     if external:
         onnx.save_model(model, dst, save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=os.path.basename(dst) + ".data", size_threshold=1024)
+                        location=os.path.basename(dst) + ".data", size_threshold=1024, convert_attribute=True)
     else:
         onnx.save_model(model, dst)
     return {"quantized": len(quantized), "float_bytes": float_bytes, "int8_bytes": int8_bytes, "external": external}
