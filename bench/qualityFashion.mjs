@@ -13,7 +13,7 @@
 // Held-out row: where the model folder's prompts.json lists held_out prompts (docs/model-folder.md; prompts
 // kept out of training, e.g. "the boot" for ankle boot), one more cell per guidance at the first --steps
 // value, reference spacing: about as many samples as a cell (10 · per-prompt, spread over the held-out
-// prompts), the fraction classified as each prompt's class, and their Fréchet distance.
+// prompts), the fraction classified as each prompt's class, their Fréchet distance and detached-blob rate.
 // --tokens FILE: where FILE does not exist, every cell's final tokens are written to it (JSON); where it
 // does, each row gets `agreement`, the share of final tokens equal to FILE's in the same cell (same
 // seeds): for an int8 or fp16 export against the float32 one.
@@ -146,19 +146,21 @@ if (heldOut.length > 0) {
     const generator = new TorchGenerator().manualSeed(1000 * guidance + steps + 7);
     const features = new Float32Array(heldOut.length * each * FEATURES);
     let hits = 0;
+    let blobs = 0;
     let n = 0;
     for (let done = 0; done < each; done += CHUNK) {
       const I = Math.min(CHUNK, each - done);
       const { images } = await pipe.generate({ prompt: heldOut.map((h) => h.prompt), numImagesPerPrompt: I, numInferenceSteps: steps, guidanceScale: guidance, generator });
       const out = await classifier.classify(imagesToUnit(images), images.length);
       for (let b = 0; b < images.length; b++) if (out.labels[b] === heldOut[Math.floor(b / I)].label) hits++;
+      blobs += blobRate(images);
       features.set(out.features, n * FEATURES);
       n += images.length;
     }
-    const row = { guidance, steps, method: `held-out prompts (${heldOut.length}), reference spacing`, samples: n, frechet: fdTo(features, n), accuracy: hits / n, seconds: (performance.now() - started) / 1000 };
+    const row = { guidance, steps, method: `held-out prompts (${heldOut.length}), reference spacing`, samples: n, frechet: fdTo(features, n), accuracy: hits / n, blobs: blobs / n, seconds: (performance.now() - started) / 1000 };
     heldRows.push(row);
     if (asJson) console.log(JSON.stringify(row));
-    else console.error(`guidance ${guidance}, ${steps} steps, ${row.method}: FD ${row.frechet.toFixed(2)}, accuracy ${row.accuracy.toFixed(3)} (${row.seconds.toFixed(0)} s)`);
+    else console.error(`guidance ${guidance}, ${steps} steps, ${row.method}: FD ${row.frechet.toFixed(2)}, accuracy ${row.accuracy.toFixed(3)}, detached blobs ${row.blobs.toFixed(3)} (${row.seconds.toFixed(0)} s)`);
   }
 }
 
@@ -178,8 +180,8 @@ if (!asJson) {
   }
   if (heldRows.length > 0) {
     console.log(`held-out prompts (prompts.json's held_out, not trained on: ${heldOut.map((h) => JSON.stringify(h.prompt)).join(", ")}), ${stepsList[0]} steps, reference spacing:\n`);
-    console.log("| guidance | samples | Fréchet distance | fraction classified as the prompt's class |\n| --- | --- | --- | --- |");
-    for (const r of heldRows) console.log(`| ${r.guidance} | ${r.samples} | ${r.frechet.toFixed(2)} | ${r.accuracy.toFixed(3)} |`);
+    console.log("| guidance | samples | Fréchet distance | fraction classified as the prompt's class | detached-blob rate |\n| --- | --- | --- | --- | --- |");
+    for (const r of heldRows) console.log(`| ${r.guidance} | ${r.samples} | ${r.frechet.toFixed(2)} | ${r.accuracy.toFixed(3)} | ${r.blobs.toFixed(3)} |`);
     console.log("");
   }
   console.log("| reference | value |\n| --- | --- |");
