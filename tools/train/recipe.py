@@ -241,25 +241,26 @@ def load_vqvae(run, args):
 # ---------------------------------------------------------------- stage 2: codes
 
 @torch.no_grad()
-def tokenize_images(vq, images, args, reconstruct):
-    """images float [n, 1, 28, 28] in [0, 1] → (codes long [n, h·w], reconstruction MSE in [0, 1] units or None)."""
+def tokenize_images(vq, images, reconstruct):
+    """images float [n, 1, 28, 28] in [0, 1] → (codes long [n, h·w], reconstruction MSE in [0, 1] units or None).
+    In float32, without autocast: the codes are then those of diffusers' own quantizer on the saved VQModel
+    (checks.test_tokens), not bfloat16's near ties."""
     codes, mse = [], []
     for i in range(0, images.shape[0], 1000):
         x = images[i:i + 1000] * 2 - 1
-        with autocast(args, "vqvae"):
-            z, c = quantize(vq, x)
-            codes.append(c)
-            if reconstruct:
-                zq = vq.quantize.embedding.weight[c].view(z.shape[0], z.shape[2], z.shape[3], -1).permute(0, 3, 1, 2)
-                r = decode(vq, zq).float()
-                mse.append(((r.clamp(-1, 1) - x) / 2).pow(2).mean((1, 2, 3)))
+        z, c = quantize(vq, x)
+        codes.append(c)
+        if reconstruct:
+            zq = vq.quantize.embedding.weight[c].view(z.shape[0], z.shape[2], z.shape[3], -1).permute(0, 3, 1, 2)
+            r = decode(vq, zq).float()
+            mse.append(((r.clamp(-1, 1) - x) / 2).pow(2).mean((1, 2, 3)))
     return torch.cat(codes), (torch.cat(mse).mean().item() if reconstruct else None)
 
 
 def stage_codes(run, args, train_x, test_x):
     vq = load_vqvae(run, args)
-    train_codes, _ = tokenize_images(vq, train_x, args, False)   # decoding is half the cost; the test set's MSE says it
-    test_codes, test_mse = tokenize_images(vq, test_x, args, True)
+    train_codes, _ = tokenize_images(vq, train_x, False)   # decoding is half the cost; the test set's MSE says it
+    test_codes, test_mse = tokenize_images(vq, test_x, True)
     run.save("codes.pt", {"train": train_codes.cpu(), "test": test_codes.cpu(), "done": True})
     run.log("codes", "done", test_recon_mse=test_mse,
             codes_used_by_train=int(train_codes.unique().numel()))
@@ -299,7 +300,8 @@ def stage_transformer(run, args, tok, train_y):
         step, running = 0, None
         run.log("transformer", "start", transformer_parameters=sum(p.numel() for p in model.parameters()),
                 text_encoder_parameters=sum(p.numel() for p in text.parameters()), prompts=len(rows), steps=args.steps,
-                longest_prompt_ids=prompts.check(tok, args.length))
+                longest_prompt_ids=prompts.check(tok, args.length),
+                class_name_ids={name: ids[first[k]].tolist() for k, name in enumerate(data.CLASS_NAMES)})
     else:
         for m, name in ((text, "text"), (model, "model"), (null, "null")):
             m.load_state_dict(saved[name])
