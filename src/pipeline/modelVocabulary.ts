@@ -24,10 +24,24 @@
 import { describe } from "../errors.js";
 import { parseJsonObject, readFolderFile, type JsonObject, type ModelFileSource } from "./modelFolder.js";
 
-/** The file's path inside a model folder. */
+/**
+ * The file's path inside a model folder.
+ *
+ * @example
+ * ```ts
+ * await fetch(`${modelUrl}/${VOCABULARY_FILE}`); // …/prompts.json
+ * ```
+ */
 export const VOCABULARY_FILE = "prompts.json";
 
-/** Bounds on what `prompts.json` may declare; a file beyond them is refused before its lists are built. */
+/**
+ * Bounds on what `prompts.json` may declare; a file beyond them is refused before its lists are built.
+ *
+ * @example
+ * ```ts
+ * VOCABULARY_LIMITS.maxBytes; // 1048576: a larger prompts.json is refused before it is read whole
+ * ```
+ */
 export const VOCABULARY_LIMITS = {
   /** The file's size. */
   maxBytes: 1024 * 1024,
@@ -39,7 +53,14 @@ export const VOCABULARY_LIMITS = {
   maxStringLength: 1_000,
 } as const;
 
-/** One class of {@link ModelVocabulary}. */
+/**
+ * One class of {@link ModelVocabulary}.
+ *
+ * @example
+ * ```ts
+ * const bag: VocabularyClass = { name: "bag", phrases: ["bag", "handbag"], prompts: ["a bag"], heldOut: ["the purse"] };
+ * ```
+ */
 export interface VocabularyClass {
   /** What the class is called. */
   readonly name: string;
@@ -66,7 +87,17 @@ export function promptWords(text: string): string[] {
   return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w !== "");
 }
 
-/** What a model folder's `prompts.json` says: its classes and the phrases that name them. */
+/**
+ * What a model folder's `prompts.json` says: its classes and the phrases that name them. A loaded
+ * pipeline holds its folder's as `pipe.vocabulary` (null without the file).
+ *
+ * @example
+ * ```ts
+ * const pipe = await VQDiffusionPipeline.fromPretrained("fashion-mnist");
+ * pipe.vocabulary?.summary(); // "t-shirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle boot"
+ * pipe.vocabulary?.knows("a car"); // false: generate warns through onWarning
+ * ```
+ */
 export class ModelVocabulary {
   /** The classes, in the file's order. */
   readonly classes: readonly VocabularyClass[];
