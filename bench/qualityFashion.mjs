@@ -9,7 +9,7 @@
 //
 //   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5]
 //                                 [--methods reference,linspace,purity] [--model DIR] [--json]
-//                                 [--tokens FILE] [--threads N]
+//                                 [--tokens FILE] [--threads N] [--test-tokens FILE]
 // Held-out row: where the model folder's prompts.json lists held_out prompts (docs/model-folder.md; prompts
 // kept out of training, e.g. "the boot" for ankle boot), one more cell per guidance at the first --steps
 // value, reference spacing: about as many samples as a cell (10 · per-prompt, spread over the held-out
@@ -81,7 +81,8 @@ const train = readFashionMnist("train");
 const trainN = 10 * perPrompt;
 const trainEval = await classifier.classify(train.pixels.subarray(0, trainN * 784), trainN);
 reference.push({ row: `Fréchet distance: ${trainN} training images`, value: fdTo(trainEval.features, trainN) });
-const tokens = readTestTokens();
+// --test-tokens FILE: the test set's codes under another model's VQ-VAE (tools/train/recipe.py writes DIR/eval/test-tokens.bin)
+const tokens = readTestTokens(flag("test-tokens", undefined));
 const recon = [];
 for (let start = 0; start < test.n; start += 500) {
   const data = Int32Array.from(tokens.subarray(start * 49, (start + 500) * 49));
