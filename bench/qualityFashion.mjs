@@ -9,7 +9,11 @@
 //
 //   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5]
 //                                 [--methods reference,linspace,purity] [--model DIR] [--json]
-//                                 [--tokens FILE] [--threads N]
+//                                 [--tokens FILE] [--threads N] [--test-tokens FILE]
+// Held-out row: where the model folder's prompts.json lists held_out prompts (docs/model-folder.md; prompts
+// kept out of training, e.g. "the boot" for ankle boot), one more cell per guidance at the first --steps
+// value, reference spacing: about as many samples as a cell (10 · per-prompt, spread over the held-out
+// prompts), the fraction classified as each prompt's class, their Fréchet distance and detached-blob rate.
 // --tokens FILE: where FILE does not exist, every cell's final tokens are written to it (JSON); where it
 // does, each row gets `agreement`, the share of final tokens equal to FILE's in the same cell (same
 // seeds): for an int8 or fp16 export against the float32 one.
@@ -77,7 +81,8 @@ const train = readFashionMnist("train");
 const trainN = 10 * perPrompt;
 const trainEval = await classifier.classify(train.pixels.subarray(0, trainN * 784), trainN);
 reference.push({ row: `Fréchet distance: ${trainN} training images`, value: fdTo(trainEval.features, trainN) });
-const tokens = readTestTokens();
+// --test-tokens FILE: the test set's codes under another model's VQ-VAE (tools/train/recipe.py writes DIR/eval/test-tokens.bin)
+const tokens = readTestTokens(flag("test-tokens", undefined));
 const recon = [];
 for (let start = 0; start < test.n; start += 500) {
   const data = Int32Array.from(tokens.subarray(start * 49, (start + 500) * 49));
@@ -130,6 +135,36 @@ for (const guidance of guidances) {
   }
 }
 
+// Held-out prompts (prompts.json's held_out): the intended class is the class that lists them.
+const heldOut = (pipe.vocabulary?.classes ?? []).flatMap((c) => c.heldOut.map((prompt) => ({ prompt, label: CLASS_NAMES.indexOf(c.name) })));
+if (heldOut.some((h) => h.label < 0)) throw new Error(`prompts.json: expected held_out prompts under the class names ${CLASS_NAMES.join(", ")}`);
+const heldRows = [];
+if (heldOut.length > 0) {
+  const each = Math.max(1, Math.round((10 * perPrompt) / heldOut.length));
+  for (const guidance of guidances) {
+    const steps = stepsList[0];
+    const started = performance.now();
+    const generator = new TorchGenerator().manualSeed(1000 * guidance + steps + 7);
+    const features = new Float32Array(heldOut.length * each * FEATURES);
+    let hits = 0;
+    let blobs = 0;
+    let n = 0;
+    for (let done = 0; done < each; done += CHUNK) {
+      const I = Math.min(CHUNK, each - done);
+      const { images } = await pipe.generate({ prompt: heldOut.map((h) => h.prompt), numImagesPerPrompt: I, numInferenceSteps: steps, guidanceScale: guidance, generator });
+      const out = await classifier.classify(imagesToUnit(images), images.length);
+      for (let b = 0; b < images.length; b++) if (out.labels[b] === heldOut[Math.floor(b / I)].label) hits++;
+      blobs += blobRate(images);
+      features.set(out.features, n * FEATURES);
+      n += images.length;
+    }
+    const row = { guidance, steps, method: `held-out prompts (${heldOut.length}), reference spacing`, samples: n, frechet: fdTo(features, n), accuracy: hits / n, blobs: blobs / n, seconds: (performance.now() - started) / 1000 };
+    heldRows.push(row);
+    if (asJson) console.log(JSON.stringify(row));
+    else console.error(`guidance ${guidance}, ${steps} steps, ${row.method}: FD ${row.frechet.toFixed(2)}, accuracy ${row.accuracy.toFixed(3)}, detached blobs ${row.blobs.toFixed(3)} (${row.seconds.toFixed(0)} s)`);
+  }
+}
+
 if (tokensFile && !savedTokens) writeFileSync(tokensFile, JSON.stringify(cellTokens));
 
 if (!asJson) {
@@ -142,6 +177,12 @@ if (!asJson) {
       const cells = methods.map((m) => rows.find((r) => r.guidance === guidance && r.steps === steps && r.method === m.name));
       console.log(`| ${steps} | ${cells.map((c) => `${c.frechet.toFixed(2)} / ${c.accuracy.toFixed(3)} / ${c.blobs.toFixed(3)}`).join(" | ")} |`);
     }
+    console.log("");
+  }
+  if (heldRows.length > 0) {
+    console.log(`held-out prompts (prompts.json's held_out, not trained on: ${heldOut.map((h) => JSON.stringify(h.prompt)).join(", ")}), ${stepsList[0]} steps, reference spacing:\n`);
+    console.log("| guidance | samples | Fréchet distance | fraction classified as the prompt's class | detached-blob rate |\n| --- | --- | --- | --- | --- |");
+    for (const r of heldRows) console.log(`| ${r.guidance} | ${r.samples} | ${r.frechet.toFixed(2)} | ${r.accuracy.toFixed(3)} | ${r.blobs.toFixed(3)} |`);
     console.log("");
   }
   console.log("| reference | value |\n| --- | --- |");

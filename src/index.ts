@@ -39,6 +39,8 @@ export { externalTensors } from "./formats/onnxExternalTensors.js";
 export type { ExternalTensor } from "./formats/onnxExternalTensors.js";
 export { OnnxComponent } from "./pipeline/onnxComponent.js";
 export type { OrtModule, OrtSessionOptions, ValueSpec, FloatOutput } from "./pipeline/onnxComponent.js";
+export { ModelVocabulary, promptWords, readModelVocabulary, VOCABULARY_FILE, VOCABULARY_LIMITS } from "./pipeline/modelVocabulary.js";
+export type { VocabularyClass } from "./pipeline/modelVocabulary.js";
 export { PromptTokenizer } from "./pipeline/promptTokenizer.js";
 export type { PromptEncodeOptions, WarningHandler } from "./pipeline/promptTokenizer.js";
 export { readSafetensors, readSafetensorsFile, SAFETENSORS_MAX_HEADER_BYTES } from "./formats/safetensors.js";

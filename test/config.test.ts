@@ -132,7 +132,7 @@ describe("fromPretrained / saveConfig (vq-diffusion/node)", () => {
     await writeFile(join(dir, "scheduler_config.json"), "{ not json");
     await expect(VQDiffusionScheduler.fromPretrained(dir)).rejects.toThrow(new RegExp(`^${join(dir, "scheduler_config.json")}: expected JSON, got a parse error`));
     await expect(VQDiffusionScheduler.fromPretrained("")).rejects.toThrow(
-      new Error('pretrainedModelNameOrPath: expected a bundled model (fashion-mnist), a folder path starting with ./, ../ or /, an http(s):// URL, or a Hub model id org/name, got ""'),
+      new Error('pretrainedModelNameOrPath: expected a bundled model (fashion-mnist), a folder (an existing one, or a path starting with ./, ../ or /), an http(s):// URL, or a Hub model id org/name, got ""'),
     );
     await expect(readSchedulerConfig("")).rejects.toThrow(new Error('dir: expected a folder path, got ""'));
     const file = join(dir, "scheduler_config.json");

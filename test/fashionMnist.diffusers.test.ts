@@ -4,10 +4,10 @@
  * tools/train/record_diffusers.py) against `vq-diffusion/node` on its export by tools/export.
  *
  * - `fashion-mnist`: the bundled model (models/fashion-mnist, exported from the committed checkpoint
- *   models/fashion-mnist-diffusers by tools/train/export_checkpoint.py), replaying
+ *   models/fashion-mnist-diffusers by tools/export/export.py), replaying
  *   test/fixtures/fashion-mnist-diffusers.json (record_diffusers.py on that checkpoint).
- * - `fashion-mnist-tiny`: `tools/train/train_diffusers.py` at toy sizes (a few training steps on 1000
- *   images; the command is in its README): the same classes and files as the shipped recipe — the
+ * - `fashion-mnist-tiny`: the former `tools/train/train_diffusers.py` at toy sizes (a few training steps
+ *   on 1000 images; tools/train/README.md gives recipe.py's toy command): the same classes and files as the recipe — the
  *   class-name CLIP vocabulary with CLIPTokenizer, CLIPTextModel, Transformer2DModel (ada-norm, GELU),
  *   VQModel on 28×28 grey, learnable null embeddings, VQDiffusionScheduler.
  *

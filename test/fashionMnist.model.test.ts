@@ -1,6 +1,6 @@
 /**
- * The bundled Fashion-MNIST model (models/fashion-mnist, exported by tools/train/export_checkpoint.py
- * from the diffusers checkpoint models/fashion-mnist-diffusers): its ONNX components against the
+ * The bundled Fashion-MNIST model (models/fashion-mnist, exported by tools/export/export.py from the
+ * diffusers checkpoint models/fashion-mnist-diffusers): its ONNX components against the
  * checkpoint's PyTorch outputs recorded at export, loaded through the pipeline's own code; determinism;
  * the CLIP tokenizer's handling of words outside the class names; and a fixed-seed statistical check
  * with the evaluation classifier (the one test here that needs the trained weights, not just the
@@ -104,7 +104,7 @@ describe("Fashion-MNIST model", async () => {
   });
 
   it("the prompts the CLI and the page list are the class names its training log lists, in label order, with the same ids", () => {
-    // train_diffusers.py logs "prompt ids t-shirt: [556, ...]; trouser: [...]; ..." before training the transformer.
+    // The former train_diffusers.py logged "prompt ids t-shirt: [556, ...]; trouser: [...]; ..." before training the transformer.
     const log = readFileSync(new URL("../models/fashion-mnist/training-log.txt", import.meta.url), "utf8");
     const line = log.split("\n").find((l) => l.includes("] prompt ids "));
     expect(line).toBeDefined();

@@ -162,9 +162,9 @@ describe("models by Hub id (Node.js, loopback Hub)", () => {
     expect(byTag.config).toEqual(local.config);
     expect(readFileSync(join(cacheDir, "models--org--tiny", "refs", "v1"), "utf8")).toBe(V1);
     expect(existsSync(join(cacheDir, "models--org--tiny", "refs", "main"))).toBe(false);
-    // Only the files the pipeline reads: not the training log, README or checksums, nor the text encoder's config.
+    // Only the files the pipeline reads (prompts.json among them: docs/model-folder.md): not the training log, README or checksums, nor the text encoder's config.
     expect(listTree(join(cacheDir, "models--org--tiny", "snapshots", V1)).filter((p) => statSync(join(cacheDir, "models--org--tiny", "snapshots", V1, p)).isFile())).toEqual(
-      Object.keys(fashion).filter((p) => (p.includes("/") && p !== "text_encoder/config.json") || p === "model_index.json").sort(),
+      Object.keys(fashion).filter((p) => (p.includes("/") && p !== "text_encoder/config.json") || p === "model_index.json" || p === "prompts.json").sort(),
     );
     const byCommit = await VQDiffusionPipeline.fromPretrained("org/tiny", { cacheDir, revision: V1, localFilesOnly: true });
     expect(byCommit.config).toEqual(local.config);

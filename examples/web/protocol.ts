@@ -33,6 +33,8 @@ export type StepTimes = { transformerMs: number; schedulerMs: number; guidanceMs
 
 export type GenerateMessage =
   | { type: "loaded"; ms: number; backend: string; webgpu: "none" | "no-adapter" | "adapter" }
+  /** A warning of the pipeline (`onWarning`): a prompt naming nothing the model knows, a prompt cut to L tokens. */
+  | { type: "warning"; message: string }
   | { type: "step"; step: number; total: number; images: ImageLike[] | null; times: StepTimes }
   | { type: "done"; images: ImageLike[]; tokens: Int32Array; times: StepTimes; totalMs: number; decodeMs: number; textEncoderMs: number }
   | { type: "error"; message: string };

@@ -5,7 +5,7 @@
  * per step of the transformer and of the scheduler. When a run ends, `window.vqdResult` holds its
  * tokens (the browser test reads them).
  */
-import { composeImageSheet, formatGenerationParameters, imageToBlob } from "vq-diffusion";
+import { composeImageSheet, formatGenerationParameters, imageToBlob, ModelVocabulary, VOCABULARY_FILE } from "vq-diffusion";
 import { FASHION_MNIST_PROMPTS } from "vq-diffusion/demo";
 import { backendNotice } from "./backendNotice.ts";
 import type { GenerateMessage, GenerateRequest, ImageLike } from "./protocol.ts";
@@ -34,9 +34,33 @@ async function offerDownload(link: HTMLAnchorElement, sheet: ImageLike, request:
   link.hidden = false;
 }
 
+/**
+ * What the model knows, from its folder's prompts.json (docs/model-folder.md), shown under the prompt box
+ * and offered in its list; the built-in class names when the folder has no such file.
+ */
+async function showVocabulary(modelUrl: string, list: HTMLDataListElement, known: HTMLElement): Promise<void> {
+  let phrases: readonly string[] = KNOWN_PROMPTS;
+  let summary = KNOWN_PROMPTS.join(", ");
+  try {
+    const response = await fetch(`${modelUrl}/${VOCABULARY_FILE}`);
+    if (response.ok) {
+      const vocabulary = ModelVocabulary.fromJson(await response.json(), VOCABULARY_FILE);
+      phrases = vocabulary.classes.flatMap((c) => c.phrases);
+      summary = vocabulary.summary();
+    }
+  } catch (e) {
+    summary += ` (${VOCABULARY_FILE} could not be read: ${(e as Error)?.message ?? String(e)})`;
+  }
+  list.replaceChildren(...phrases.map((p) => new Option(p, p)));
+  known.textContent = `this model knows: ${summary}`;
+}
+
 export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElement, status: HTMLElement): () => void {
   const list = document.querySelector<HTMLDataListElement>("#prompts")!;
   for (const p of KNOWN_PROMPTS) list.append(new Option(p, p));
+  const warnings = document.querySelector<HTMLElement>("#warnings")!;
+  const modelUrl = new URL("./models/fashion-mnist", document.baseURI).href;
+  void showVocabulary(modelUrl, list, document.querySelector<HTMLElement>("#known")!);
   const backend = form.elements.namedItem("backend") as HTMLSelectElement;
   const notice = document.querySelector<HTMLParagraphElement>("#notice")!;
   const save = document.querySelector<HTMLAnchorElement>("#save")!;
@@ -56,7 +80,7 @@ export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElemen
     const images = Number(value("images"));
     const request: GenerateRequest = {
       type: "generate",
-      modelUrl: new URL("./models/fashion-mnist", document.baseURI).href,
+      modelUrl,
       backend: value("backend") === "webgpu" ? "webgpu" : "wasm",
       preview: value("preview") !== "off",
       options: {
@@ -75,6 +99,8 @@ export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElemen
     document.body.dataset.state = "running";
     save.hidden = true;
     status.textContent = "loading the model…";
+    warnings.replaceChildren();
+    warnings.hidden = true;
     const columns = Math.min(images, 8);
     worker.onmessage = (event: MessageEvent<GenerateMessage>) => {
       const m = event.data;
@@ -85,6 +111,9 @@ export function setUpTextToImage(form: HTMLFormElement, canvas: HTMLCanvasElemen
         notice.hidden = text === null;
         notice.textContent = text ?? "";
         status.textContent = `model loaded in ${m.ms.toFixed(0)} ms (${m.backend}); generating…`;
+      } else if (m.type === "warning") {
+        warnings.append(`warning: ${m.message}`, document.createElement("br"));
+        warnings.hidden = false;
       } else if (m.type === "step") {
         if (m.images) draw(canvas, m.images, columns);
         status.textContent = `step ${m.step + 1}/${m.total} · per step: transformer ${m.times.transformerMs.toFixed(2)} ms, scheduler ${m.times.schedulerMs.toFixed(2)} ms`;

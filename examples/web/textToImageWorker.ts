@@ -60,6 +60,7 @@ if (!isOrtThread) self.onmessage = async (event: MessageEvent<GenerateRequest>) 
       timestepSpacing: options.timestepSpacing,
       strategy: options.strategy,
       mode: options.mode,
+      onWarning: (message) => post({ type: "warning", message }),
       onStep: async ({ step, sample, timings }) => {
         const images = request.preview ? await pipe.decodePreview(sample) : null;
         post({ type: "step", step, total: options.numInferenceSteps, images, times: perStep(timings) });

@@ -14,7 +14,8 @@ import { PACKAGE_ROOT } from "../node/bundledModels.js";
 import { loadNodePipeline, VQDiffusionPipeline } from "../node/nodePipeline.js";
 import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
-import { HELP, parseArgs, USAGE, UsageError, type ConvertArgs, type GenerateArgs, type SampleArgs } from "./args.js";
+import { helpText } from "./helpText.js";
+import { parseArgs, USAGE, UsageError, type ConvertArgs, type GenerateArgs, type SampleArgs } from "./args.js";
 import { openModelOrCheckpoint } from "../node/conversionCache.js";
 import { convertIntoFolder, isAbsentOrEmpty } from "../node/convertFolder.js";
 import { checkOutFile } from "./outFile.js";
@@ -357,7 +358,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     return 2;
   }
   if (args.command === "help") {
-    io.stdout(HELP + "\n");
+    io.stdout(helpText() + "\n");
     return 0;
   }
   if (args.command === "version") {

@@ -23,6 +23,7 @@ import { toRGBAImages, type RGBAImage } from "./images.js";
 import { locateFolderFile, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
 import { locateExternalData, readExternalData } from "./onnxExternalData.js";
 import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxComponent.js";
+import { readModelVocabulary, type ModelVocabulary } from "./modelVocabulary.js";
 import { contextBatch, normalizeEmbeddings } from "./promptEmbeddings.js";
 import { PromptTokenizer, type PromptEncodeOptions, type WarningHandler } from "./promptTokenizer.js";
 import { readSafetensors } from "../formats/safetensors.js";
@@ -78,8 +79,9 @@ export interface GenerateOptions
   latents?: Tensor<TokenArray>;
   /**
    * Receives this run's warnings (default: the pipeline's {@link VQDiffusionPipeline.onWarning}):
-   * words of a prompt the tokenizer does not know, named, and prompts over L tokens, with the text
-   * that was cut. They come before the text encoder runs; the run goes on.
+   * words of a prompt the tokenizer does not know, named, prompts over L tokens, with the text
+   * that was cut, and, for a folder with `prompts.json`, each prompt that names none of the model's
+   * phrases, with what it knows. They come before the text encoder runs; the run goes on.
    */
   onWarning?: WarningHandler;
 }
@@ -137,6 +139,8 @@ export interface PipelineComponents {
   readonly tokenizer: PromptTokenizer | null;
   /** The learned negative embedding [L, D] (learnable folders only). */
   readonly nullEmbeddings: Float32Array | null;
+  /** What the model was trained on: the folder's `prompts.json` (absent or null: the folder has none). */
+  readonly vocabulary?: ModelVocabulary | null;
 }
 
 /**
@@ -234,6 +238,7 @@ export class VQDiffusionPipeline {
       const tokenizerConfig = await readJson(source, "tokenizer/tokenizer_config.json", "the tokenizer's config");
       tokenizer = new PromptTokenizer(tokenizerJson, tokenizerConfig, L);
     }
+    const vocabulary = await readModelVocabulary(source);
 
     const onnx = async (path: string, spec: Parameters<typeof OnnxComponent.create>[3]) => {
       const model = await readRequired(source, path, "an ONNX model", PIPELINE_LIMITS.maxOnnxBytes);
@@ -273,12 +278,20 @@ export class VQDiffusionPipeline {
           outputs: [{ name: "last_hidden_state", type: "float32", dims: [null, L, D], what: "[B, L, D]" }],
         })
       : null;
-    return new this({ config, scheduler, transformer, decoder, textEncoder, tokenizer, nullEmbeddings }, onWarning);
+    return new this({ config, scheduler, transformer, decoder, textEncoder, tokenizer, nullEmbeddings, vocabulary }, onWarning);
   }
 
   /** The prompt tokenizer (null for a folder without one). */
   get tokenizer(): PromptTokenizer | null {
     return this.components.tokenizer;
+  }
+
+  /**
+   * What the model was trained on, from the folder's `prompts.json` (docs/model-folder.md), or null
+   * when the folder has none: e.g. `pipe.vocabulary?.summary()` to show a user the prompts it knows.
+   */
+  get vocabulary(): ModelVocabulary | null {
+    return this.components.vocabulary ?? null;
   }
 
   /**
@@ -316,6 +329,13 @@ export class VQDiffusionPipeline {
     if (options.generator !== undefined) checkGenerator("generator", options.generator);
     this.checkBatches(P, I, guided, prompts.kind === "text");
     const onWarning = checkWarningHandler("onWarning", options.onWarning) ?? this.onWarning;
+
+    if (prompts.kind === "text" && onWarning !== undefined && this.vocabulary !== null) {
+      for (const prompt of new Set(prompts.prompts)) {
+        const warning = this.vocabulary.unknownPromptWarning(prompt);
+        if (warning !== null) onWarning(warning);
+      }
+    }
 
     const timings: GenerationTimings = { textEncoderMs: 0, transformerMs: 0, guidanceMs: 0, schedulerMs: 0, decodeMs: 0, steps: 0 };
     let clock = performance.now();

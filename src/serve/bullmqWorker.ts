@@ -89,10 +89,16 @@ export async function startWorker(connection: ConnectionOptions, pipe: VQDiffusi
         log(`job ${job.id}: done`);
         return result;
       } catch (e) {
-        const message = (e as Error).message;
+        // A cancel is final: another attempt would be unwanted. The generation rejects with the signal's
+        // reason, which BullMQ's cancelJob sets to the string it is given, so the signal says it was a cancel.
+        if (signal?.aborted === true) {
+          const reason: unknown = signal.reason;
+          const message = `cancelled: ${reason instanceof Error ? reason.message : String(reason)}`;
+          log(`job ${job.id}: ${message}`);
+          throw new UnrecoverableError(message);
+        }
+        const message = e instanceof Error ? e.message : String(e);
         log(`job ${job.id}: failed: ${message}`);
-        // A cancel is final: another attempt would be unwanted.
-        if ((e as Error).name === "AbortError") throw new UnrecoverableError(message);
         throw e;
       }
     },

@@ -5,4 +5,4 @@ export const CLASS_NAMES: readonly string[];
 export const FEATURES: number;
 export function imagesToUnit(images: readonly RGBAImage[]): Float32Array;
 export function loadClassifier(ort: OrtModule): Promise<{ classify(pixels: Float32Array, n: number): Promise<{ labels: Int32Array; features: Float32Array }> }>;
-export function readTestTokens(): Uint8Array;
+export function readTestTokens(file?: string | URL): Uint8Array;

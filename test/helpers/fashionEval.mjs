@@ -1,4 +1,4 @@
-// The Fashion-MNIST evaluation classifier (models/fashion-mnist-eval, trained by tools/train on the
+// The Fashion-MNIST evaluation classifier (models/fashion-mnist-eval, trained by tools/train's first recipe on the
 // training split): images in [0, 1] → predicted class and the 128 penultimate features. Used by the
 // statistical test and by the quality table.
 import { readFileSync } from "node:fs";
@@ -43,7 +43,7 @@ export async function loadClassifier(ort) {
   };
 }
 
-/** The VQ-VAE tokens of the 10 000 test images, [10000, 49] (uint8). */
-export function readTestTokens() {
-  return new Uint8Array(readFileSync(new URL("test-tokens.bin", EVAL_DIR)));
+/** The VQ-VAE tokens of the 10 000 test images, [10000, 49] (uint8): the bundled model's, or another file's. */
+export function readTestTokens(file = new URL("test-tokens.bin", EVAL_DIR)) {
+  return new Uint8Array(readFileSync(file));
 }

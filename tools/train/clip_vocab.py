@@ -1,15 +1,13 @@
-"""A CLIP byte-level BPE vocabulary made for the ten class names (CLIPTokenizer's vocab.json + merges.txt).
+"""A CLIP byte-level BPE vocabulary made for the model's prompts (CLIPTokenizer's vocab.json + merges.txt).
 
 CLIP's vocabulary is built in this order: the 256 byte characters (bytes_to_unicode), the same with
 the end-of-word marker "</w>", one token per merge, then <|startoftext|> and <|endoftext|>. Here the
-merges are only those that build each word of the class names left to right ("s n", "sn e", ...,
-"sneake r</w>"), so every class word is one token and any other word falls apart into byte tokens
+merges are only those that build each of the given words (prompts.words(): the words of every prompt in
+prompts.py) under CLIP's BPE ("s n", "sn e", ..., "sneake r</w>"), so every such word is one token and any other word falls apart into byte tokens
 (CLIP's behaviour: no unknown words). Sizes: 512 byte tokens + one per merge + 2 special tokens.
 """
 import json
 import os
-
-from data import CLASS_NAMES
 
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
@@ -27,35 +25,46 @@ def bytes_to_unicode():
     return dict(zip(bs, [chr(c) for c in cs]))
 
 
-def class_words():
-    """The words CLIP's pre-tokenizer makes of the class names (letters runs; "t-shirt" → t, -, shirt)."""
-    words = []
-    for name in CLASS_NAMES:
-        for part in name.replace("-", " - ").split():
-            if part not in words:
-                words.append(part)
-    return words
-
-
-def merges_for(word):
-    """The left-to-right merges that make `word` one token: [(left, right), ...]."""
-    symbols = list(word[:-1]) + [word[-1] + "</w>"]
-    out = []
+def bpe(symbols, ranks):
+    """CLIP's BPE of one word: merge the adjacent pair of lowest rank, every occurrence, until none is ranked."""
     while len(symbols) > 1:
-        out.append((symbols[0], symbols[1]))
-        symbols = [symbols[0] + symbols[1]] + symbols[2:]
-    return out
+        pairs = [(ranks.get((a, b), float("inf")), (a, b)) for a, b in zip(symbols, symbols[1:])]
+        rank, (a, b) = min(pairs)
+        if rank == float("inf"):
+            break
+        out, i = [], 0
+        while i < len(symbols):
+            if i + 1 < len(symbols) and symbols[i] == a and symbols[i + 1] == b:
+                out.append(a + b)
+                i += 2
+            else:
+                out.append(symbols[i])
+                i += 1
+        symbols = out
+    return symbols
 
 
-def build():
-    """Returns (vocab dict token → id, merges list of (left, right)) in CLIP's order."""
+def add_merges_for(word, merges, ranks):
+    """Appends the merges that make `word` one token under the merges already there: BPE with the current
+    ranks, then the first adjacent pair of what is left gets the next (lowest) rank, until one token is left.
+    Words made one token before stay so: none of their pairs remain for a later merge to apply to."""
+    symbols = list(word[:-1]) + [word[-1] + "</w>"]
+    while True:
+        symbols = bpe(symbols, ranks)
+        if len(symbols) == 1:
+            return
+        pair = (symbols[0], symbols[1])
+        ranks[pair] = len(merges)
+        merges.append(pair)
+
+
+def build(words):
+    """words: the words to make single tokens, in order. Returns (vocab dict token → id, merges list of (left, right)) in CLIP's order."""
     chars = list(bytes_to_unicode().values())
     tokens = chars + [c + "</w>" for c in chars]
-    merges = []
-    for w in class_words():
-        for m in merges_for(w):
-            if m not in merges:
-                merges.append(m)
+    merges, ranks = [], {}
+    for w in words:
+        add_merges_for(w, merges, ranks)
     for left, right in merges:
         if left + right not in tokens:
             tokens.append(left + right)
@@ -63,9 +72,9 @@ def build():
     return {t: i for i, t in enumerate(tokens)}, merges
 
 
-def write(folder):
-    """Writes vocab.json and merges.txt (CLIP's file formats) into `folder`; returns their paths."""
-    vocab, merges = build()
+def write(folder, words):
+    """Writes vocab.json and merges.txt (CLIP's file formats) for `words` into `folder`; returns their paths."""
+    vocab, merges = build(words)
     os.makedirs(folder, exist_ok=True)
     vocab_path, merges_path = os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt")
     with open(vocab_path, "w", encoding="utf-8") as f:

@@ -1,6 +1,6 @@
-"""The model's components, all diffusers' and transformers' own classes, built from train_diffusers.py's options.
+"""The model's components, all diffusers' and transformers' own classes, built from recipe.py's options.
 
-- tokenizer: CLIPTokenizer over clip_vocab's vocabulary, L = --length, padded with <|endoftext|>
+- tokenizer: CLIPTokenizer over clip_vocab's vocabulary of the prompts' words, L = --length, padded with <|endoftext|>
 - text_encoder: CLIPTextModel (D = --text-dim)                       input_ids [B, L] → [B, L, D]
 - transformer: Transformer2DModel, vector input, ada-norm          x_t long [B, N], [B, L, D], t → [B, K-1, N]
 - vqvae: VQModel, 28×28 grey ↔ 7×7 codes of a --codes codebook
@@ -20,9 +20,9 @@ import clip_vocab
 NUM_TRAIN_TIMESTEPS = 100
 
 
-def tokenizer(folder, length):
-    """CLIPTokenizer over the class-name vocabulary (files written into `folder`)."""
-    vocab_path, merges_path = clip_vocab.write(folder)
+def tokenizer(folder, length, words):
+    """CLIPTokenizer whose vocabulary makes each of `words` one token (files written into `folder`)."""
+    vocab_path, merges_path = clip_vocab.write(folder, words)
     return CLIPTokenizer(vocab_path, merges_path, model_max_length=length, pad_token=clip_vocab.EOS,
                          bos_token=clip_vocab.BOS, eos_token=clip_vocab.EOS, unk_token=clip_vocab.EOS)
 

@@ -7,10 +7,13 @@ cell, --per-prompt samples of each of the ten prompts; the Fréchet distance bet
 128 penultimate features (models/fashion-mnist-eval/classifier.onnx, run by onnxruntime) of the
 samples and of the 10 000 test images, and the fraction classified as the prompt. diffusers' spacing
 is the reference one (the first n of the T = 100 timesteps), so at 100 steps it is every timestep.
-This is what a training run can measure on its own machine (GPU); the table in the README comes from
-the TypeScript bench.
+Where the checkpoint's prompts.json lists held-out prompts (recipe.py writes 30, never trained on),
+one more row per guidance at the first --steps value: about as many samples, the fraction classified
+as each prompt's class. This is what a training run can measure on its own machine (GPU); the table
+in the README comes from the TypeScript bench.
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -89,6 +92,24 @@ def main():
             want = np.repeat(np.arange(10), args.per_prompt)
             print(f"guidance {g:g}, {steps} steps (diffusers, reference spacing): FD {frechet(feats, test_feats):.2f}, "
                   f"accuracy {np.mean(labels == want):.3f}, {n} samples ({time.time() - started:.0f} s)", flush=True)
+    held_path = os.path.join(args.checkpoint, "prompts.json")
+    held = []
+    if os.path.exists(held_path):
+        for c in json.load(open(held_path))["classes"]:
+            held += [(p, data.CLASS_NAMES.index(c["name"])) for p in c.get("held_out", [])]
+    if held:
+        each = max(1, round(10 * args.per_prompt / len(held)))
+        steps = int(args.steps.split(",")[0])
+        for g in [float(v) for v in args.guidance.split(",")]:
+            started = time.time()
+            gen = torch.Generator(device=args.device).manual_seed(int(1000 * g + steps + 7))
+            with torch.no_grad():
+                out = pipe([p for p, _ in held], num_inference_steps=steps, guidance_scale=g, num_images_per_prompt=each,
+                           generator=gen, output_type="np")
+            labels, feats = classify(out.images.transpose(0, 3, 1, 2).astype(np.float32))
+            want = np.repeat([label for _, label in held], each)
+            print(f"guidance {g:g}, {steps} steps, {len(held)} held-out prompts (diffusers, reference spacing): FD {frechet(feats, test_feats):.2f}, "
+                  f"accuracy {np.mean(labels == want):.3f}, {len(want)} samples ({time.time() - started:.0f} s)", flush=True)
     print(f"evaluation {time.time() - t0:.0f} s")
 
 
