@@ -8,6 +8,8 @@
 //              PyTorch, same threads (bench/pipeline.mjs)
 //   ithq       microsoft/vq-diffusion-ithq's architecture at full size, random weights: load, per-step
 //              transformer time and tokens against diffusers (bench/ithq.mjs)
+//   convert    the TypeScript conversion of a diffusers checkpoint: time, peak RSS, and the converted
+//              folder's 2-step tokens against diffusers' recording (bench/convert.mjs)
 //   quality    the bundled model's FD and accuracy by the classifier, against the test set
 //              (bench/qualityFashion.mjs); `quality -- --pixel-art` for the exact-posterior demo (bench/quality.mjs)
 //   serve      the HTTP server over BullMQ with 1 and 2 workers: requests per minute, p50/p95 latency
@@ -22,6 +24,7 @@ const BENCHES = {
   step: "step.mjs",
   pipeline: "pipeline.mjs",
   ithq: "ithq.mjs",
+  convert: "convert.mjs",
   quality: "qualityFashion.mjs",
   browser: "browser.mjs",
   serve: "serve.mjs",

@@ -67,3 +67,8 @@ export { browserHubPlatform, DEFAULT_CACHE_NAME } from "./hub/cacheStorageStore.
 export { DEFAULT_HUB_URL, HubNetworkError } from "./hub/hubApi.js";
 export type { ListedFile } from "./hub/hubApi.js";
 export type { HubProgressEvent } from "./hub/progress.js";
+export { convertPipeline, checkConvertOptions, CONVERTER_VERSION, CONVERT_LIMITS, CONVERSION_CHOICE_KEYS } from "./convert/convertPipeline.js";
+export type { ConvertOptions, ConversionChoice, FileWriter, ModelFolderSink, WrittenFile } from "./convert/convertPipeline.js";
+export { checkpointMetadataFiles, checkVariant, chooseWeightsFile, isCheckpointListing, CHECKPOINT_METADATA_FILES } from "./convert/checkpointFiles.js";
+export type { WeightsComponent } from "./convert/checkpointFiles.js";
+export type { OpenedFile } from "./pipeline/modelFolder.js";

@@ -27,3 +27,7 @@ export type { ModelLocation } from "./node/modelLocation.js";
 export { nodeHubPlatform, hubEnvironmentDefaults } from "./node/hubCache.js";
 export { hubCacheDir, hubOffline, isTrue } from "./node/hubEnvironment.js";
 export type { Environment } from "./node/hubEnvironment.js";
+export { conversionCacheDir, convertedFolderPath, openConvertedModel, openModelOrCheckpoint } from "./node/conversionCache.js";
+export type { ConversionLoadOptions, OpenedCheckpoint, OpenedModel } from "./node/conversionCache.js";
+export { convertIntoFolder, fileSystemSink, listCheckpointFolder, isAbsentOrEmpty, withOpen } from "./node/convertFolder.js";
+export type { ConvertIntoFolderOptions, ExistingDestination, ListedLocalFile } from "./node/convertFolder.js";

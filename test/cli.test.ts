@@ -46,7 +46,7 @@ describe("vq-diffusion sample", () => {
     [["sample", "--seed"], "--seed: expected a value, got nothing"],
     [["sample", "--colour", "red"], '--colour: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--colour"'],
     [["sample", "--batch_size", "2"], '--batch_size: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--batch_size" (diffusers\' batch_size is --batch here)'],
-    [["draw"], 'command: expected "generate", "sample", "serve" or "worker", got "draw"'],
+    [["draw"], 'command: expected "generate", "convert", "sample", "serve" or "worker", got "draw"'],
     [["sample", "--spacing", "cosine"], '--spacing: expected linspace, leading or trailing, got "cosine"'],
   ])("%j is a usage error with exit code 2", async (argv, message) => {
     const io = capture();

@@ -148,13 +148,13 @@ describe("model folder errors", () => {
     }
   });
 
-  it("a diffusers checkpoint not exported to ONNX: the first missing file's message says so (Node folder)", async () => {
+  it("a diffusers checkpoint read as a model folder (not through vq-diffusion/node, which converts it): the first missing file's message says how to convert it", async () => {
     const checkpoint = new URL("./fixtures/real-golden/D/diffusers", import.meta.url).pathname;
-    await expect(NodePipeline.fromPretrained(checkpoint)).rejects.toThrow(
+    await expect(VQDiffusionPipeline.fromSource(directorySource(checkpoint), ORT)).rejects.toThrow(
       new Error(
         `tokenizer/tokenizer.json: expected the tokenizer (Hugging Face tokenizers format) in the model folder ${checkpoint}, got no such file ` +
-          `(the folder is a diffusers checkpoint: transformer/diffusion_pytorch_model.bin, no transformer/model.onnx; export it to ONNX ` +
-          `with the repository's tools/export/export.py, docs/model-folder.md "Exporting a diffusers checkpoint")`,
+          `(the folder is a diffusers checkpoint: transformer/diffusion_pytorch_model.bin, no transformer/model.onnx; vq-diffusion/node's fromPretrained ` +
+          "converts it on first use, or convert it once with `npx vq-diffusion convert --model DIR --out DIR2`: docs/real-checkpoints.md)",
       ),
     );
     // An exported folder missing a file gets the plain message (tiny-a's files, tokenizer-less, minus its decoder).

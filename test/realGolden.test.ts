@@ -14,76 +14,26 @@
  * level. fp16 (weights stored as float16): the ids exactly; the token agreement is reported, not
  * asserted, since rounded weights are another model.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { VQDiffusionPipeline } from "../src/node.js";
-import { casePrompts as prompts, promptIds as ids, runCase as run, type DiffusersCase } from "./helpers/diffusersCases.js";
+import { casePrompts as prompts, promptIds as ids, runCase as run } from "./helpers/diffusersCases.js";
+import { maxPixelDiff, parityCases, readCaseFile } from "./helpers/realGoldenParity.js";
 
 const EXPORTS = new URL("./exports/", import.meta.url).pathname;
 const D_CASES_FILE = new URL("./fixtures/real-golden/D/cases.json", import.meta.url).pathname;
 
-/** A D or tiny-learnable case: every step's tokens, the timesteps and RGB pixels are recorded. */
-type Case = DiffusersCase & { timesteps: number[]; tokens_after_each_step: number[][][]; images_uint8: number[][][][] };
-interface Probe {
-  prompt: string;
-  input_ids: number[];
-}
-interface CaseFile {
-  sizes: { L: number; pad_id: number };
-  cases: Case[];
-  tokenizer_probes?: Probe[];
-}
+const D = readCaseFile(D_CASES_FILE);
+const TINY = readCaseFile(new URL("./fixtures/checkpoints/tiny-learnable/cases.json", import.meta.url).pathname);
 
-const readCases = (path: string) => JSON.parse(readFileSync(path, "utf8")) as CaseFile;
-const D = readCases(D_CASES_FILE);
-const TINY = readCases(new URL("./fixtures/checkpoints/tiny-learnable/cases.json", import.meta.url).pathname);
+/** fp32 parity of an exported folder. */
+const exportedParity = (folder: string, file: typeof D, config: object) =>
+  parityCases(`${folder} (fp32)`, () => VQDiffusionPipeline.fromPretrained(EXPORTS + folder), file, config);
 
-/** The largest |pipeline − diffusers| over the RGB values of every image; alpha must be 255. */
-function maxPixelDiff(images: { data: Uint8ClampedArray; width: number; height: number }[], reference: number[][][][]): number {
-  expect(images.length).toBe(reference.length);
-  let worst = 0;
-  images.forEach((img, b) => {
-    const ref = reference[b];
-    expect([img.height, img.width]).toEqual([ref.length, ref[0].length]);
-    for (let y = 0; y < img.height; y++) {
-      for (let x = 0; x < img.width; x++) {
-        const o = 4 * (y * img.width + x);
-        for (let ch = 0; ch < 3; ch++) worst = Math.max(worst, Math.abs(img.data[o + ch] - ref[y][x][ch]));
-        expect(img.data[o + 3]).toBe(255);
-      }
-    }
-  });
-  return worst;
-}
-
-/** fp32 parity: ids, every step's tokens, final tokens, pixels within 1 level. */
-function parityCases(folder: string, file: CaseFile, config: object) {
-  describe(`${folder} (fp32)`, async () => {
-    const pipe = await VQDiffusionPipeline.fromPretrained(EXPORTS + folder);
-
-    it("reads the exported folder's sizes", () => {
-      expect(pipe.config).toEqual(config);
-      expect(pipe.components.tokenizer!.padId).toBe(file.sizes.pad_id);
-    });
-
-    for (const c of file.cases) {
-      it(`${c.name}: ids, tokens after every step, pixels within 1 level`, async () => {
-        expect(ids(pipe, prompts(c))).toEqual(c.input_ids);
-        if (c.negative_input_ids) expect(ids(pipe, prompts(c).map(() => ""))).toEqual(c.negative_input_ids);
-        const { out, after, timesteps } = await run(pipe, c);
-        expect(timesteps).toEqual(c.timesteps);
-        expect(after).toEqual(c.tokens_after_each_step);
-        expect(Array.from(out.tokens.data)).toEqual(c.tokens.flat());
-        expect(maxPixelDiff(out.images, c.images_uint8)).toBeLessThanOrEqual(1);
-      });
-    }
-  });
-}
-
-parityCases("D-fp32", D, {
+exportedParity("D-fp32", D, {
   numVecClasses: 25, height: 4, width: 4, numLatentPixels: 16, numTrainTimesteps: 30, crossAttentionDim: 24, sequenceLength: 12, learnable: false,
 });
-parityCases("tiny-learnable/fp32", TINY, {
+exportedParity("tiny-learnable/fp32", TINY, {
   numVecClasses: 33, height: 5, width: 5, numLatentPixels: 25, numTrainTimesteps: 24, crossAttentionDim: 20, sequenceLength: 16, learnable: true,
 });
 

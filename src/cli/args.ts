@@ -47,23 +47,45 @@ export interface GenerateArgs extends Omit<CommonArgs, "steps"> {
   offline: boolean;
 }
 
-export type ParsedArgs = SampleArgs | GenerateArgs | { command: "help" } | { command: "version" };
+/** The parsed `convert` command: a diffusers checkpoint to the model folder layout. */
+export interface ConvertArgs {
+  command: "convert";
+  /** What `--model` named: a folder path (./, ../ or absolute) or a Hub id (see `modelLocation`). */
+  model: string;
+  /** --out: the folder to write, absent or empty (checked when the run starts). */
+  out: string;
+  /** --variant: diffusers' variant of the weights files (`fp16`). */
+  variant?: string;
+  /** --dtype: the written weights' type. */
+  dtype: "fp32" | "fp16";
+  /** A Hub model's branch, tag or commit (--revision; only with a Hub id). */
+  revision?: string;
+  /** --offline: a Hub model from the cache only, no request. */
+  offline: boolean;
+}
+
+export type ParsedArgs = SampleArgs | GenerateArgs | ConvertArgs | { command: "help" } | { command: "version" };
 
 export const USAGE =
   "usage: vq-diffusion generate --prompt TEXT|--prompt-embeds FILE [--model fashion-mnist|./DIR|URL|org/name] [--revision REV] [--offline] [--seed N] [--steps 1-T] [--images 1-64] [--guidance S] [--truncation R] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--mode reference|fast] [--out FILE.png]\n" +
+  "       vq-diffusion convert --model ./DIR|org/name --out DIR [--variant fp16] [--dtype fp32|fp16] [--revision REV] [--offline]\n" +
   "       vq-diffusion serve [--model M] [--port 8080] [--host 127.0.0.1] [--redis URL] [--concurrency N] [--max-queue N] [--api-key K]  (see vq-diffusion serve --help)\n" +
   "       vq-diffusion worker --redis URL [--model M] [--concurrency N]  (see vq-diffusion worker --help)\n" +
   "       vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--out FILE.png]";
 
 export const HELP = `${USAGE}
 
-generate: text to images with a VQ-Diffusion model exported to ONNX (a model folder in diffusers'
-layout, see the README), run with onnxruntime-node; writes a PNG sheet of the images.
+generate: text to images with a VQ-Diffusion model (a model folder in diffusers' layout with ONNX
+networks, or a diffusers checkpoint, converted once into the conversion cache), run with
+onnxruntime-node; writes a PNG sheet of the images.
 
   --model M         a model folder (an existing one, first), a bundled model (fashion-mnist, the
                     default), an http(s):// URL of a folder, or a Hugging Face Hub model id org/name
                     (downloaded once into huggingface_hub's cache, shared with Python; HF_ENDPOINT,
-                    HF_TOKEN, HF_HUB_CACHE / HF_HOME, HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE apply)
+                    HF_TOKEN, HF_HUB_CACHE / HF_HOME, HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE apply). A
+                    diffusers checkpoint (PyTorch or safetensors weights, no transformer/model.onnx)
+                    is converted on first use into $HF_ASSETS_CACHE/vq-diffusion (default
+                    ~/.cache/huggingface/assets/vq-diffusion; docs/real-checkpoints.md)
   --revision REV    the Hub model's branch, tag or commit (default main)
   --offline         load the Hub model from the cache only, without any request
   --prompt TEXT     the prompt; repeat --prompt for several (each gets --images images)
@@ -87,6 +109,19 @@ layout, see the README), run with onnxruntime-node; writes a PNG sheet of the im
   --out FILE.png    output PNG, created before anything runs (default vq-diffusion.png); it
                     records the run's settings in a PNG text chunk "parameters", as Stable
                     Diffusion tools do
+
+convert: a diffusers checkpoint (a folder, or a Hub model id) to a model folder with ONNX networks,
+for browsers or to keep; prints progress on a terminal and the files it wrote with their sizes.
+
+  --model M         a checkpoint folder (a path starting with ./, ../ or /) or a Hub model id
+                    org/name (only the weights the conversion reads are downloaded)
+  --out DIR         the folder to write: a new path or an empty folder (written atomically: on
+                    an error or Ctrl-C nothing is left there)
+  --variant V       read diffusers' variant files, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors)
+  --dtype T         the written weights' type: fp32 (default), or fp16 (half the bytes: weights
+                    rounded to float16, cast back to float32 in the graph)
+  --revision REV    the Hub model's branch, tag or commit (default main)
+  --offline         read the Hub model from the cache only, without any request
 
 sample: the pixel-art demo (no model files needed).
 
@@ -243,6 +278,7 @@ export function options(argv: readonly string[], flags: readonly string[]): [str
 }
 
 const SAMPLE_FLAGS = ["--seed", "--steps", "--batch", "--label", "--guidance", "--truncation", "--mode", "--spacing", "--strategy", "--out", "--help"];
+const CONVERT_FLAGS = ["--model", "--out", "--variant", "--dtype", "--revision", "--offline", "--help"];
 const GENERATE_FLAGS = [
   "--model", "--prompt", "--prompt-embeds", "--seed", "--steps", "--images", "--guidance", "--truncation", "--mode", "--spacing", "--strategy",
   "--out", "--revision", "--offline", "--help",
@@ -259,7 +295,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   // --version anywhere (as --help): `generate --version` prints the version, as most tools do.
   if (argv.includes("--version") || (argv.length === 1 && (argv[0] === "-v" || argv[0] === "version"))) return { command: "version" };
   if (argv[0] === "generate") return parseGenerate(argv);
-  if (argv[0] !== "sample") throw new UsageError(`command: expected "generate", "sample", "serve" or "worker", got ${JSON.stringify(argv[0])}`);
+  if (argv[0] === "convert") return parseConvert(argv);
+  if (argv[0] !== "sample") throw new UsageError(`command: expected "generate", "convert", "sample", "serve" or "worker", got ${JSON.stringify(argv[0])}`);
   return parseSample(argv);
 }
 
@@ -294,15 +331,10 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
     truncation: 1, mode: "reference", strategy: "posterior", out: "vq-diffusion.png", offline: false,
   };
   for (const [name, value] of options(argv, GENERATE_FLAGS)) {
-    if (commonOption(args, name, value)) continue;
+    if (commonOption(args, name, value) || hubOption(args, name, value)) continue;
     switch (name) {
       case "--model":
-        try {
-          modelLocation(value, name); // the form only; the folder is read when the run starts
-        } catch (e) {
-          throw new UsageError((e as Error).message);
-        }
-        args.model = value;
+        args.model = modelArgument(name, value);
         break;
       case "--prompt":
         args.prompts.push(value);
@@ -319,25 +351,77 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
       case "--images":
         args.images = integer(name, value, 1, 64);
         break;
-      case "--revision":
-        try {
-          args.revision = checkRevision(value);
-        } catch (e) {
-          throw new UsageError(`--${(e as Error).message}`);
-        }
-        break;
-      case "--offline":
-        args.offline = true;
-        break;
       default:
         throw unknownFlag(name, GENERATE_FLAGS);
     }
   }
-  if (args.revision !== undefined && modelLocation(args.model, "--model").kind !== "hub") {
-    throw new UsageError(`--revision: expected a Hub model id org/name as --model, got --model ${JSON.stringify(args.model)}`);
-  }
+  checkRevisionWithHub(args);
   if ((args.prompts.length === 0) === (args.promptEmbeds === undefined)) {
     throw new UsageError(`--prompt: expected a prompt (e.g. --prompt "ankle boot") or --prompt-embeds FILE, got ${args.prompts.length === 0 ? "neither" : "both"}`);
   }
   return args;
+}
+
+/** --model's value, its form checked (the folder is read when the run starts). */
+function modelArgument(name: string, value: string): string {
+  try {
+    modelLocation(value, name);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return value;
+}
+
+/** Sets --revision (checked) or --offline, the Hub options generate and convert share; returns false for another flag. */
+function hubOption(args: { revision?: string; offline: boolean }, name: string, value: string): boolean {
+  if (name === "--offline") {
+    args.offline = true;
+    return true;
+  }
+  if (name !== "--revision") return false;
+  try {
+    args.revision = checkRevision(value);
+  } catch (e) {
+    throw new UsageError(`--${(e as Error).message}`);
+  }
+  return true;
+}
+
+/** --revision applies to a Hub model id only. */
+function checkRevisionWithHub(args: { revision?: string; model: string }): void {
+  if (args.revision !== undefined && modelLocation(args.model, "--model").kind !== "hub") {
+    throw new UsageError(`--revision: expected a Hub model id org/name as --model, got --model ${JSON.stringify(args.model)}`);
+  }
+}
+
+function parseConvert(argv: readonly string[]): ConvertArgs {
+  let model: string | undefined;
+  let out: string | undefined;
+  const args: Omit<ConvertArgs, "model" | "out"> = { command: "convert", dtype: "fp32", offline: false };
+  for (const [name, value] of options(argv, CONVERT_FLAGS)) {
+    if (hubOption(args, name, value)) continue;
+    switch (name) {
+      case "--model":
+        model = modelArgument(name, value);
+        break;
+      case "--out":
+        if (value === "") throw new UsageError(`--out: expected a folder path, got ""`);
+        out = value;
+        break;
+      case "--variant":
+        if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(value)) throw new UsageError(`--variant: expected a variant name such as fp16 (letters, digits, "_" and "-"), got ${JSON.stringify(value)}`);
+        args.variant = value;
+        break;
+      case "--dtype":
+        args.dtype = oneOf(name, value, ["fp32", "fp16"] as const);
+        break;
+      default:
+        throw unknownFlag(name, CONVERT_FLAGS);
+    }
+  }
+  if (model === undefined) throw new UsageError(`--model: expected a diffusers checkpoint to convert (./DIR or org/name), got nothing`);
+  if (out === undefined) throw new UsageError(`--out: expected the folder to write (a new path or an empty folder), got nothing`);
+  const parsed: ConvertArgs = { ...args, model, out };
+  checkRevisionWithHub(parsed);
+  return parsed;
 }

@@ -1,5 +1,7 @@
 /**
- * `vq-diffusion sample`: the main job of the package, in one command. Node.js only; the executable
+ * The `vq-diffusion` commands: `generate` (text to images with a model folder or a diffusers
+ * checkpoint), `convert` (a diffusers checkpoint to the model folder layout) and `sample` (the
+ * pixel-art demo). Node.js only; the executable
  * entry is `bin.ts`, which calls {@link main} with the process's arguments and streams.
  */
 import { readFileSync } from "node:fs";
@@ -13,7 +15,9 @@ import { loadNodePipeline, VQDiffusionPipeline } from "../node/nodePipeline.js";
 import { composeSheet } from "../demo/render.js";
 import { samplePixelArt } from "../demo/pixelArtSampler.js";
 import { helpText } from "./helpText.js";
-import { parseArgs, USAGE, UsageError, type GenerateArgs, type SampleArgs } from "./args.js";
+import { parseArgs, USAGE, UsageError, type ConvertArgs, type GenerateArgs, type SampleArgs } from "./args.js";
+import { openModelOrCheckpoint } from "../node/conversionCache.js";
+import { convertIntoFolder, isAbsentOrEmpty } from "../node/convertFolder.js";
 import { checkOutFile } from "./outFile.js";
 import { generationSheet } from "./sheet.js";
 import { OnnxruntimeNodeMissingError } from "../node/onnxruntimeNode.js";
@@ -54,6 +58,34 @@ export interface CliIO {
   stderr: (text: string) => void;
   /** Whether stderr is a terminal (the progress bar is drawn only then). */
   stderrIsTTY: boolean;
+  /** Aborts the run as Ctrl-C does (for tests; the process's SIGINT is always heard). */
+  signal?: AbortSignal;
+}
+
+/** Why a run stopped on Ctrl-C (SIGINT). */
+class Interrupted extends Error {
+  constructor() {
+    super("interrupted (Ctrl-C)");
+    this.name = "AbortError";
+  }
+}
+
+/**
+ * Runs `work` with a signal that aborts on Ctrl-C (SIGINT, heard only while it runs) or on
+ * `io.signal`: a conversion then stops and leaves nothing half-written.
+ */
+async function interruptible<T>(io: CliIO, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Interrupted());
+  const onAbort = () => controller.abort(new Interrupted());
+  process.once("SIGINT", onSigint);
+  io.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    io.signal?.removeEventListener("abort", onAbort);
+  }
 }
 
 const processIO: CliIO = {
@@ -140,13 +172,18 @@ function megabytes(bytes: number): string {
 }
 
 /**
- * Loads --model; a Hub model shows a download bar on a terminal (throttled to 10 redraws a second,
- * always drawn when complete) and is taken from the cache alone with --offline.
+ * The download and conversion bar, on a terminal only (throttled to 10 redraws a second, always
+ * drawn when a phase completes); `clear()` erases it. Elsewhere each converted network gets one line.
  */
-async function loadModel(args: GenerateArgs, io: CliIO): Promise<VQDiffusionPipeline> {
+function progressBar(io: CliIO): { onProgress: (e: HubProgressEvent) => void; clear: () => void } {
   let drawn = false;
   let last = 0;
   const onProgress = (e: HubProgressEvent) => {
+    const converting = e.status === "convert";
+    if (!io.stderrIsTTY) {
+      if (converting && e.loaded === e.total) io.stderr(`converted ${e.file} (${size(e.total)} of weights)\n`);
+      return;
+    }
     const now = Date.now();
     const complete = e.overall.loaded === e.overall.total;
     if ((!complete && now - last < 100) || e.overall.total === 0) return;
@@ -154,28 +191,86 @@ async function loadModel(args: GenerateArgs, io: CliIO): Promise<VQDiffusionPipe
     drawn = true;
     const width = 30;
     const filled = Math.round((e.overall.loaded / e.overall.total) * width);
-    io.stderr(`\r\x1b[K[${"#".repeat(filled)}${".".repeat(width - filled)}] downloading ${megabytes(e.overall.loaded)}/${megabytes(e.overall.total)} MB ${e.file}`);
+    io.stderr(`\r\x1b[K[${"#".repeat(filled)}${".".repeat(width - filled)}] ${converting ? "converting" : "downloading"} ${megabytes(e.overall.loaded)}/${megabytes(e.overall.total)} MB ${e.file}`);
   };
-  // @huggingface/hub logs each download with console.debug (to stdout): the bar says it instead.
+  return { onProgress, clear: () => drawn && io.stderr("\r\x1b[K") };
+}
+
+/** Runs `work` with @huggingface/hub's console.debug lines (one per download, to stdout) silenced: the bar says it instead. */
+async function quietHub<T>(work: () => Promise<T>): Promise<T> {
   const debug = console.debug;
   console.debug = () => undefined;
   try {
-    return await loadNodePipeline(VQDiffusionPipeline, args.model, {
-      revision: args.revision,
-      localFilesOnly: args.offline ? true : undefined,
-      onProgress: io.stderrIsTTY ? onProgress : undefined,
-      // Warnings (unknown words, a prompt cut to L tokens) go to stderr; the run goes on and exits 0.
-      onWarning: (message) => io.stderr(`warning: ${message}\n`),
-    }, "--model");
+    return await work();
   } finally {
     console.debug = debug;
-    if (drawn) io.stderr("\r\x1b[K");
   }
+}
+
+/**
+ * Loads --model; a Hub model shows a download bar on a terminal and is taken from the cache alone
+ * with --offline; a diffusers checkpoint is converted into the conversion cache on first use.
+ */
+async function loadModel(args: GenerateArgs, io: CliIO, signal: AbortSignal): Promise<VQDiffusionPipeline> {
+  const bar = progressBar(io);
+  try {
+    return await quietHub(() =>
+      loadNodePipeline(VQDiffusionPipeline, args.model, {
+        revision: args.revision,
+        localFilesOnly: args.offline ? true : undefined,
+        onProgress: bar.onProgress,
+        signal,
+        // Warnings (unknown words, a prompt cut to L tokens) go to stderr; the run goes on and exits 0.
+        onWarning: (message) => io.stderr(`warning: ${message}\n`),
+      }, "--model"),
+    );
+  } finally {
+    bar.clear();
+  }
+}
+
+/** Bytes for people: "512 B", "2.3 kB", "5440.1 MB". */
+function size(bytes: number): string {
+  return bytes < 1000 ? `${bytes} B` : bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${megabytes(bytes)} MB`;
+}
+
+/** `vq-diffusion convert`: the checkpoint --model into the folder --out, atomically; lists what it wrote. */
+async function runConvert(args: ConvertArgs, io: CliIO): Promise<string> {
+  const out = resolve(args.out);
+  if (!(await isAbsentOrEmpty(out))) throw new Error(`--out: expected a new path or an empty folder, got ${out}, which is not empty (or not a folder)`);
+  const started = performance.now();
+  const bar = progressBar(io);
+  const written = await interruptible(io, async (signal) => {
+    try {
+      const options = { revision: args.revision, localFilesOnly: args.offline ? true : undefined, variant: args.variant, dtype: args.dtype, onProgress: bar.onProgress, signal };
+      return await quietHub(async () => {
+        const { location, checkpoint } = await openModelOrCheckpoint(args.model, options, "--model");
+        if (checkpoint === null) {
+          throw new Error(
+            `--model: expected a diffusers checkpoint (a folder or a Hub id with PyTorch or safetensors weights, no transformer/model.onnx), got ${JSON.stringify(args.model)}, ` +
+              (location.kind === "url" || location.kind === "bundled" ? `a ${location.kind === "url" ? "URL" : "bundled model"} (already in ONNX)` : "a model folder already in ONNX or without weights"),
+          );
+        }
+        const onWarning = (message: string) => io.stderr(`warning: ${message}\n`);
+        return convertIntoFolder(checkpoint.source, checkpoint.listing, out, "replace-empty", { variant: args.variant, dtype: args.dtype, onProgress: bar.onProgress, onWarning, signal });
+      });
+    } catch (e) {
+      if (signal.aborted) throw new Error(`${(signal.reason as Error).message}: nothing was written to ${out}`, { cause: signal.reason });
+      throw e;
+    } finally {
+      bar.clear();
+    }
+  });
+  const total = written.reduce((s, w) => s + w.bytes, 0);
+  const width = Math.max(...written.map((w) => size(w.bytes).length));
+  const lines = written.map((w) => `  ${size(w.bytes).padStart(width)}  ${w.path}`);
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  return `${lines.join("\n")}\nwrote ${out}: ${written.length} files, ${size(total)}, from ${args.model}${args.variant ? ` (variant ${args.variant})` : ""}, ${seconds} s`;
 }
 
 async function runGenerate(args: GenerateArgs, io: CliIO): Promise<string> {
   const started = performance.now();
-  const pipe = await loadModel(args, io);
+  const pipe = await interruptible(io, (signal) => loadModel(args, io, signal));
   try {
     return await generateWith(pipe, args, io, started);
   } finally {
@@ -272,7 +367,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
   }
   try {
     const run = args;
-    io.stdout((await withOutFile(run.out, () => (run.command === "generate" ? runGenerate(run, io) : runSample(run, io)))) + "\n");
+    const work = () => (run.command === "generate" ? runGenerate(run, io) : run.command === "convert" ? runConvert(run, io) : runSample(run, io));
+    // --out of generate and sample is a PNG created first (removed on failure); convert's --out is a folder it checks itself.
+    io.stdout((await (run.command === "convert" ? work() : withOutFile(run.out, work))) + "\n");
     return 0;
   } catch (e) {
     // A flag whose range depends on the model (--steps against its T) is a usage error like the others.
@@ -281,6 +378,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       return 2;
     }
     io.stderr(`vq-diffusion: ${e instanceof OnnxruntimeNodeMissingError ? missingRuntime(e) : inFlagTerms((e as Error).message)}\n`);
-    return 1;
+    // 130: the shell's code for a run stopped by Ctrl-C (128 + SIGINT).
+    return (e as Error).cause instanceof Interrupted || e instanceof Interrupted ? 130 : 1;
   }
 }

@@ -17,6 +17,17 @@ export function halfToFloat(h: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
+let HALF_TABLE: Float32Array | undefined;
+
+/** Every float16 bit pattern's float32 value (made once, 256 KiB). */
+function halfTable(): Float32Array {
+  if (HALF_TABLE === undefined) {
+    HALF_TABLE = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) HALF_TABLE[h] = halfToFloat(h);
+  }
+  return HALF_TABLE;
+}
+
 /**
  * float → IEEE half, rounded to nearest, ties to even (as numpy's `astype(float16)`); values beyond
  * the largest half (65504, and up to half a step past it) become ±Infinity, NaN stays NaN.
@@ -28,28 +39,35 @@ export function halfToFloat(h: number): number {
  * ```
  */
 export function floatToHalf(value: number): number {
-  const f = Math.fround(value);
-  const sign = f < 0 || Object.is(f, -0) ? 0x8000 : 0;
-  const a = Math.abs(f);
-  if (Number.isNaN(a)) return 0x7e00;
-  if (a >= 65520) return sign | 0x7c00; // 65504 + half a step rounds up, to Infinity
-  if (a < 2 ** -14) {
-    // subnormal half: a multiple of 2^-24, rounded to nearest even
-    const m = roundHalfEvenInt(a * 2 ** 24);
-    return sign | m; // m = 1024 carries into the smallest normal exponent
+  // On the float32's bits (as numpy's npy_floatbits_to_halfbits): ~10x faster than through
+  // Math.log2 and powers, which mattered for ITHQ's 1.4 G weights (dtype "fp16": 220 s before).
+  FLOAT_BITS_F32[0] = value;
+  const x = FLOAT_BITS_U32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  const mantissa = x & 0x7fffff;
+  if (exponent === 0xff) return mantissa !== 0 ? 0x7e00 : sign | 0x7c00;
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    // a subnormal half (or 0): the mantissa with its implicit bit, shifted and rounded to nearest even
+    if (e < -10) return sign;
+    const m = mantissa | 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = m & ((1 << shift) - 1);
+    let out = m >>> shift;
+    if (rest > half || (rest === half && (out & 1) === 1)) out += 1; // 1024 carries into the smallest normal
+    return sign | out;
   }
-  let exponent = Math.floor(Math.log2(a));
-  if (2 ** exponent > a) exponent--;
-  else if (2 ** (exponent + 1) <= a) exponent++;
-  const mantissa = roundHalfEvenInt((a / 2 ** exponent - 1) * 1024);
-  const bits = ((exponent + 15) << 10) + mantissa; // a mantissa of 1024 carries into the exponent
-  return sign | bits;
+  let out = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (out & 1) === 1)) out += 1; // a carry into the exponent is right, up to Infinity
+  return sign | out;
 }
 
-function roundHalfEvenInt(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+const FLOAT_BITS_F32 = new Float32Array(1);
+const FLOAT_BITS_U32 = new Uint32Array(FLOAT_BITS_F32.buffer);
 
 /**
  * A tensor's elements as float32 little-endian bytes: float32 as read, float16 and bfloat16 widened
@@ -68,7 +86,10 @@ export async function readFloat32(dict: StateDict, tensor: CheckpointTensor, sig
   const out = new Float32Array(count);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   if (tensor.dtype === "float16") {
-    for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+    // A table of the 65 536 halves: ~20x faster than halfToFloat per element (ITHQ's fp16 variant
+    // has 1.4 G of them), and the same values.
+    const table = halfTable();
+    for (let i = 0; i < count; i++) out[i] = table[view.getUint16(2 * i, true)];
   } else if (tensor.dtype === "bfloat16") {
     const bits = new Uint32Array(out.buffer);
     for (let i = 0; i < count; i++) bits[i] = view.getUint16(2 * i, true) << 16;

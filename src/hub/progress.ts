@@ -9,8 +9,13 @@ import { readBoundedBody } from "../pipeline/modelFolder.js";
 export interface HubProgressEvent {
   /** The file's path in the repository, e.g. `"transformer/model.onnx"`. */
   readonly file: string;
-  /** `"cached"`: found in the cache (loaded = total); `"download"`: bytes arriving; `"done"`: the file is complete. */
-  readonly status: "cached" | "download" | "done";
+  /**
+   * `"cached"`: found in the cache (loaded = total); `"download"`: bytes arriving; `"done"`: the file
+   * is complete. `"convert"`: a diffusers checkpoint being converted (vq-diffusion/node, the CLI's
+   * `convert`): `file` is the converted file being written (`transformer/model.onnx.data`), `loaded`
+   * and `total` its weights' bytes, and `overall` the conversion's, all files together.
+   */
+  readonly status: "cached" | "download" | "done" | "convert";
   /** Bytes of this file so far. */
   readonly loaded: number;
   /** The file's size, bytes. */

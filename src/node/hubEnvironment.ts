@@ -127,6 +127,22 @@ export function hfHome(env: Environment = process.env): string {
 }
 
 /**
+ * huggingface_hub's `HF_ASSETS_CACHE`, where libraries built on the Hub keep their own files
+ * (`cached_assets_path`): `$HF_ASSETS_CACHE`, else `$HF_HOME/assets`, with `~` and `$VAR` expanded,
+ * resolved against the working directory.
+ *
+ * @throws Error naming the variable when a `~user` names no user of this system.
+ *
+ * @example
+ * ```ts
+ * hfAssetsCache({ HOME: "/home/me" }); // "/home/me/.cache/huggingface/assets"
+ * ```
+ */
+export function hfAssetsCache(env: Environment = process.env): string {
+  return resolve(env.HF_ASSETS_CACHE ? environmentPath(env.HF_ASSETS_CACHE, "HF_ASSETS_CACHE", env) : join(hfHome(env), "assets"));
+}
+
+/**
  * The cache folder, absolute: `cacheDir` (with a leading `~` expanded, as huggingface_hub's
  * `Path(cache_dir).expanduser()`), else `HF_HUB_CACHE`, else the legacy `HUGGINGFACE_HUB_CACHE`,
  * else `$HF_HOME/hub` (each variable with `~` and `$VAR` expanded), resolved against the working

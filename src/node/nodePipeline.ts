@@ -9,20 +9,24 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import { argumentError } from "../errors.js";
 import { HUB_OPTION_KEYS, type HubLoadOptions } from "../hub/hubSource.js";
 import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
-import { checkFolderPath, fileTooLarge, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
+import { CONVERSION_CHOICE_KEYS } from "../convert/convertPipeline.js";
+import { checkFolderPath, fileTooLarge, type LocalFile, type ModelFileSource, type OpenedFile, type ReadOptions } from "../pipeline/modelFolder.js";
 import type { OrtModule, OrtSessionOptions } from "../pipeline/onnxComponent.js";
 import type { WarningHandler } from "../pipeline/promptTokenizer.js";
 import { VQDiffusionPipeline as CorePipeline, type PipelineComponents } from "../pipeline/vqDiffusionPipeline.js";
-import { openModelSource } from "./modelSource.js";
+import { openRandomAccessFile } from "./randomAccessFile.js";
+import { openConvertedModel, type ConversionLoadOptions } from "./conversionCache.js";
 import { loadOnnxruntimeNode } from "./onnxruntimeNode.js";
 
 /**
  * Options of {@link VQDiffusionPipeline.fromPretrained} in `vq-diffusion/node`. The Hub options
  * (`revision`, `cacheDir`, `hubUrl`, `accessToken`, `localFilesOnly`, `onProgress`, `signal`) apply
  * to a Hub model id (`org/name`) and default to the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE /
- * HF_HOME, HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE: docs/hub-and-cache.md).
+ * HF_HOME, HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE: docs/hub-and-cache.md). `variant` and `dtype`
+ * apply to a diffusers checkpoint, which is converted on first use into the conversion cache
+ * (docs/real-checkpoints.md); `onProgress` then also reports the conversion (status `"convert"`).
  */
-export interface NodePipelineLoadOptions extends HubLoadOptions {
+export interface NodePipelineLoadOptions extends HubLoadOptions, ConversionLoadOptions {
   /** Another onnxruntime module (default: onnxruntime-node). */
   ort?: OrtModule;
   /**
@@ -36,7 +40,7 @@ export interface NodePipelineLoadOptions extends HubLoadOptions {
 }
 
 const NODE_PIPELINE_LOAD_OPTION_KEYS = {
-  ort: true, sessionOptions: true, onWarning: true, ...HUB_OPTION_KEYS,
+  ort: true, sessionOptions: true, onWarning: true, ...HUB_OPTION_KEYS, ...CONVERSION_CHOICE_KEYS,
 } as const satisfies OptionKeys<NodePipelineLoadOptions>;
 
 /** Reads are done in pieces of this size (Node's readFile stops at 2 GiB; external data files go past it). */
@@ -50,7 +54,8 @@ const CHUNK_BYTES = 64 * 1024 * 1024;
  * regular file (not a folder, FIFO or device) of at most `maxBytes` bytes, checked before reading.
  * A missing file reads as absent (null); any other failure is an Error naming the path. It also
  * `locate`s files (the same checks, nothing read), so that onnxruntime-node opens a model with
- * external data itself and maps its weights instead of copying them.
+ * external data itself and maps its weights instead of copying them, and `open`s them (the same
+ * checks) for the converter to read a checkpoint's weights by offset.
  *
  * @example
  * ```ts
@@ -80,6 +85,10 @@ export function directorySource(dir: string): ModelFileSource {
     async locate(path: string, { maxBytes }: ReadOptions): Promise<LocalFile | null> {
       const found = await check(path, maxBytes);
       return found === null ? null : { path: found.file, size: found.size };
+    },
+    async open(path: string, { maxBytes }: ReadOptions): Promise<OpenedFile | null> {
+      const found = await check(path, maxBytes);
+      return found === null ? null : guard(path, found.file, () => openRandomAccessFile(found.real, path));
     },
   };
 
@@ -150,7 +159,10 @@ export class VQDiffusionPipeline extends CorePipeline {
    * whatever the working directory), an `http(s)://` URL of a folder, or
    * `org/name` (a Hugging Face Hub id: fetched into huggingface_hub's cache, shared with Python, then
    * read from there; `options` carry the revision, cache, mirror, token, offline switch, progress and
-   * abort signal).
+   * abort signal). A folder or a Hub repository holding a diffusers checkpoint (PyTorch or
+   * safetensors weights, no `transformer/model.onnx`) is converted on first use into the conversion
+   * cache beside huggingface_hub's (`options.variant` picks its weights files, `options.dtype` the
+   * converted weights' type) and loaded from there afterwards (docs/real-checkpoints.md).
    *
    * @param pretrainedModelNameOrPath - as above; the folder is diffusers' layout with ONNX components (docs/model-folder.md).
    * @throws Error naming `pretrainedModelNameOrPath` when it names nothing loadable, or the file at fault.
@@ -174,14 +186,14 @@ export async function loadNodePipeline<P extends CorePipeline>(
   options: NodePipelineLoadOptions,
   name: string,
 ): Promise<P> {
-  if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, onWarning?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
+  if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, onWarning?, variant?, dtype?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
   checkOptionKeys(options, "options", NODE_PIPELINE_LOAD_OPTION_KEYS);
   const { sessionOptions } = options;
   if (sessionOptions !== undefined && (typeof sessionOptions !== "object" || sessionOptions === null)) {
     throw argumentError("sessionOptions", "an object of onnxruntime session options", sessionOptions);
   }
-  const { location, source } = await openModelSource(model, options, name);
-  if (location.kind === "bundled" || location.kind === "folder") {
+  const { location, source, converted } = await openConvertedModel(model, options, name);
+  if (converted === null && (location.kind === "bundled" || location.kind === "folder")) {
     // Named here as the argument (fromSource reads the index itself and would name the file).
     const present = await access(join(source.location, "model_index.json")).then(() => true, () => false);
     if (!present) {

@@ -15,6 +15,7 @@
  * the other files before anything is allocated from it.
  */
 import { describe } from "../errors.js";
+import type { RandomAccessFile } from "../formats/checkpointTensor.js";
 import { LIMITS } from "../limits.js";
 import { isTypedArray } from "../tensor/validate.js";
 
@@ -62,6 +63,27 @@ export interface ModelFileSource {
    * (so the `ort` given must open local files: onnxruntime-node).
    */
   locate?(path: string, options: ReadOptions): Promise<LocalFile | null>;
+  /**
+   * Optional, for sources whose files can be read at any offset (a folder on disk, the Hub's cached
+   * files): `path` opened for reading by offset, after the same checks as `read` (its size at most
+   * `maxBytes`), without reading it whole; null when the folder lacks it. The converter reads a
+   * checkpoint's weights through it, one tensor at a time. The caller closes what it opened.
+   */
+  open?(path: string, options: ReadOptions): Promise<OpenedFile | null>;
+}
+
+/**
+ * A file of a model folder opened by {@link ModelFileSource.open}: read at any offset, then closed.
+ *
+ * @example
+ * ```ts
+ * const file = await source.open!("transformer/diffusion_pytorch_model.safetensors", { maxBytes: 2 ** 36 });
+ * try { const head = await file!.read(0, 8); } finally { await file!.close(); }
+ * ```
+ */
+export interface OpenedFile extends RandomAccessFile {
+  /** Releases the file (its handle); reads after it fail. */
+  close(): Promise<void>;
 }
 
 /** A file of a model folder on this machine (see {@link ModelFileSource.locate}). */
@@ -195,9 +217,10 @@ export async function readRequired(source: ModelFileSource, path: string, what: 
 }
 
 /**
- * When a folder on this machine is a diffusers checkpoint not exported to ONNX (PyTorch weights
- * where `transformer/model.onnx` should be), the words that say so, for the message of its first
- * missing file; "" otherwise, for sources without `locate` (nothing is fetched to find out), and
+ * When a folder on this machine is a diffusers checkpoint not converted to ONNX (PyTorch weights
+ * where `transformer/model.onnx` should be; vq-diffusion/node converts such a folder before it gets
+ * here, so this is for other loaders of a local source), the words that say so and how to convert
+ * it, for the message of its first missing file; "" otherwise, for sources without `locate` (nothing is fetched to find out), and
  * when looking fails. Only located, never read.
  */
 async function unexportedHint(source: ModelFileSource): Promise<string> {
@@ -208,8 +231,8 @@ async function unexportedHint(source: ModelFileSource): Promise<string> {
     for (const weights of ["transformer/diffusion_pytorch_model.safetensors", "transformer/diffusion_pytorch_model.bin"]) {
       if ((await source.locate(weights, any)) !== null) {
         return (
-          ` (the folder is a diffusers checkpoint: ${weights}, no transformer/model.onnx; export it to ONNX with the repository's ` +
-          `tools/export/export.py, docs/model-folder.md "Exporting a diffusers checkpoint")`
+          ` (the folder is a diffusers checkpoint: ${weights}, no transformer/model.onnx; vq-diffusion/node's fromPretrained ` +
+          `converts it on first use, or convert it once with \`npx vq-diffusion convert --model DIR --out DIR2\`: docs/real-checkpoints.md)`
         );
       }
     }

@@ -1,0 +1,78 @@
+/**
+ * Parity of the TypeScript converter with diffusers (issue 27, item 5): every committed checkpoint
+ * (test/fixtures/checkpoints, D included) and D saved as safetensors, converted by src/convert and
+ * run by vq-diffusion/node, gives every recorded case's ids, tokens after every step and pixels
+ * within 1 level, through both routes:
+ * - convert then load: `convertIntoFolder` (what `vq-diffusion convert` does) into a folder, loaded from there;
+ * - load the diffusers folder directly: `fromPretrained(checkpoint)` converts into the conversion cache.
+ * With dtype "fp16" (weights rounded to float16, another model), the ids are exact and the token
+ * agreement is reported, not asserted, as for the Python exporter's fp16 folders.
+ * Python is not involved: the cases were recorded once by diffusers (test/fixtures/real-golden/README.md).
+ */
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { VQDiffusionPipeline } from "../src/node.js";
+import { convertIntoFolder, listCheckpointFolder } from "../src/node/convertFolder.js";
+import { directorySource } from "../src/node/nodePipeline.js";
+import { copyCheckpoint, D_BIN, D_SAFETENSORS, removeTemporaryFolders, temporaryFolder } from "./helpers/convertFixtures.js";
+import { casePrompts, promptIds, runCase } from "./helpers/diffusersCases.js";
+import { maxPixelDiff, parityCases, readCaseFile, type RealGoldenCaseFile } from "./helpers/realGoldenParity.js";
+import { listCheckpoints, type CheckpointSizes } from "./helpers/recordedCheckpoints.js";
+
+const D = readCaseFile(new URL("./fixtures/real-golden/D/cases.json", import.meta.url).pathname);
+const D_CONFIG = { numVecClasses: 25, height: 4, width: 4, numLatentPixels: 16, numTrainTimesteps: 30, crossAttentionDim: 24, sequenceLength: 12, learnable: false };
+
+const savedAssets = process.env.HF_ASSETS_CACHE;
+process.env.HF_ASSETS_CACHE = temporaryFolder("vqd-assets-");
+afterAll(() => {
+  if (savedAssets === undefined) delete process.env.HF_ASSETS_CACHE;
+  else process.env.HF_ASSETS_CACHE = savedAssets;
+  removeTemporaryFolders();
+});
+
+/** The pipeline's sizes a recorded checkpoint's configs give. */
+const configOf = (s: CheckpointSizes) => ({
+  numVecClasses: s.K, height: s.height, width: s.width, numLatentPixels: s.N, numTrainTimesteps: s.T, crossAttentionDim: s.D, sequenceLength: s.L, learnable: s.learnable,
+});
+
+/** Both routes for one checkpoint folder, read with `variant`. */
+function bothRoutes(name: string, checkpoint: string, variant: string | undefined, file: RealGoldenCaseFile, config: object): void {
+  const read = variant === undefined ? "" : ` (variant ${variant})`;
+  parityCases(`${name}${read}: convert, then load the converted folder`, async () => {
+    const out = join(temporaryFolder(), "out");
+    await convertIntoFolder(directorySource(checkpoint), await listCheckpointFolder(checkpoint), out, "replace-empty", { variant });
+    return VQDiffusionPipeline.fromPretrained(out);
+  }, file, config);
+  parityCases(`${name}${read}: fromPretrained on the diffusers folder (the conversion cache)`, () =>
+    VQDiffusionPipeline.fromPretrained(copyCheckpoint(checkpoint), { variant }), file, config);
+}
+
+// The committed checkpoints (test/fixtures/checkpoints: D's pickled .bin and slow tokenizer files,
+// learnable null embeddings, gelu / geglu / gelu-approximate, the fp16 and bf16 variants), each read
+// as diffusers read it when the cases were recorded.
+for (const ckpt of listCheckpoints()) {
+  bothRoutes(ckpt.name, ckpt.diffusersFolder, ckpt.variant ?? undefined, readCaseFile(ckpt.casesFile), configOf(ckpt.sizes));
+}
+// D saved again as safetensors with tokenizer.json (test/fixtures/convert/D-safetensors).
+bothRoutes("D-safetensors", D_SAFETENSORS, undefined, D, D_CONFIG);
+
+describe('D converted with dtype "fp16": token agreement with diffusers\' float32 run (reported)', () => {
+  it("ids exactly; every case runs", async () => {
+    const pipe = await VQDiffusionPipeline.fromPretrained(copyCheckpoint(D_BIN), { dtype: "fp16" });
+    const report = [];
+    for (const c of D.cases) {
+      expect(promptIds(pipe, casePrompts(c))).toEqual(c.input_ids);
+      const { out, after } = await runCase(pipe, c);
+      expect(after.length).toBe(c.tokens_after_each_step.length);
+      const final = c.tokens.flat();
+      report.push({
+        case: c.name,
+        stepsEqual: `${after.filter((s, i) => JSON.stringify(s) === JSON.stringify(c.tokens_after_each_step[i])).length}/${after.length}`,
+        finalTokensEqual: `${final.filter((t, i) => out.tokens.data[i] === t).length}/${final.length}`,
+        maxPixelDiff: maxPixelDiff(out.images, c.images_uint8),
+      });
+    }
+    console.table(report);
+    await pipe.release();
+  });
+});
