@@ -3,8 +3,9 @@
  * for Node.js and browsers. This entry point uses no Node.js built-in; file-system helpers live in
  * `vq-diffusion/node`.
  */
-export { VQDiffusionScheduler } from "./scheduler/vqDiffusionScheduler.js";
-export type { SchedulerLoadOptions, PosteriorOptions, SetTimestepsOptions, StepAsyncOptions, StepMode, StepOptions, StepOutput, TransitionArgs } from "./scheduler/vqDiffusionScheduler.js";
+export { VQDiffusionScheduler } from "./coreScheduler.js";
+export type { SchedulerLoadOptions } from "./coreScheduler.js";
+export type { PosteriorOptions, SetTimestepsOptions, StepAsyncOptions, StepMode, StepOptions, StepOutput, TransitionArgs } from "./scheduler/vqDiffusionScheduler.js";
 export type { TimestepSpacing } from "./schedule/timestepSpacing.js";
 export { initKernels, kernelBackend, setKernelBackend } from "./kernels/backend.js";
 export type { KernelBackend } from "./kernels/backend.js";
@@ -31,8 +32,11 @@ export { createDatasetDenoiser, guidedDenoiser } from "./denoisers/datasetDenois
 export type { DatasetDenoiserOptions } from "./denoisers/datasetDenoiser.js";
 export { VQDiffusionPipeline } from "./pipeline/vqDiffusionPipeline.js";
 export type { GenerateOptions, GenerateOutput, GenerateStepInfo, GenerationTimings, PipelineLoadOptions, PipelineComponents } from "./pipeline/vqDiffusionPipeline.js";
-export { PIPELINE_LIMITS, urlSource, checkFolderPath, fileTooLarge } from "./pipeline/modelFolder.js";
-export type { ModelFileSource, PipelineConfig, ReadOptions, LocalFile, JsonObject } from "./pipeline/modelFolder.js";
+export { PIPELINE_LIMITS } from "./limits.js";
+export { urlSource, checkFolderPath, fileTooLarge } from "./files/modelFileSource.js";
+export type { ModelFileSource, ReadOptions, LocalFile } from "./files/modelFileSource.js";
+export type { PipelineConfig } from "./pipeline/modelFolder.js";
+export type { JsonObject } from "./files/json.js";
 export { externalDataFiles, readExternalData, locateExternalData } from "./pipeline/onnxExternalData.js";
 export type { ExternalDataFile, ExternalDataPlan } from "./pipeline/onnxExternalData.js";
 export { externalTensors } from "./formats/onnxExternalTensors.js";
@@ -48,7 +52,8 @@ export type { SafetensorsTensor } from "./formats/safetensors.js";
 export { readPyTorchZip, PYTORCH_ZIP_DEFAULTS } from "./formats/pytorchZip.js";
 export type { PyTorchZipOptions } from "./formats/pytorchZip.js";
 export { CHECKPOINT_DTYPE_BYTES } from "./formats/checkpointTensor.js";
-export type { CheckpointDType, CheckpointTensor, RandomAccessFile, StateDict } from "./formats/checkpointTensor.js";
+export type { CheckpointDType, CheckpointTensor, StateDict } from "./formats/checkpointTensor.js";
+export type { RandomAccessFile } from "./files/randomAccessFile.js";
 export { clipTokenizerJson, CLIP_TOKENIZER_LIMITS } from "./formats/clipTokenizerFiles.js";
 export type { ClipSlowTokenizerFiles, ClipTokenizerJson } from "./formats/clipTokenizerFiles.js";
 export { composeImageSheet } from "./pipeline/images.js";
@@ -57,18 +62,18 @@ export { encodePng, imageToBlob, readPngText, withPngText } from "./pipeline/png
 export type { PngOptions } from "./pipeline/png.js";
 export { formatGenerationParameters } from "./pipeline/generationParameters.js";
 export type { GenerationParameters } from "./pipeline/generationParameters.js";
-export { parseModelId, checkRevision, isModelIdForm } from "./hub/modelId.js";
-export type { ModelId } from "./hub/modelId.js";
-export { HUB_LIMITS, checkRepoFilePath, pipelineFiles } from "./hub/repoFiles.js";
-export type { RepoFile } from "./hub/repoFiles.js";
-export { openHubSource, checkHubOptions } from "./hub/hubSource.js";
-export type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "./hub/hubSource.js";
-export { browserHubPlatform, DEFAULT_CACHE_NAME } from "./hub/cacheStorageStore.js";
-export { DEFAULT_HUB_URL, HubNetworkError } from "./hub/hubApi.js";
-export type { ListedFile } from "./hub/hubApi.js";
-export type { HubProgressEvent } from "./hub/progress.js";
+export { parseModelId, checkRevision, isModelIdForm } from "./files/hub/modelId.js";
+export type { ModelId } from "./files/hub/modelId.js";
+export { HUB_LIMITS, checkRepoFilePath, pipelineFiles } from "./files/hub/repoFiles.js";
+export type { RepoFile } from "./files/hub/repoFiles.js";
+export { openHubSource, checkHubOptions } from "./files/hub/hubSource.js";
+export type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "./files/hub/hubSource.js";
+export { browserHubPlatform, DEFAULT_CACHE_NAME } from "./files/hub/cacheStorageStore.js";
+export { DEFAULT_HUB_URL, HubNetworkError } from "./files/hub/hubApi.js";
+export type { ListedFile } from "./files/hub/hubApi.js";
+export type { HubProgressEvent } from "./files/hub/progress.js";
 export { convertPipeline, checkConvertOptions, CONVERTER_VERSION, CONVERT_LIMITS, CONVERSION_CHOICE_KEYS } from "./convert/convertPipeline.js";
 export type { ConvertOptions, ConversionChoice, FileWriter, ModelFolderSink, WrittenFile } from "./convert/convertPipeline.js";
 export { checkpointMetadataFiles, checkVariant, chooseWeightsFile, isCheckpointListing, CHECKPOINT_METADATA_FILES } from "./convert/checkpointFiles.js";
 export type { WeightsComponent } from "./convert/checkpointFiles.js";
-export type { OpenedFile } from "./pipeline/modelFolder.js";
+export type { OpenedFile } from "./files/modelFileSource.js";

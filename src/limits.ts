@@ -29,3 +29,27 @@ export const LIMITS = {
    */
   maxLogProbabilityMagnitude: 2 ** 24,
 } as const;
+
+/**
+ * Bounds on the sizes only a model folder has, beside the package's `LIMITS` (K, N, T), which bound
+ * those read here too. They admit the published ITHQ model (L = 77, D = 512) with room of 16× or
+ * more, and refuse the sizes that would only exhaust memory.
+ */
+export const PIPELINE_LIMITS = {
+  /** L, prompt tokens. */
+  maxSequenceLength: 4_096,
+  /** D, the prompt embedding's width. */
+  maxEmbeddingDim: 16_384,
+  /** B = prompts × images per prompt, in one generation (the transformer's output is [2B, K-1, N] floats). */
+  maxBatch: 1_024,
+  /** A JSON file of the folder (configs, model_index.json, tokenizer files). */
+  maxJsonBytes: 64 * 1024 * 1024,
+  /** A safetensors file (the null embeddings: L·D floats and a header). */
+  maxSafetensorsBytes: 1024 * 1024 * 1024,
+  /** An `.onnx` file (protobuf's own limit is 2 GiB; larger weights go in external data files). */
+  maxOnnxBytes: 2 ** 31 - 1,
+  /** The bytes one ONNX model places in external data files, all files together (ITHQ's transformer: 5.4 GB in fp32). */
+  maxExternalDataBytes: 2 ** 37,
+  /** External data files of one ONNX model (torch's exporter writes one per weight: 1 087 for ITHQ). */
+  maxExternalDataFiles: 65_536,
+} as const;

@@ -9,11 +9,11 @@ import { spawn } from "node:child_process";
 import { existsSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HubProgressEvent } from "../src/hub/progress.js";
+import type { HubProgressEvent } from "../src/files/hub/progress.js";
 import { VQDiffusionScheduler } from "../src/node.js";
 import { conversionCacheDir, openConvertedModel } from "../src/node/conversionCache.js";
 import { convertIntoFolder, listCheckpointFolder } from "../src/node/convertFolder.js";
-import { directorySource } from "../src/node/nodePipeline.js";
+import { directorySource } from "../src/node/directorySource.js";
 import { copyCheckpoint, D_BIN, D_SAFETENSORS, filesUnder, removeTemporaryFolders, temporaryFolder } from "./helpers/convertFixtures.js";
 import { readFolder, startHubServer, type Files, type HubServer } from "./helpers/hubServer.mjs";
 

@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { checkConvertOptions, convertPipeline } from "../src/convert/convertPipeline.js";
 import { listCheckpointFolder } from "../src/node/convertFolder.js";
 import { convertedFolderPath, type OpenedCheckpoint } from "../src/node/conversionCache.js";
-import { directorySource } from "../src/node/nodePipeline.js";
+import { directorySource } from "../src/node/directorySource.js";
 import { VQDiffusionPipeline } from "../src/node.js";
 import { copyCheckpoint, D_BIN, memorySink, temporaryAssetsCache } from "./helpers/convertFixtures.js";
 import { casePrompts, promptIds, runCase } from "./helpers/diffusersCases.js";

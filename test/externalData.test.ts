@@ -11,7 +11,7 @@ import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { TorchGenerator, VQDiffusionPipeline } from "../src/index.js";
 import { directorySource, VQDiffusionPipeline as NodePipeline } from "../src/node.js";
-import type { ModelFileSource } from "../src/pipeline/modelFolder.js";
+import type { ModelFileSource } from "../src/files/modelFileSource.js";
 import { externalTensors } from "../src/formats/onnxExternalTensors.js";
 import { locateExternalData, readExternalData } from "../src/pipeline/onnxExternalData.js";
 import type { OrtModule } from "../src/pipeline/onnxComponent.js";

@@ -12,7 +12,7 @@ import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { PIPELINE_LIMITS, TorchGenerator, urlSource, VQDiffusionPipeline } from "../src/index.js";
 import { directorySource } from "../src/node.js";
-import { checkFolderPath, type ModelFileSource } from "../src/pipeline/modelFolder.js";
+import { checkFolderPath, type ModelFileSource } from "../src/files/modelFileSource.js";
 import type { OrtModule } from "../src/pipeline/onnxComponent.js";
 import { safetensorsBytes } from "./helpers/safetensorsWriter.js";
 import { diskFolder, externalDataFiles, memoryFolder, replaceAscii, TINY_A } from "./helpers/modelFolders.js";

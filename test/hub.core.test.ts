@@ -7,7 +7,7 @@ import fc from "fast-check";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkRepoFilePath, isModelIdForm, parseModelId, pipelineFiles, VQDiffusionPipeline, type OrtModule } from "../src/index.js";
-import { countedBody } from "../src/hub/progress.js";
+import { countedBody } from "../src/files/hub/progress.js";
 import { readFolder, startHubServer, type HubServer } from "./helpers/hubServer.mjs";
 
 const PATH_RULE =

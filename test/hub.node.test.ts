@@ -8,7 +8,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { HubProgressEvent } from "../src/hub/progress.js";
+import type { HubProgressEvent } from "../src/files/hub/progress.js";
 import { TorchGenerator, VQDiffusionPipeline } from "../src/node.js";
 import { readFolder, startHubServer, type HubServer } from "./helpers/hubServer.mjs";
 

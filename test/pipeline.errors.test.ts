@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { TorchGenerator, VQDiffusionPipeline } from "../src/index.js";
-import type { ModelFileSource } from "../src/pipeline/modelFolder.js";
+import type { ModelFileSource } from "../src/files/modelFileSource.js";
 import { OnnxComponent, type OrtModule } from "../src/pipeline/onnxComponent.js";
 import { directorySource, VQDiffusionPipeline as NodePipeline } from "../src/node.js";
 import { safetensorsBytes } from "./helpers/safetensorsWriter.js";

@@ -40,4 +40,4 @@ export type GenerateMessage =
   | { type: "error"; message: string };
 
 /** An RGBA image (what ImageData holds). */
-export type ImageLike = { data: Uint8ClampedArray; width: number; height: number };
+export type ImageLike = { data: Uint8ClampedArray<ArrayBuffer>; width: number; height: number };

@@ -4,7 +4,7 @@
  */
 import { PIXEL_ART_LABELS } from "../demo/pixelArt.js";
 import { BUNDLED_MODELS } from "../node/bundledModels.js";
-import { checkRevision } from "../hub/modelId.js";
+import { checkRevision } from "../files/hub/modelId.js";
 import { modelLocation } from "../node/modelLocation.js";
 import { nearestName } from "../optionKeys.js";
 import { outNameProblem } from "./outFile.js";

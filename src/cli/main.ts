@@ -22,7 +22,7 @@ import { checkOutFile } from "./outFile.js";
 import { generationSheet } from "./sheet.js";
 import { OnnxruntimeNodeMissingError } from "../node/onnxruntimeNode.js";
 import { runServeCommand } from "./serve.js";
-import type { HubProgressEvent } from "../hub/progress.js";
+import type { HubProgressEvent } from "../files/hub/progress.js";
 
 /**
  * The API's argument names and the flags that set them: an error the library raises about an

@@ -3,7 +3,7 @@
  * model, with jobs run in this process or, with `--redis`, on BullMQ workers (docs/serve.md).
  * Node.js; long-running: both stop on SIGTERM or SIGINT after the jobs in flight are done.
  */
-import { checkRevision } from "../hub/modelId.js";
+import { checkRevision } from "../files/hub/modelId.js";
 import { modelLocation } from "../node/modelLocation.js";
 import { openModelSource } from "../node/modelSource.js";
 import { loadNodePipeline, VQDiffusionPipeline } from "../node/nodePipeline.js";

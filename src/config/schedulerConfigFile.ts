@@ -9,8 +9,9 @@
  * for a pipeline folder.)
  */
 import { argumentError } from "../errors.js";
-import type { ListedFile } from "../hub/hubApi.js";
-import { checkFolderPath, parseJsonObject, PIPELINE_LIMITS, readFolderFile, type ModelFileSource } from "../pipeline/modelFolder.js";
+import { checkFolderPath, readFolderFile, type ModelFileSource } from "../files/modelFileSource.js";
+import { parseJsonObject } from "../files/json.js";
+import { PIPELINE_LIMITS } from "../limits.js";
 import { checkOptionKeys } from "../optionKeys.js";
 import { checkFromConfigOptions, optionsFromJSON, type SchedulerConfigJSON } from "./schedulerConfig.js";
 
@@ -66,7 +67,7 @@ export function schedulerConfigPaths(subfolder: string | undefined): string[] {
  * // [{ path: "scheduler/scheduler_config.json", size: 9 }]
  * ```
  */
-export function schedulerFilesToFetch(paths: readonly string[]): (listing: readonly ListedFile[]) => ListedFile[] {
+export function schedulerFilesToFetch(paths: readonly string[]): <F extends { readonly path: string }>(listing: readonly F[]) => F[] {
   return (listing) => listing.filter((f) => paths.includes(f.path));
 }
 

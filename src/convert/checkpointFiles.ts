@@ -8,7 +8,7 @@
  * the variant's file takes its plain one (with a warning), and a variant no component has is an error.
  */
 import { describe } from "../errors.js";
-import type { RepoFile } from "../hub/repoFiles.js";
+import type { RepoFile } from "../files/hub/repoFiles.js";
 
 /** A checkpoint's component whose weights are read: its folder and the library that saved it. */
 export interface WeightsComponent {

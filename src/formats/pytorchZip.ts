@@ -24,7 +24,8 @@
  * stride inside its storage), and a storage named twice with different types or sizes.
  */
 import { Reader, Uint8ArrayWriter, ZipReader, type Entry, type FileEntry } from "@zip.js/zip.js";
-import { CHECKPOINT_DTYPE_BYTES, type CheckpointDType, type CheckpointTensor, type RandomAccessFile, type StateDict } from "./checkpointTensor.js";
+import { CHECKPOINT_DTYPE_BYTES, type CheckpointDType, type CheckpointTensor, type StateDict } from "./checkpointTensor.js";
+import type { RandomAccessFile } from "../files/randomAccessFile.js";
 import { readStatePickle, TORCH_STORAGE_DTYPES, type PickledTensor } from "./statePickle.js";
 
 /**

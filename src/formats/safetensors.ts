@@ -16,7 +16,8 @@
  */
 import { describe } from "../errors.js";
 import { formatDims, isTypedArray } from "../tensor/validate.js";
-import { CHECKPOINT_DTYPE_BYTES, type CheckpointDType, type CheckpointTensor, type RandomAccessFile, type StateDict } from "./checkpointTensor.js";
+import { CHECKPOINT_DTYPE_BYTES, type CheckpointDType, type CheckpointTensor, type StateDict } from "./checkpointTensor.js";
+import type { RandomAccessFile } from "../files/randomAccessFile.js";
 
 /** One tensor of a safetensors file: F32 data, row-major, of shape `dims`. */
 export interface SafetensorsTensor {

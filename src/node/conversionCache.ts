@@ -26,16 +26,16 @@ import { basename, dirname, join } from "node:path";
 import { realpath } from "node:fs/promises";
 import { checkpointMetadataFiles, isCheckpointListing } from "../convert/checkpointFiles.js";
 import { checkConvertOptions, CONVERTER_VERSION, type ConversionChoice } from "../convert/convertPipeline.js";
-import type { ListedFile } from "../hub/hubApi.js";
-import type { HubLoadOptions } from "../hub/hubSource.js";
-import { COMMIT_HASH } from "../hub/modelId.js";
-import { pipelineFiles, type RepoFile } from "../hub/repoFiles.js";
-import type { ModelFileSource } from "../pipeline/modelFolder.js";
+import type { ListedFile } from "../files/hub/hubApi.js";
+import type { HubLoadOptions } from "../files/hub/hubSource.js";
+import { COMMIT_HASH } from "../files/hub/modelId.js";
+import { pipelineFiles, type RepoFile } from "../files/hub/repoFiles.js";
+import type { ModelFileSource } from "../files/modelFileSource.js";
 import { convertIntoFolder, listCheckpointFolder, withOpen } from "./convertFolder.js";
 import type { ModelLocation } from "./modelLocation.js";
 import { openModelSource } from "./modelSource.js";
 import { hfAssetsCache } from "./hubEnvironment.js";
-import { directorySource } from "./nodePipeline.js";
+import { directorySource } from "./directorySource.js";
 
 /**
  * The conversion options of `fromPretrained` (beside the Hub's), for a diffusers checkpoint:

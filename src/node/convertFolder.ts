@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto";
 import { lstat, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { convertPipeline, type ConvertOptions, type FileWriter, type ModelFolderSink, type WrittenFile } from "../convert/convertPipeline.js";
-import type { RepoFile } from "../hub/repoFiles.js";
-import { checkFolderPath, type ModelFileSource, type OpenedFile, type ReadOptions } from "../pipeline/modelFolder.js";
+import type { RepoFile } from "../files/hub/repoFiles.js";
+import { checkFolderPath, type ModelFileSource, type OpenedFile, type ReadOptions } from "../files/modelFileSource.js";
 import { openRandomAccessFile } from "./randomAccessFile.js";
 
 /**

@@ -14,13 +14,13 @@
 import { getRepoFolderName } from "@huggingface/hub";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../hub/hubSource.js";
-import { resolveUrl, type ListedFile } from "../hub/hubApi.js";
-import { COMMIT_HASH, type ModelId } from "../hub/modelId.js";
-import type { LocalFile, ModelFileSource, ReadOptions } from "../pipeline/modelFolder.js";
+import type { HubLoadOptions, HubPlatform, HubStore, StoredRevision } from "../files/hub/hubSource.js";
+import { resolveUrl, type ListedFile } from "../files/hub/hubApi.js";
+import { COMMIT_HASH, type ModelId } from "../files/hub/modelId.js";
+import type { LocalFile, ModelFileSource, ReadOptions } from "../files/modelFileSource.js";
 import { storeBlob } from "./cacheBlob.js";
 import { hubCacheDir, hubDownloadTimeoutMs, hubMetadataTimeoutMs, hubOffline, hubToken, type Environment } from "./hubEnvironment.js";
-import { directorySource } from "./nodePipeline.js";
+import { directorySource } from "./directorySource.js";
 
 /**
  * The defaults Node.js takes from the environment, as huggingface_hub reads it

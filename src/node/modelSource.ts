@@ -3,12 +3,12 @@
  * model, a folder on disk, an http(s) URL, or a Hub id) as a {@link ModelFileSource}. The pipeline's
  * and the scheduler's `fromPretrained` (and the CLI's `--model`) all open their argument here.
  */
-import type { ListedFile } from "../hub/hubApi.js";
-import { openHubSource, type HubLoadOptions } from "../hub/hubSource.js";
-import { urlSource, type ModelFileSource } from "../pipeline/modelFolder.js";
+import type { ListedFile } from "../files/hub/hubApi.js";
+import { openHubSource, type HubLoadOptions } from "../files/hub/hubSource.js";
+import { urlSource, type ModelFileSource } from "../files/modelFileSource.js";
 import { nodeHubPlatform } from "./hubCache.js";
 import { modelLocation, type ModelLocation } from "./modelLocation.js";
-import { directorySource } from "./nodePipeline.js";
+import { directorySource } from "./directorySource.js";
 
 /**
  * The source of `model` and where it pointed: a bundled model or a folder is read from disk

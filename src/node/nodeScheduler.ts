@@ -5,7 +5,7 @@
  * lives behind the Node-only entry point `vq-diffusion/node`.
  */
 import { checkSchedulerFileOptions, readSchedulerConfigFrom, schedulerFilesToFetch } from "../config/schedulerConfigFile.js";
-import { VQDiffusionScheduler as CoreScheduler } from "../scheduler/vqDiffusionScheduler.js";
+import { VQDiffusionScheduler as CoreScheduler } from "../coreScheduler.js";
 import { openModelSource } from "./modelSource.js";
 import { FROM_PRETRAINED_OPTION_KEYS, pathIn, writeSchedulerConfig, type FromPretrainedOptions } from "./schedulerFiles.js";
 

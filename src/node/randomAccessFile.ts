@@ -3,7 +3,7 @@
  * (formats/pytorchZip.ts, formats/safetensors.ts) never hold a weights file whole.
  */
 import { open, type FileHandle } from "node:fs/promises";
-import type { RandomAccessFile } from "../formats/checkpointTensor.js";
+import type { RandomAccessFile } from "../files/randomAccessFile.js";
 
 /**
  * A {@link RandomAccessFile} over an open file handle, to be closed by its owner.

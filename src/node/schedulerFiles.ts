@@ -7,9 +7,9 @@ import { dirname, join, resolve } from "node:path";
 import { argumentError } from "../errors.js";
 import type { SchedulerConfigJSON } from "../config/schedulerConfig.js";
 import { checkSchedulerFileOptions, readSchedulerConfigFrom, SCHEDULER_CONFIG_NAME, type SchedulerFileOptions } from "../config/schedulerConfigFile.js";
-import { HUB_OPTION_KEYS, type HubLoadOptions } from "../hub/hubSource.js";
+import { HUB_OPTION_KEYS, type HubLoadOptions } from "../files/hub/hubSource.js";
 import type { OptionKeys } from "../optionKeys.js";
-import { directorySource } from "./nodePipeline.js";
+import { directorySource } from "./directorySource.js";
 
 /**
  * Options of the scheduler's `fromPretrained` in vq-diffusion/node: where the config lies in the

@@ -22,7 +22,8 @@
  * same two words, and "boots" does not contain "boot".
  */
 import { describe } from "../errors.js";
-import { parseJsonObject, readFolderFile, type JsonObject, type ModelFileSource } from "./modelFolder.js";
+import { parseJsonObject, type JsonObject } from "../files/json.js";
+import { readFolderFile, type ModelFileSource } from "../files/modelFileSource.js";
 
 /**
  * The file's path inside a model folder.

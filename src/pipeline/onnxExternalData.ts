@@ -13,7 +13,8 @@
  */
 import { externalTensors } from "../formats/onnxExternalTensors.js";
 import { isTypedArray } from "../tensor/validate.js";
-import { checkFolderPath, locateFolderFile, PIPELINE_LIMITS, readFolderFile, type LocalFile, type ModelFileSource } from "./modelFolder.js";
+import { checkFolderPath, locateFolderFile, readFolderFile, type LocalFile, type ModelFileSource } from "../files/modelFileSource.js";
+import { PIPELINE_LIMITS } from "../limits.js";
 
 /** The external data a session needs: one entry per file, `path` as the model names it. */
 export interface ExternalDataFile {

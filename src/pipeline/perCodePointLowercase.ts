@@ -13,7 +13,7 @@
  * every normalizer that lower-cases (`Lowercase`, `BertNormalizer` with `lowercase`) is preceded by
  * `Replace("Σ" → "σ")`. σ lower-cases to itself, so the result is the per-code-point lower case.
  */
-import type { JsonObject } from "./modelFolder.js";
+import type { JsonObject } from "../files/json.js";
 
 /** Σ → σ: what `toLowerCase` would otherwise turn into the final-sigma ς at a word's end. */
 const CAPITAL_SIGMA_TO_SMALL: JsonObject = { type: "Replace", pattern: { String: "\u03A3" }, content: "\u03C3" };

@@ -22,7 +22,7 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { argumentErrorText, describe, shortText } from "../errors.js";
-import type { JsonObject } from "./modelFolder.js";
+import type { JsonObject } from "../files/json.js";
 import { perCodePointLowercase } from "./perCodePointLowercase.js";
 import { RawAddedTokens } from "./rawAddedTokens.js";
 import { withRustWhiteSpace } from "./rustWhitespace.js";

@@ -16,7 +16,7 @@
  * (tokenizers' default).
  */
 import { describe } from "../errors.js";
-import type { JsonObject } from "./modelFolder.js";
+import type { JsonObject } from "../files/json.js";
 
 /** One added token matched on the raw text. */
 export interface RawAddedToken {

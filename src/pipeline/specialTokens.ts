@@ -13,7 +13,7 @@
  *   files disagree the pad comes from `pad_token`, as transformers' `set_truncation_and_padding` does.
  */
 import { describe } from "../errors.js";
-import type { JsonObject } from "./modelFolder.js";
+import type { JsonObject } from "../files/json.js";
 
 const FILE = "tokenizer/tokenizer_config.json";
 

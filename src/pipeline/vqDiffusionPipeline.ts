@@ -17,10 +17,12 @@ import { VQDiffusionSampler, type SampleOptions, type StepInfo } from "../sampli
 import { VQDiffusionScheduler } from "../scheduler/vqDiffusionScheduler.js";
 import type { Tensor, TokenArray } from "../tensor/types.js";
 import { checkFloatTensor, checkTokens, formatDims } from "../tensor/validate.js";
-import { HUB_OPTION_KEYS, type HubLoadOptions } from "../hub/hubSource.js";
-import { openUrlOrHubSource } from "../hub/urlOrHubSource.js";
+import { HUB_OPTION_KEYS, type HubLoadOptions } from "../files/hub/hubSource.js";
+import { openUrlOrHubSource } from "../files/hub/urlOrHubSource.js";
 import { toRGBAImages, type RGBAImage } from "./images.js";
-import { locateFolderFile, PIPELINE_LIMITS, readJson, readPipelineConfig, readRequired, type ModelFileSource, type PipelineConfig } from "./modelFolder.js";
+import { locateFolderFile, type ModelFileSource } from "../files/modelFileSource.js";
+import { PIPELINE_LIMITS } from "../limits.js";
+import { readJson, readPipelineConfig, readRequired, type PipelineConfig } from "./modelFolder.js";
 import { locateExternalData, readExternalData } from "./onnxExternalData.js";
 import { OnnxComponent, type OrtModule, type OrtSessionOptions } from "./onnxComponent.js";
 import { readModelVocabulary, type ModelVocabulary } from "./modelVocabulary.js";

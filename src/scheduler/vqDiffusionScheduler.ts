@@ -16,9 +16,7 @@ import {
   type VQDiffusionSchedulerConfig,
   type VQDiffusionSchedulerOptions,
 } from "../config/schedulerConfig.js";
-import type { SchedulerFileOptions } from "../config/schedulerConfigFile.js";
 import { argumentError } from "../errors.js";
-import type { HubLoadOptions } from "../hub/hubSource.js";
 import { checkOptionKeys, type OptionKeys } from "../optionKeys.js";
 import { kernelBackend, stepPrimitives } from "../kernels/backend.js";
 import { fastCategoricalStep } from "../kernels/fastStep.js";
@@ -43,17 +41,6 @@ import { addNoiseTokens } from "../schedule/forwardProcess.js";
  * pixel (inverse CDF), a different random stream.
  */
 export type StepMode = "reference" | "fast";
-
-/**
- * Options of {@link VQDiffusionScheduler.fromPretrained} in the core entry: where the config lies in
- * the folder (`subfolder`), who hears warnings, the fetch to use, and the Hub options (`revision`,
- * `cacheDir` = the Cache Storage name, `hubUrl`, `accessToken`, `localFilesOnly`, `onProgress`,
- * `signal`) for a Hub model id.
- */
-export interface SchedulerLoadOptions extends HubLoadOptions, SchedulerFileOptions {
-  /** The fetch to use (default: the global one). */
-  fetch?: typeof fetch;
-}
 
 /** Options of {@link VQDiffusionScheduler.step}. */
 export interface StepOptions {
@@ -192,39 +179,6 @@ export class VQDiffusionScheduler {
     const version = (json as Record<string, unknown>)._diffusers_version;
     if (typeof version === "string") scheduler.diffusersVersion = version;
     return scheduler;
-  }
-
-  /**
-   * Loads a scheduler from a model folder's `scheduler_config.json`, fetched from a URL or from a
-   * Hugging Face Hub repository `org/name` (into Cache Storage, as the pipeline's `fromPretrained`
-   * does; only the config is fetched). Without `subfolder`, the folder's own `scheduler_config.json`,
-   * else `scheduler/scheduler_config.json` (a whole pipeline folder). Unknown keys in the file are
-   * ignored with a warning to `options.onWarning`; every error names the file. vq-diffusion/node's
-   * `fromPretrained` also takes folders on disk and bundled models.
-   *
-   * @param baseUrlOrModelId - the folder's URL: absolute (`https://…`, `/…`) or relative starting
-   *   with `./` or `../` (resolved against the page); or a Hub id `org/name` (one slash, no prefix).
-   * @throws Error naming the option, the argument or the file: a key `SchedulerLoadOptions` lacks, a
-   *   malformed id or URL (before any request), a folder without the config, a bad config.
-   *
-   * @example
-   * ```ts
-   * const scheduler = await VQDiffusionScheduler.fromPretrained("microsoft/vq-diffusion-ithq"); // scheduler/scheduler_config.json
-   * scheduler.numEmbed; // 4097
-   * ```
-   */
-  static async fromPretrained(baseUrlOrModelId: string, options: SchedulerLoadOptions = {}): Promise<VQDiffusionScheduler> {
-    // Loaded on first use: a page that only steps a scheduler does not bundle the loaders (and the Hub client).
-    const [{ checkSchedulerFileOptions, readSchedulerConfigFrom, schedulerFilesToFetch }, { openUrlOrHubSource }, { HUB_OPTION_KEYS }] = await Promise.all([
-      import("../config/schedulerConfigFile.js"),
-      import("../hub/urlOrHubSource.js"),
-      import("../hub/hubSource.js"),
-    ]);
-    const accepted = { subfolder: true, onWarning: true, fetch: true, ...HUB_OPTION_KEYS } as const satisfies OptionKeys<SchedulerLoadOptions>;
-    const paths = checkSchedulerFileOptions(options, accepted);
-    const source = await openUrlOrHubSource(baseUrlOrModelId, options, "baseUrlOrModelId", schedulerFilesToFetch(paths));
-    const { json, file } = await readSchedulerConfigFrom(source, paths, options, "baseUrlOrModelId");
-    return this.fromConfig(json, { file }); // warned about once, by readSchedulerConfigFrom
   }
 
   /**

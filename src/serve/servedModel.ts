@@ -9,7 +9,8 @@
  * 7 · 2² = 28). The job runner checks the decoded images against it.
  */
 import { configInts } from "../convert/configValues.js";
-import { readJson, readPipelineConfig, type ModelFileSource } from "../pipeline/modelFolder.js";
+import { readJson, readPipelineConfig } from "../pipeline/modelFolder.js";
+import { type ModelFileSource } from "../files/modelFileSource.js";
 import type { ServedModel } from "./imagesRequest.js";
 
 /**

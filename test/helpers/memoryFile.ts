@@ -2,7 +2,7 @@
  * A RandomAccessFile over bytes in memory, recording the ranges asked of it, for the checkpoint
  * readers' tests.
  */
-import type { RandomAccessFile } from "../../src/formats/checkpointTensor.js";
+import type { RandomAccessFile } from "../../src/files/randomAccessFile.js";
 
 /** A memory file and the [offset, length] of every read made of it. */
 export interface RecordingFile extends RandomAccessFile {

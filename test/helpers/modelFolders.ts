@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { directorySource } from "../../src/node.js";
-import { fileTooLarge, type ModelFileSource } from "../../src/pipeline/modelFolder.js";
+import { fileTooLarge, type ModelFileSource } from "../../src/files/modelFileSource.js";
 
 export const TINY_A = new URL("../fixtures/pipeline-golden/tiny-a/", import.meta.url).pathname;
 export const EXTERNAL = new URL("../fixtures/external-data/", import.meta.url).pathname;

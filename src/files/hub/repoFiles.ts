@@ -4,7 +4,7 @@
  * (docs/model-folder.md: configs, ONNX models and their external data, the tokenizer, the null embeddings),
  * never a checkpoint's PyTorch weights.
  */
-import { describe } from "../errors.js";
+import { describe } from "../../errors.js";
 
 /** One file of a repository at a commit. */
 export interface RepoFile {

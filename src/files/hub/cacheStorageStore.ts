@@ -12,7 +12,7 @@
  * Where there is no Cache Storage (Node.js through the core entry, an opaque origin), files are
  * kept in memory for the one load only.
  */
-import { fileTooLarge, type ReadOptions } from "../pipeline/modelFolder.js";
+import { fileTooLarge, type ReadOptions } from "../modelFileSource.js";
 import { resolveUrl, type ListedFile } from "./hubApi.js";
 import type { HubPlatform, HubStore, StoredRevision } from "./hubSource.js";
 import type { ModelId } from "./modelId.js";

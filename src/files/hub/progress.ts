@@ -3,7 +3,7 @@
  * declared size, or one that ends (or breaks) before it, is an error, so that a store never keeps a
  * partial file as if it were whole.
  */
-import { readBoundedBody } from "../pipeline/modelFolder.js";
+import { readBoundedBody } from "../modelFileSource.js";
 
 /** What `onProgress` receives: one file's bytes, and the whole load's. */
 export interface HubProgressEvent {

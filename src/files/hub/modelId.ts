@@ -7,7 +7,7 @@
  * all; the name does not end in `.git`. A revision is a branch, a tag or a 40-hex commit: it becomes
  * a path under the cache's `refs/` folder, so it must not climb out of it.
  */
-import { describe } from "../errors.js";
+import { describe } from "../../errors.js";
 
 /** A checked model id. */
 export interface ModelId {

@@ -6,7 +6,7 @@
  * and the errors of every request, which name the repository, the file and what to do. A token
  * goes in the Authorization header only, and never into a message.
  */
-import { describe } from "../errors.js";
+import { describe } from "../../errors.js";
 import { COMMIT_HASH, type ModelId } from "./modelId.js";
 import { readBounded } from "./progress.js";
 import { checkFileSize, checkRepoFilePath, HUB_LIMITS, type RepoFile } from "./repoFiles.js";

@@ -8,9 +8,9 @@
  *
  * Two loads of the same files in one process share each download: a file is fetched once.
  */
-import { argumentError, describe } from "../errors.js";
-import type { OptionKeys } from "../optionKeys.js";
-import { fileTooLarge, type LocalFile, type ModelFileSource, type ReadOptions } from "../pipeline/modelFolder.js";
+import { argumentError, describe } from "../../errors.js";
+import type { OptionKeys } from "../../optionKeys.js";
+import { fileTooLarge, type LocalFile, type ModelFileSource, type ReadOptions } from "../modelFileSource.js";
 import { abortError, DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_HUB_URL, fallsBackToCache, HubNetworkError, isAccessError, withinTime, hubFetch, hubHttpError, listRepoFiles, redact, resolveCommit, type HubContext, type ListedFile } from "./hubApi.js";
 import { checkRevision, parseModelId, type ModelId } from "./modelId.js";
 import { countedBody, ProgressTracker, type HubProgressEvent } from "./progress.js";

@@ -5,7 +5,7 @@
  * anything else is the URL of a model folder (absolute, or relative to the page). vq-diffusion/node
  * adds folders on disk and bundled models by the same rule (src/node/modelSource.ts).
  */
-import { urlSource, type ModelFileSource } from "../pipeline/modelFolder.js";
+import { urlSource, type ModelFileSource } from "../modelFileSource.js";
 import { browserHubPlatform } from "./cacheStorageStore.js";
 import type { ListedFile } from "./hubApi.js";
 import { openHubSource, type HubLoadOptions } from "./hubSource.js";
