@@ -89,14 +89,27 @@ describe("vq-diffusion convert", () => {
     expect(sizes[1]).toBeLessThan(0.6 * sizes[0]);
   });
 
+  it("--quantize int8 writes int8 linear weights: a smaller transformer, the same VQ-VAE decoder", async () => {
+    const parent = temporaryFolder();
+    const io = capture();
+    expect(await main(["convert", "--model", D_SAFETENSORS, "--out", join(parent, "fp32")], capture())).toBe(0);
+    expect(await main(["convert", "--model", D_SAFETENSORS, "--out", join(parent, "int8"), "--quantize", "int8"], io)).toBe(0);
+    expect(io.out.join("")).toMatch(/from .* \(quantized to int8\), [\d.]+ s\n?$/);
+    const bytes = (form: string, file: string) => statSync(join(parent, form, file)).size;
+    expect(bytes("int8", "transformer/model.onnx.data")).toBeLessThan(0.6 * bytes("fp32", "transformer/model.onnx.data"));
+    expect(bytes("int8", "vqvae_decoder/model.onnx.data")).toBe(bytes("fp32", "vqvae_decoder/model.onnx.data"));
+  });
+
   it("bad options are usage errors (exit 2)", async () => {
     const cases: [string[], string][] = [
       [["convert", "--out", "x"], "--model: expected a diffusers checkpoint to convert (./DIR or org/name), got nothing"],
       [["convert", "--model", "./x"], "--out: expected the folder to write (a new path or an empty folder), got nothing"],
       [["convert", "--model", "./x", "--out", "y", "--dtype", "int8"], '--dtype: expected fp32 or fp16, got "int8"'],
+      [["convert", "--model", "./x", "--out", "y", "--quantize", "int4"], '--quantize: expected int8, got "int4"'],
+      [["generate", "--prompt", "a", "--quantize", "fp16"], '--quantize: expected int8, got "fp16"'],
       [["convert", "--model", "./x", "--out", "y", "--variant", "../a"], '--variant: expected a variant name such as fp16 (letters, digits, "_" and "-"), got "../a"'],
       [["convert", "--model", "./x", "--out", "y", "--revision", "v1"], '--revision: expected a Hub model id org/name as --model, got --model "./x"'],
-      [["convert", "--model", "./x", "--out", "y", "--prompt", "a"], '--prompt: expected one of --model, --out, --variant, --dtype, --revision, --offline, --help, got "--prompt"'],
+      [["convert", "--model", "./x", "--out", "y", "--prompt", "a"], '--prompt: expected one of --model, --out, --variant, --dtype, --quantize, --revision, --offline, --help, got "--prompt"'],
     ];
     for (const [argv, message] of cases) {
       const io = capture();
@@ -168,6 +181,15 @@ describe("vq-diffusion generate on a diffusers checkpoint", () => {
     expect(await main(["generate", "--model", checkpoint, "--prompt", "a red circle", "--steps", "3", "--images", "1", "--out", png], io)).toBe(0);
     expect(io.out.join("")).toMatch(/^wrote .*d\.png: 1 image of "a red circle" in 3 steps/);
     expect(filesUnder(join(assets, "vq-diffusion")).filter((f) => f.endsWith("transformer/model.onnx"))).toHaveLength(1);
+    expect(existsSync(png)).toBe(true);
+  });
+  it("--quantize int8 converts it into its own cache entry, then generates", async () => {
+    const checkpoint = copyCheckpoint(D_SAFETENSORS);
+    const png = join(temporaryFolder(), "d8.png");
+    const io = capture();
+    expect(await main(["generate", "--model", checkpoint, "--prompt", "a red circle", "--steps", "3", "--images", "1", "--quantize", "int8", "--out", png], io)).toBe(0);
+    expect(io.out.join("")).toMatch(/^wrote .*d8\.png: 1 image of "a red circle" in 3 steps/);
+    expect(filesUnder(join(assets, "vq-diffusion")).filter((f) => f.endsWith(",quantize=int8,variant=default,converter=1/transformer/model.onnx"))).toHaveLength(1);
     expect(existsSync(png)).toBe(true);
   });
 });

@@ -105,11 +105,11 @@ describe("vq-diffusion generate", () => {
     [["generate", "--prompt", "bag", "--prompt-embeds", "x.json"], '--prompt: expected a prompt (e.g. --prompt "ankle boot") or --prompt-embeds FILE, got both'],
     [["generate", "--prompt", "bag", "--images", "0"], '--images: expected an integer in [1, 64], got "0"'],
     [["generate", "--prompt", "bag", "--guidance", "-1"], '--guidance: expected a finite number >= 0, got "-1"'],
-    [["generate", "--prompt", "bag", "--label", "x"], '--label: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--label"'],
-    [["generate", "--prompt", "bag", "--guidance_scale", "5"], '--guidance_scale: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--guidance_scale" (diffusers\' guidance_scale is --guidance here)'],
-    [["generate", "--prompt", "bag", "--num-inference-steps=20"], '--num-inference-steps: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--num-inference-steps" (diffusers\' num_inference_steps is --steps here)'],
-    [["generate", "--prompt", "bag", "--numImagesPerPrompt", "2"], '--numImagesPerPrompt: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--numImagesPerPrompt" (diffusers\' num_images_per_prompt is --images here)'],
-    [["generate", "--promt", "bag"], '--promt: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--promt" (did you mean --prompt?)'],
+    [["generate", "--prompt", "bag", "--label", "x"], '--label: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --quantize, --out, --revision, --offline, --help, got "--label"'],
+    [["generate", "--prompt", "bag", "--guidance_scale", "5"], '--guidance_scale: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --quantize, --out, --revision, --offline, --help, got "--guidance_scale" (diffusers\' guidance_scale is --guidance here)'],
+    [["generate", "--prompt", "bag", "--num-inference-steps=20"], '--num-inference-steps: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --quantize, --out, --revision, --offline, --help, got "--num-inference-steps" (diffusers\' num_inference_steps is --steps here)'],
+    [["generate", "--prompt", "bag", "--numImagesPerPrompt", "2"], '--numImagesPerPrompt: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --quantize, --out, --revision, --offline, --help, got "--numImagesPerPrompt" (diffusers\' num_images_per_prompt is --images here)'],
+    [["generate", "--promt", "bag"], '--promt: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --quantize, --out, --revision, --offline, --help, got "--promt" (did you mean --prompt?)'],
   ])("%j is a usage error with exit code 2", async (argv, message) => {
     const io = capture();
     expect(await main(argv, io)).toBe(2);
@@ -157,7 +157,7 @@ describe("messages name the flag the user typed", () => {
   });
 
   it.each([
-    [["generate", "--prompt", "bag", "--colour"], '--colour: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --out, --revision, --offline, --help, got "--colour"'],
+    [["generate", "--prompt", "bag", "--colour"], '--colour: expected one of --model, --prompt, --prompt-embeds, --seed, --steps, --images, --guidance, --truncation, --mode, --spacing, --strategy, --quantize, --out, --revision, --offline, --help, got "--colour"'],
     [["sample", "--batch", "2", "--lable"], '--lable: expected one of --seed, --steps, --batch, --label, --guidance, --truncation, --mode, --spacing, --strategy, --out, --help, got "--lable" (did you mean --label?)'],
     [["generate", "--prompt", "bag", "--seed", "1", "--seed", "2"], '--seed: expected once, got it twice ("1" and "2")'],
     [["generate", "--prompt", "bag", "--out", "a.png", "--out=b.png"], '--out: expected once, got it twice ("a.png" and "b.png")'],

@@ -10,11 +10,11 @@
  * Python is not involved: the cases were recorded once by diffusers (test/fixtures/real-golden/README.md).
  */
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { VQDiffusionPipeline } from "../src/node.js";
 import { convertIntoFolder, listCheckpointFolder } from "../src/node/convertFolder.js";
 import { directorySource } from "../src/node/directorySource.js";
-import { copyCheckpoint, D_BIN, D_SAFETENSORS, removeTemporaryFolders, temporaryFolder } from "./helpers/convertFixtures.js";
+import { copyCheckpoint, D_BIN, D_SAFETENSORS, removeTemporaryFolders, temporaryAssetsCache, temporaryFolder } from "./helpers/convertFixtures.js";
 import { casePrompts, promptIds, runCase } from "./helpers/diffusersCases.js";
 import { maxPixelDiff, parityCases, readCaseFile, type RealGoldenCaseFile } from "./helpers/realGoldenParity.js";
 import { listCheckpoints, type CheckpointSizes } from "./helpers/recordedCheckpoints.js";
@@ -22,13 +22,7 @@ import { listCheckpoints, type CheckpointSizes } from "./helpers/recordedCheckpo
 const D = readCaseFile(new URL("./fixtures/real-golden/D/cases.json", import.meta.url).pathname);
 const D_CONFIG = { numVecClasses: 25, height: 4, width: 4, numLatentPixels: 16, numTrainTimesteps: 30, crossAttentionDim: 24, sequenceLength: 12, learnable: false };
 
-const savedAssets = process.env.HF_ASSETS_CACHE;
-process.env.HF_ASSETS_CACHE = temporaryFolder("vqd-assets-");
-afterAll(() => {
-  if (savedAssets === undefined) delete process.env.HF_ASSETS_CACHE;
-  else process.env.HF_ASSETS_CACHE = savedAssets;
-  removeTemporaryFolders();
-});
+temporaryAssetsCache();
 
 /** The pipeline's sizes a recorded checkpoint's configs give. */
 const configOf = (s: CheckpointSizes) => ({

@@ -45,6 +45,8 @@ export interface GenerateArgs extends Omit<CommonArgs, "steps"> {
   revision?: string;
   /** --offline: a Hub model from the cache only, no request. */
   offline: boolean;
+  /** --quantize int8: a diffusers checkpoint converted with int8 nn.Linear weights (its own cache entry). */
+  quantize?: "int8";
 }
 
 /** The parsed `convert` command: a diffusers checkpoint to the model folder layout. */
@@ -58,6 +60,8 @@ export interface ConvertArgs {
   variant?: string;
   /** --dtype: the written weights' type. */
   dtype: "fp32" | "fp16";
+  /** --quantize int8: the text encoder's and the transformer's nn.Linear weights as int8. */
+  quantize?: "int8";
   /** A Hub model's branch, tag or commit (--revision; only with a Hub id). */
   revision?: string;
   /** --offline: a Hub model from the cache only, no request. */
@@ -67,8 +71,8 @@ export interface ConvertArgs {
 export type ParsedArgs = SampleArgs | GenerateArgs | ConvertArgs | { command: "help" } | { command: "version" };
 
 export const USAGE =
-  "usage: vq-diffusion generate --prompt TEXT|--prompt-embeds FILE [--model fashion-mnist|./DIR|URL|org/name] [--revision REV] [--offline] [--seed N] [--steps 1-T] [--images 1-64] [--guidance S] [--truncation R] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--mode reference|fast] [--out FILE.png]\n" +
-  "       vq-diffusion convert --model ./DIR|org/name --out DIR [--variant fp16] [--dtype fp32|fp16] [--revision REV] [--offline]\n" +
+  "usage: vq-diffusion generate --prompt TEXT|--prompt-embeds FILE [--model fashion-mnist|./DIR|URL|org/name] [--revision REV] [--offline] [--seed N] [--steps 1-T] [--images 1-64] [--guidance S] [--truncation R] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--mode reference|fast] [--quantize int8] [--out FILE.png]\n" +
+  "       vq-diffusion convert --model ./DIR|org/name --out DIR [--variant fp16] [--dtype fp32|fp16] [--quantize int8] [--revision REV] [--offline]\n" +
   "       vq-diffusion serve [--model M] [--port 8080] [--host 127.0.0.1] [--redis URL] [--concurrency N] [--max-queue N] [--api-key K]  (see vq-diffusion serve --help)\n" +
   "       vq-diffusion worker --redis URL [--model M] [--concurrency N]  (see vq-diffusion worker --help)\n" +
   "       vq-diffusion sample [--seed N] [--steps 1-100] [--batch 1-64] [--label NAME] [--guidance S] [--truncation R] [--mode reference|fast] [--spacing linspace|leading|trailing] [--strategy posterior|purity] [--out FILE.png]";
@@ -106,6 +110,9 @@ onnxruntime-node; writes a PNG sheet of the images.
                     exactly between them (default: diffusers' last n steps, n-1 ... 0)
   --strategy S      posterior (default) or purity (reveal tokens by confidence)
   --mode M          reference (token-exact with Python) or fast (default reference)
+  --quantize int8   convert a diffusers checkpoint with int8 weights in the text encoder's and the
+                    transformer's linear layers (faster on a CPU; another model, close to the float
+                    one: docs/real-checkpoints.md); a model already in ONNX is loaded as it is
   --out FILE.png    output PNG, created before anything runs (default vq-diffusion.png); it
                     records the run's settings in a PNG text chunk "parameters", as Stable
                     Diffusion tools do
@@ -120,6 +127,9 @@ for browsers or to keep; prints progress on a terminal and the files it wrote wi
   --variant V       read diffusers' variant files, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors)
   --dtype T         the written weights' type: fp32 (default), or fp16 (half the bytes: weights
                     rounded to float16, cast back to float32 in the graph)
+  --quantize int8   the text encoder's and the transformer's linear-layer weights as int8 with a
+                    float32 scale per output column (onnxruntime's DynamicQuantizeMatMul: faster
+                    on a CPU); the VQ-VAE's decoder, attention's products and the log-softmax stay float
   --revision REV    the Hub model's branch, tag or commit (default main)
   --offline         read the Hub model from the cache only, without any request
 
@@ -278,10 +288,10 @@ export function options(argv: readonly string[], flags: readonly string[]): [str
 }
 
 const SAMPLE_FLAGS = ["--seed", "--steps", "--batch", "--label", "--guidance", "--truncation", "--mode", "--spacing", "--strategy", "--out", "--help"];
-const CONVERT_FLAGS = ["--model", "--out", "--variant", "--dtype", "--revision", "--offline", "--help"];
+const CONVERT_FLAGS = ["--model", "--out", "--variant", "--dtype", "--quantize", "--revision", "--offline", "--help"];
 const GENERATE_FLAGS = [
   "--model", "--prompt", "--prompt-embeds", "--seed", "--steps", "--images", "--guidance", "--truncation", "--mode", "--spacing", "--strategy",
-  "--out", "--revision", "--offline", "--help",
+  "--quantize", "--out", "--revision", "--offline", "--help",
 ];
 
 /**
@@ -351,6 +361,9 @@ function parseGenerate(argv: readonly string[]): GenerateArgs {
       case "--images":
         args.images = integer(name, value, 1, 64);
         break;
+      case "--quantize":
+        args.quantize = oneOf(name, value, ["int8"] as const);
+        break;
       default:
         throw unknownFlag(name, GENERATE_FLAGS);
     }
@@ -414,6 +427,9 @@ function parseConvert(argv: readonly string[]): ConvertArgs {
         break;
       case "--dtype":
         args.dtype = oneOf(name, value, ["fp32", "fp16"] as const);
+        break;
+      case "--quantize":
+        args.quantize = oneOf(name, value, ["int8"] as const);
         break;
       default:
         throw unknownFlag(name, CONVERT_FLAGS);

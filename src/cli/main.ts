@@ -218,6 +218,7 @@ async function loadModel(args: GenerateArgs, io: CliIO, signal: AbortSignal): Pr
       loadNodePipeline(VQDiffusionPipeline, args.model, {
         revision: args.revision,
         localFilesOnly: args.offline ? true : undefined,
+        quantize: args.quantize,
         onProgress: bar.onProgress,
         signal,
         // Warnings (unknown words, a prompt cut to L tokens) go to stderr; the run goes on and exits 0.
@@ -242,7 +243,7 @@ async function runConvert(args: ConvertArgs, io: CliIO): Promise<string> {
   const bar = progressBar(io);
   const written = await interruptible(io, async (signal) => {
     try {
-      const options = { revision: args.revision, localFilesOnly: args.offline ? true : undefined, variant: args.variant, dtype: args.dtype, onProgress: bar.onProgress, signal };
+      const options = { revision: args.revision, localFilesOnly: args.offline ? true : undefined, variant: args.variant, dtype: args.dtype, quantize: args.quantize, onProgress: bar.onProgress, signal };
       return await quietHub(async () => {
         const { location, checkpoint } = await openModelOrCheckpoint(args.model, options, "--model");
         if (checkpoint === null) {
@@ -252,7 +253,7 @@ async function runConvert(args: ConvertArgs, io: CliIO): Promise<string> {
           );
         }
         const onWarning = (message: string) => io.stderr(`warning: ${message}\n`);
-        return convertIntoFolder(checkpoint.source, checkpoint.listing, out, "replace-empty", { variant: args.variant, dtype: args.dtype, onProgress: bar.onProgress, onWarning, signal });
+        return convertIntoFolder(checkpoint.source, checkpoint.listing, out, "replace-empty", { variant: args.variant, dtype: args.dtype, quantize: args.quantize, onProgress: bar.onProgress, onWarning, signal });
       });
     } catch (e) {
       if (signal.aborted) throw new Error(`${(signal.reason as Error).message}: nothing was written to ${out}`, { cause: signal.reason });
@@ -265,7 +266,7 @@ async function runConvert(args: ConvertArgs, io: CliIO): Promise<string> {
   const width = Math.max(...written.map((w) => size(w.bytes).length));
   const lines = written.map((w) => `  ${size(w.bytes).padStart(width)}  ${w.path}`);
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
-  return `${lines.join("\n")}\nwrote ${out}: ${written.length} files, ${size(total)}, from ${args.model}${args.variant ? ` (variant ${args.variant})` : ""}, ${seconds} s`;
+  return `${lines.join("\n")}\nwrote ${out}: ${written.length} files, ${size(total)}, from ${args.model}${args.variant ? ` (variant ${args.variant})` : ""}${args.quantize ? ` (quantized to ${args.quantize})` : ""}, ${seconds} s`;
 }
 
 async function runGenerate(args: GenerateArgs, io: CliIO): Promise<string> {

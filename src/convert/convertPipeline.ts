@@ -33,7 +33,7 @@ import { buildTransformerGraph } from "./transformer2DModel.js";
 import { buildVqvaeDecoderGraph } from "./vqModelDecoder.js";
 import { checkVariant, chooseCheckpointWeights, isCheckpointListing, type WeightsComponent } from "./checkpointFiles.js";
 import type { ComponentConfig } from "./configValues.js";
-import type { FloatStorage, GraphBuilder } from "./onnx/graphBuilder.js";
+import type { FloatStorage, GraphBuilder, LinearWeights } from "./onnx/graphBuilder.js";
 import { writeOnnxModel } from "./onnx/writeOnnxModel.js";
 import { expectTensor, readFloat32 } from "./weights.js";
 
@@ -71,6 +71,15 @@ export interface ConvertOptions {
    * the arithmetic stays float32, on weights rounded to float16).
    */
   dtype?: "fp32" | "fp16";
+  /**
+   * Weight quantization: `"int8"` stores the text encoder's and the transformer's nn.Linear weights
+   * as int8 with a float32 scale per output column, run by onnxruntime's DynamicQuantizeMatMul (the
+   * builders' `linearWeights: "int8"`; src/convert/quantize.ts says why this form). The VQ-VAE's
+   * decoder, the embeddings, the LayerNorms, attention's products of activations (q·kᵀ, softmax·v)
+   * and the float64 log_softmax stay float. Default: none (float weights). Only a diffusers checkpoint
+   * is converted: an ONNX model folder is loaded as it is.
+   */
+  quantize?: "int8";
   /** Aborts between weights; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Called as weights are written (status `"convert"`: see HubProgressEvent). */
@@ -83,7 +92,7 @@ export interface ConvertOptions {
  * The options that choose what a conversion makes (part of the conversion cache's key), as the
  * loaders of vq-diffusion/node take them beside their own.
  */
-export type ConversionChoice = Pick<ConvertOptions, "variant" | "dtype">;
+export type ConversionChoice = Pick<ConvertOptions, "variant" | "dtype" | "quantize">;
 
 /**
  * The keys of {@link ConversionChoice}, for the loaders' lists of the options they take.
@@ -93,7 +102,7 @@ export type ConversionChoice = Pick<ConvertOptions, "variant" | "dtype">;
  * const accepted = { ort: true, ...CONVERSION_CHOICE_KEYS };
  * ```
  */
-export const CONVERSION_CHOICE_KEYS = { variant: true, dtype: true } as const;
+export const CONVERSION_CHOICE_KEYS = { variant: true, dtype: true, quantize: true } as const;
 
 /** A file being streamed into the output folder (see {@link ModelFolderSink.openWriter}). */
 export interface FileWriter {
@@ -141,11 +150,19 @@ interface NetworkComponent extends WeightsComponent {
   /**
    * Builds the graph from the component's config.json and state dict (reads no weight); `configs`
    * holds every network's config, by folder (the VQ-VAE's decoder takes its latent grid from the
-   * transformer's); `floatStorage` is how the graph stores its float weights (the `dtype` option).
+   * transformer's); `storage` is how the graph stores its weights (the `dtype` and `quantize` options).
    */
-  readonly build: (config: ComponentConfig, dict: StateDict, configFile: string, configs: ReadonlyMap<string, ComponentConfig>, floatStorage: FloatStorage) => GraphBuilder;
+  readonly build: (config: ComponentConfig, dict: StateDict, configFile: string, configs: ReadonlyMap<string, ComponentConfig>, storage: WeightStorage) => GraphBuilder;
+  /** Whether `quantize: "int8"` applies to its nn.Linear weights (the text encoder's and the transformer's; not the VQ-VAE's decoder). */
+  readonly quantizable: boolean;
   /** Whether model_index.json may leave it out (the text encoder: a folder run from prompt embeddings). */
   readonly optional: boolean;
+}
+
+/** How a network's graph stores its weights: float storage (`dtype`), and nn.Linear's form (`quantize`). */
+interface WeightStorage {
+  readonly floatStorage: FloatStorage;
+  readonly linearWeights: LinearWeights;
 }
 
 /** The networks, in the order they are written. */
@@ -154,14 +171,16 @@ const NETWORKS: readonly NetworkComponent[] = [
     folder: "text_encoder",
     library: "transformers",
     output: "text_encoder",
-    build: (config, dict, file, _configs, floatStorage) => buildTextEncoderGraph(config, dict, file, { floatStorage }),
+    build: (config, dict, file, _configs, storage) => buildTextEncoderGraph(config, dict, file, storage),
+    quantizable: true,
     optional: true,
   },
   {
     folder: "transformer",
     library: "diffusers",
     output: "transformer",
-    build: (config, dict, file, _configs, floatStorage) => buildTransformerGraph(config, dict, file, { floatStorage }),
+    build: (config, dict, file, _configs, storage) => buildTransformerGraph(config, dict, file, storage),
+    quantizable: true,
     optional: false,
   },
   {
@@ -169,7 +188,8 @@ const NETWORKS: readonly NetworkComponent[] = [
     library: "diffusers",
     output: "vqvae_decoder",
     // VQDiffusionPipeline decodes the transformer's latent grid: its height × width, or sample_size².
-    build: (config, dict, file, configs, floatStorage) => buildVqvaeDecoderGraph(config, dict, file, { grid: latentGrid(configs.get("transformer")!), floatStorage }),
+    build: (config, dict, file, configs, { floatStorage }) => buildVqvaeDecoderGraph(config, dict, file, { grid: latentGrid(configs.get("transformer")!), floatStorage }),
+    quantizable: false,
     optional: false,
   },
 ];
@@ -185,18 +205,19 @@ const COPIED = ["model_index.json", "scheduler/scheduler_config.json", "tokenize
  *
  * @example
  * ```ts
- * checkConvertOptions({ variant: "fp16", dtype: "fp32" });
+ * checkConvertOptions({ variant: "fp16", dtype: "fp32", quantize: "int8" });
  * ```
  */
-export function checkConvertOptions(options: ConvertOptions): { variant: string | undefined; dtype: "fp32" | "fp16" } {
-  if (typeof options !== "object" || options === null) throw new Error(`options: expected { variant?, dtype?, signal?, onProgress?, onWarning? }, got ${describe(options)}`);
+export function checkConvertOptions(options: ConvertOptions): { variant: string | undefined; dtype: "fp32" | "fp16"; quantize: "int8" | undefined } {
+  if (typeof options !== "object" || options === null) throw new Error(`options: expected { variant?, dtype?, quantize?, signal?, onProgress?, onWarning? }, got ${describe(options)}`);
   const variant = checkVariant(options.variant);
-  const { dtype, signal, onProgress, onWarning } = options;
+  const { dtype, quantize, signal, onProgress, onWarning } = options;
   if (dtype !== undefined && dtype !== "fp32" && dtype !== "fp16") throw new Error(`dtype: expected "fp32" or "fp16", got ${describe(dtype)}`);
+  if (quantize !== undefined && quantize !== "int8") throw new Error(`quantize: expected "int8" (or no quantize: float weights), got ${describe(quantize)}`);
   if (signal !== undefined && (typeof signal !== "object" || signal === null || typeof signal.aborted !== "boolean")) throw new Error(`signal: expected an AbortSignal, got ${describe(signal)}`);
   if (onProgress !== undefined && typeof onProgress !== "function") throw new Error(`onProgress: expected a function, got ${describe(onProgress)}`);
   if (onWarning !== undefined && typeof onWarning !== "function") throw new Error(`onWarning: expected a function, got ${describe(onWarning)}`);
-  return { variant, dtype: dtype ?? "fp32" };
+  return { variant, dtype: dtype ?? "fp32", quantize };
 }
 
 /** A network ready to write: its graph built, its weights file open. */
@@ -225,7 +246,7 @@ interface PlannedNetwork {
  * ```
  */
 export async function convertPipeline(source: ModelFileSource, listing: readonly RepoFile[], sink: ModelFolderSink, options: ConvertOptions = {}): Promise<WrittenFile[]> {
-  const { variant, dtype } = checkConvertOptions(options);
+  const { variant, dtype, quantize } = checkConvertOptions(options);
   const { signal } = options;
   signal?.throwIfAborted();
   if (typeof source?.open !== "function") throw new Error(`source: expected a model folder whose files can be opened by offset (a folder on disk or the Hub's cache), got ${source?.location ?? describe(source)}`);
@@ -308,7 +329,8 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
     const planned: PlannedNetwork[] = [];
     for (const n of networks) {
       const dict = await openDict(weights.get(n.folder)!);
-      const graph = n.build(configs.get(n.folder)!, dict, `${n.folder}/config.json`, configs, dtype === "fp16" ? "float16" : "float32");
+      const storage: WeightStorage = { floatStorage: dtype === "fp16" ? "float16" : "float32", linearWeights: quantize === "int8" && n.quantizable ? "int8" : "float32" };
+      const graph = n.build(configs.get(n.folder)!, dict, `${n.folder}/config.json`, configs, storage);
       planned.push({ component: n, graph, weightBytes: graph.weights.reduce((s, w) => s + w.byteLength, 0) });
     }
     let embeddings: { dict: StateDict; shape: [number, number] } | null = null;

@@ -11,7 +11,8 @@
  *     folders--{folder name}--{path hash}/{fingerprint}/{options}/  a folder on disk
  *
  * `{options}` is `dtype=fp32,variant=default,converter=1`: the written weights' type, the diffusers
- * variant read, and the converter's version. A folder's `{path hash}` is 16 hex digits of the SHA-256
+ * variant read, and the converter's version; with `quantize: "int8"`, `dtype=fp32,quantize=int8,variant=default,converter=1`
+ * (an unquantized conversion keeps the name it had before the option existed). A folder's `{path hash}` is 16 hex digits of the SHA-256
  * of its real path; its `{fingerprint}` 16 of the SHA-256 of every file's path, size and modification
  * time, so that a changed checkpoint converts again. Each entry is written atomically
  * (src/node/convertFolder.ts): an entry that exists is whole. While a process converts an entry it
@@ -39,7 +40,8 @@ import { directorySource } from "./directorySource.js";
 /**
  * The conversion options of `fromPretrained` (beside the Hub's), for a diffusers checkpoint:
  * `variant`, diffusers' variant of its weights files (`"fp16"` reads `*.fp16.safetensors` /
- * `*.fp16.bin`), and `dtype`, the converted weights' type (`"fp32"`, the default).
+ * `*.fp16.bin`), `dtype`, the converted weights' type (`"fp32"`, the default), and `quantize`
+ * (`"int8"`: the text encoder's and the transformer's nn.Linear weights as int8).
  */
 export type ConversionLoadOptions = ConversionChoice;
 
@@ -85,7 +87,7 @@ export interface OpenedCheckpoint {
  * files (weights are fetched when converted, of the variant, safetensors before `.bin`). Returns the
  * checkpoint (for a folder or a Hub id that is one), or the plain source.
  *
- * @throws Error naming `variant` or `dtype` before any request; the Hub's and the folder's errors; a
+ * @throws Error naming `variant`, `dtype` or `quantize` before any request; the Hub's and the folder's errors; a
  *   missing variant (naming the component and the weights files it has) before any weights are fetched.
  * @example
  * ```ts
@@ -98,7 +100,7 @@ export async function openModelOrCheckpoint(
   options: HubLoadOptions & ConversionLoadOptions,
   name: string,
 ): Promise<{ location: ModelLocation; source: ModelFileSource; checkpoint: OpenedCheckpoint | null }> {
-  const { variant } = checkConvertOptions({ variant: options.variant, dtype: options.dtype });
+  const { variant } = checkConvertOptions({ variant: options.variant, dtype: options.dtype, quantize: options.quantize });
   let listed: readonly RepoFile[] | null = null;
   const filesToFetch = (listing: readonly ListedFile[]): readonly ListedFile[] => {
     if (!isCheckpointListing(listing)) return pipelineFiles(listing);
@@ -141,8 +143,9 @@ export async function openModelOrCheckpoint(
  * ```
  */
 export function convertedFolderPath(checkpoint: OpenedCheckpoint, options: ConversionLoadOptions, env: Record<string, string | undefined> = process.env): string {
-  const { variant, dtype } = checkConvertOptions({ variant: options.variant, dtype: options.dtype });
-  return join(conversionCacheDir(env), ...checkpoint.cacheKey.split("/"), `dtype=${dtype},variant=${variant ?? "default"},converter=${CONVERTER_VERSION}`);
+  const { variant, dtype, quantize } = checkConvertOptions({ variant: options.variant, dtype: options.dtype, quantize: options.quantize });
+  const quantized = quantize === undefined ? "" : `quantize=${quantize},`;
+  return join(conversionCacheDir(env), ...checkpoint.cacheKey.split("/"), `dtype=${dtype},${quantized}variant=${variant ?? "default"},converter=${CONVERTER_VERSION}`);
 }
 
 /**
@@ -171,6 +174,7 @@ export async function openConvertedModel(
       await convertIntoFolder(checkpoint.source, checkpoint.listing, dest, "keep", {
         variant: options.variant,
         dtype: options.dtype,
+        quantize: options.quantize,
         signal: options.signal,
         onProgress: options.onProgress,
         onWarning: options.onWarning,

@@ -22,7 +22,7 @@ import { loadOnnxruntimeNode } from "./onnxruntimeNode.js";
  * Options of {@link VQDiffusionPipeline.fromPretrained} in `vq-diffusion/node`. The Hub options
  * (`revision`, `cacheDir`, `hubUrl`, `accessToken`, `localFilesOnly`, `onProgress`, `signal`) apply
  * to a Hub model id (`org/name`) and default to the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE /
- * HF_HOME, HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE: docs/hub-and-cache.md). `variant` and `dtype`
+ * HF_HOME, HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE: docs/hub-and-cache.md). `variant`, `dtype` and `quantize`
  * apply to a diffusers checkpoint, which is converted on first use into the conversion cache
  * (docs/real-checkpoints.md); `onProgress` then also reports the conversion (status `"convert"`).
  */
@@ -63,7 +63,7 @@ export class VQDiffusionPipeline extends CorePipeline {
    * abort signal). A folder or a Hub repository holding a diffusers checkpoint (PyTorch or
    * safetensors weights, no `transformer/model.onnx`) is converted on first use into the conversion
    * cache beside huggingface_hub's (`options.variant` picks its weights files, `options.dtype` the
-   * converted weights' type) and loaded from there afterwards (docs/real-checkpoints.md).
+   * converted weights' type, `options.quantize: "int8"` int8 nn.Linear weights) and loaded from there afterwards (docs/real-checkpoints.md).
    *
    * @param pretrainedModelNameOrPath - as above; the folder is diffusers' layout with ONNX components (docs/model-folder.md).
    * @throws Error naming `pretrainedModelNameOrPath` when it names nothing loadable, or the file at fault.
@@ -87,7 +87,7 @@ export async function loadNodePipeline<P extends CorePipeline>(
   options: NodePipelineLoadOptions,
   name: string,
 ): Promise<P> {
-  if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, onWarning?, variant?, dtype?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
+  if (typeof options !== "object" || options === null) throw argumentError("options", "{ ort?, sessionOptions?, onWarning?, variant?, dtype?, quantize?, revision?, cacheDir?, hubUrl?, accessToken?, localFilesOnly?, onProgress?, signal? }", options);
   checkOptionKeys(options, "options", NODE_PIPELINE_LOAD_OPTION_KEYS);
   const { sessionOptions } = options;
   if (sessionOptions !== undefined && (typeof sessionOptions !== "object" || sessionOptions === null)) {

@@ -6,6 +6,7 @@
 import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll } from "vitest";
 import type { FileWriter, ModelFolderSink } from "../../src/convert/convertPipeline.js";
 
 export const D_BIN = new URL("../fixtures/real-golden/D/diffusers/", import.meta.url).pathname;
@@ -66,4 +67,20 @@ export function memorySink(): { sink: ModelFolderSink; files: Map<string, Uint8A
       },
     },
   };
+}
+
+/**
+ * Points the conversion cache (HF_ASSETS_CACHE) at a new temporary folder for the test file, and
+ * restores it and removes the temporary folders after all its tests. Returns the folder.
+ */
+export function temporaryAssetsCache(): string {
+  const saved = process.env.HF_ASSETS_CACHE;
+  const assets = temporaryFolder("vqd-assets-");
+  process.env.HF_ASSETS_CACHE = assets;
+  afterAll(() => {
+    if (saved === undefined) delete process.env.HF_ASSETS_CACHE;
+    else process.env.HF_ASSETS_CACHE = saved;
+    removeTemporaryFolders();
+  });
+  return assets;
 }
