@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 import { VQDiffusionPipeline } from "../src/node.js";
 import { convertIntoFolder, listCheckpointFolder } from "../src/node/convertFolder.js";
 import { directorySource } from "../src/node/directorySource.js";
-import { copyCheckpoint, D_BIN, D_SAFETENSORS, removeTemporaryFolders, temporaryAssetsCache, temporaryFolder } from "./helpers/convertFixtures.js";
+import { copyCheckpoint, D_BIN, D_SAFETENSORS, temporaryAssetsCache, temporaryFolder } from "./helpers/convertFixtures.js";
 import { casePrompts, promptIds, runCase } from "./helpers/diffusersCases.js";
 import { maxPixelDiff, parityCases, readCaseFile, type RealGoldenCaseFile } from "./helpers/realGoldenParity.js";
 import { listCheckpoints, type CheckpointSizes } from "./helpers/recordedCheckpoints.js";
