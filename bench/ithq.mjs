@@ -2,16 +2,16 @@
 // 1.36 billion parameters, K = 4097, N = 32 × 32, L = 77), with random weights: a guided generation
 // (guidance 5, B = 1) of a few steps by our pipeline (vq-diffusion/node, onnxruntime-node) on each
 // exported folder asked for (fp32, fp16, int8), and by diffusers' own VQDiffusionPipeline (PyTorch,
-// float32, inference_mode, tools/bench/diffusers_ithq.py in tools/export/.venv) on the checkpoint
+// float32, inference_mode, tools/bench/diffusers_ithq.py in tools/python/.venv) on the checkpoint
 // they were exported from, in the same run, same thread count. Each side runs in its own child
 // process, one after the other (never two copies of the weights at once), so each peak RSS is its own.
 //
 //   node bench/ithq.mjs --data DIR [--dtypes fp32,fp16,int8] [--steps 2] [--threads 2] [--json]
 //        [--no-diffusers] [--opt-level all|extended|basic|disabled] [--no-arena] [--no-mem-pattern]
 //
-// DIR holds `checkpoint/` (diffusers' format: tools/export/random_checkpoint.py --preset ithq) and one
-// exported folder per dtype (`fp32/`, `fp16/`, `int8/`: tools/export/export.py [--dtype fp16]
-// [--quantize int8]); `--checkpoint` and `--<dtype> FOLDER` override single paths. The README
+// DIR holds `checkpoint/` (diffusers' format: tools/fixtures/random_checkpoint.py --preset ithq) and one
+// converted folder per dtype (`fp32/`, `fp16/`, `int8/`: `node dist/cli/bin.js convert --model
+// DIR/checkpoint --out DIR/fp32` [--dtype fp16] [--quantize int8]); `--checkpoint` and `--<dtype> FOLDER` override single paths. The README
 // section "Run microsoft/vq-diffusion-ithq" says how to make them (about 20 GB of disk for all three).
 //
 // Prints per dtype: load time; ms per step for the transformer (the guided batch of 2), guidance +
@@ -84,7 +84,7 @@ const run = (command, args) => JSON.parse(execFileSync(command, args, { cwd: roo
 const rows = [];
 let diffusers = null;
 if (!process.argv.includes("--no-diffusers")) {
-  if (!existsSync(python)) throw new Error(`${python}: no such file (run bash tools/export/setup.sh first, or pass --no-diffusers)`);
+  if (!existsSync(python)) throw new Error(`${python}: no such file (run bash tools/python/setup.sh first, or pass --no-diffusers)`);
   if (!existsSync(join(checkpoint, "model_index.json"))) throw new Error(`--checkpoint: expected a diffusers checkpoint folder holding model_index.json, got ${checkpoint}`);
   diffusers = run(python, ["tools/bench/diffusers_ithq.py", "--model", checkpoint, "--prompt", prompt, "--steps", String(steps), "--threads", String(threads), "--json", "--tokens"]);
 }

@@ -1,7 +1,7 @@
 // npm run bench -- pipeline: whole generations with the Fashion-MNIST model (models/fashion-mnist),
 // 100 steps, guidance 5, at B = 1 and 16 images, for our pipeline (onnxruntime-node) and for diffusers'
 // own VQDiffusionPipeline on the checkpoint it was exported from, models/fashion-mnist-diffusers
-// (tools/bench/torch_pipeline.py, same thread count; torch 2.x from tools/export/.venv, or
+// (tools/bench/torch_pipeline.py, same thread count; torch 2.x from tools/python/.venv, or
 // --torch-python PATH), in the same run: images per second, milliseconds per step split into transformer,
 // guidance/truncation and scheduler, text encoding and decoding, and each process's peak memory.
 // Each measurement runs in its own child process, so that peak memory is its own.
@@ -11,8 +11,8 @@
 // --threads is onnxruntime's (and PyTorch's) thread count; --pool N also gives our generation a
 // StepThreadPool of N threads (createNodeStepThreadPool), over which the step and, from 4 images,
 // the guidance pass are split (default: none, every stage but the transformer on one thread).
-// --model gives our side another export of the same weights (default models/fashion-mnist; e.g. the
-// int8 one of `python -m vqd_export.quantize`); PyTorch's side always runs the float32 weights.
+// --model gives our side another conversion of the same weights (default models/fashion-mnist; e.g. the
+// int8 one of `vq-diffusion convert --model ./models/fashion-mnist-diffusers --quantize int8 --out DIR`); PyTorch's side always runs the float32 weights.
 // --spacing sets our timestep spacing (default: the reference's, as PyTorch's loop); --torch-steps
 // gives PyTorch another step count (equal quality: each at its own fewest steps, bench/qualityFashion.mjs).
 import { execFileSync } from "node:child_process";

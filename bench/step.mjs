@@ -4,7 +4,7 @@
 // over two (`stepAsync` with a two-thread `createNodeStepThreadPool`; `--threads N` for another
 // count), and the plain unfused implementation; median of several runs after a warm-up. The PyTorch baseline
 // (tools/bench/torch_step.py, given the same tokens with --tokens) runs in the same session with the
-// repo's torch 2.x (tools/export/.venv; see bench/torchPython.mjs for --torch-python) and the ratio
+// repo's torch 2.x (tools/python/.venv; see bench/torchPython.mjs for --torch-python) and the ratio
 // is printed. `--json` prints one JSON object per row instead.
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";

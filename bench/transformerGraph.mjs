@@ -1,23 +1,24 @@
 // The transformer graph that TypeScript builds (src/convert/transformer2DModel.ts), in each of its
-// forms, against the Python exporter's torch.onnx graph of the same checkpoint: one step's
+// forms, against a baseline (the first form, or `--baseline FOLDER`: another model folder's
+// transformer/model.onnx of the same checkpoint, such as one converted by an earlier version): one step's
 // transformer run (B images, a fixed t) in onnxruntime-node, same session options, rounds
 // interleaved (each session runs once per round, so load drifts hit all alike), median and min of
-// the rounds; with each form's largest |difference| from the Python export's output. Both the wall
+// the rounds; with each form's largest |difference| from the baseline's output. Both the wall
 // time and the process's CPU time (user + system, process.cpuUsage) of each run are kept: on a
 // shared machine the CPU time of a one-thread run is the steadier measure of the work it does.
 //
-//   npx tsc -p . && node bench/transformerGraph.mjs --checkpoint CKPT --python ONNX_FOLDER
+//   npx tsc -p . && node bench/transformerGraph.mjs --checkpoint CKPT [--baseline MODEL_FOLDER]
 //        [--forms onnx,multiHeadAttention] [--runs 7] [--batch 2] [--threads 1] [--inline]
 //        [--linear-weights int8] [--json]
 //
 // CKPT: a diffusers checkpoint with float32 safetensors weights (tools/bench/mid_checkpoint.py makes
-// an 8-layer, width-512, K = 4097, N = 32 × 32 one); ONNX_FOLDER: its Python export
-// (tools/export/export.py --model CKPT --out ONNX_FOLDER). Our graphs keep their weights in
+// an 8-layer, width-512, K = 4097, N = 32 × 32 one). Our graphs keep their weights in
 // model.onnx.data, which onnxruntime maps from disk, as the converter writes them; `--inline` also
-// runs each form with its weights inside model.onnx (read into memory, as the Python export's are
-// when they fit), as "<form>-inline". Prints the load average (as `uptime`) before and after. Not
+// runs each form with its weights inside model.onnx (read into memory), as "<form>-inline".
+// (docs/converting-transformer.md's figures were measured against the former Python exporter's
+// torch.onnx graph, removed since.) Prints the load average (as `uptime`) before and after. Not
 // part of npm test. `--linear-weights int8` builds our forms with int8 Linear weights
-// (DynamicQuantizeMatMul); compare them with the Python exporter's `--quantize int8` folder.
+// (DynamicQuantizeMatMul); compare them with a float conversion as the baseline.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,8 +33,8 @@ const flag = (name, fallback) => {
   return i < 0 ? fallback : process.argv[i + 1];
 };
 const checkpoint = flag("checkpoint");
-const python = flag("python");
-if (!checkpoint || !python) throw new Error("usage: node bench/transformerGraph.mjs --checkpoint CKPT --python ONNX_FOLDER");
+const baselineFolder = flag("baseline");
+if (!checkpoint) throw new Error("usage: node bench/transformerGraph.mjs --checkpoint CKPT [--baseline MODEL_FOLDER]");
 const forms = flag("forms", "onnx,multiHeadAttention").split(",");
 const runs = Number(flag("runs", "7"));
 const batch = Number(flag("batch", "2"));
@@ -55,7 +56,7 @@ const options = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMod
 const scratch = mkdtempSync(join(tmpdir(), "vqd-bench-transformer-"));
 const sessions = {};
 try {
-  sessions.python = await ort.InferenceSession.create(join(python, "transformer", "model.onnx"), options);
+  if (baselineFolder) sessions.baseline = await ort.InferenceSession.create(join(baselineFolder, "transformer", "model.onnx"), options);
   for (const form of forms) {
     for (const where of inline ? ["data", "inline"] : ["data"]) {
       const name = where === "inline" ? `${form}-inline` : form;
@@ -88,6 +89,7 @@ try {
   });
 
   const names = Object.keys(sessions);
+  const base = names[0];
   const outputs = {};
   for (const name of names) outputs[name] = (await sessions[name].run(feeds())).sample.data; // warm-up
   const times = Object.fromEntries(names.map((n) => [n, []]));
@@ -105,27 +107,27 @@ try {
   const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   const rows = names.map((name) => {
     let worst = 0;
-    for (let i = 0; i < outputs[name].length; i++) worst = Math.max(worst, Math.abs(outputs[name][i] - outputs.python[i]));
+    for (let i = 0; i < outputs[name].length; i++) worst = Math.max(worst, Math.abs(outputs[name][i] - outputs[base][i]));
     return {
       form: name,
       medianMs: median(times[name]),
       minMs: Math.min(...times[name]),
       medianCpuMs: median(cpu[name]),
       minCpuMs: Math.min(...cpu[name]),
-      ratioToPython: median(times.python) / median(times[name]),
-      cpuRatioToPython: median(cpu.python) / median(cpu[name]),
-      maxAbsDiffToPython: worst,
+      ratioToBaseline: median(times[base]) / median(times[name]),
+      cpuRatioToBaseline: median(cpu[base]) / median(cpu[name]),
+      maxAbsDiffToBaseline: worst,
     };
   });
-  const result = { checkpoint, linearWeights, batch, threads, runs, N, K: c.numVectorEmbeds, L, layers: c.numLayers, width: c.numAttentionHeads * c.attentionHeadDim, loadBefore, loadAfter: load(), rows };
+  const result = { checkpoint, baseline: baselineFolder ? "baseline" : base, linearWeights, batch, threads, runs, N, K: c.numVectorEmbeds, L, layers: c.numLayers, width: c.numAttentionHeads * c.attentionHeadDim, loadBefore, loadAfter: load(), rows };
   if (process.argv.includes("--json")) console.log(JSON.stringify(result, null, 2));
   else {
     console.log(`${linearWeights} Linear weights; B = ${batch}, ${threads} intra-op thread(s), ${runs} rounds; ${c.numLayers} layers of width ${result.width}, N = ${N}, K = ${c.numVectorEmbeds}, L = ${L}`);
     console.log(`load average before: ${loadBefore}; after: ${result.loadAfter}`);
     for (const row of rows) {
       console.log(
-        `${row.form.padEnd(20)} wall median ${row.medianMs.toFixed(0)} ms (min ${row.minMs.toFixed(0)}), python/this ${row.ratioToPython.toFixed(3)}; ` +
-          `CPU median ${row.medianCpuMs.toFixed(0)} ms (min ${row.minCpuMs.toFixed(0)}), python/this ${row.cpuRatioToPython.toFixed(3)}; max |Δ| vs python ${row.maxAbsDiffToPython.toExponential(2)}`,
+        `${row.form.padEnd(20)} wall median ${row.medianMs.toFixed(0)} ms (min ${row.minMs.toFixed(0)}), ${base}/this ${row.ratioToBaseline.toFixed(3)}; ` +
+          `CPU median ${row.medianCpuMs.toFixed(0)} ms (min ${row.minCpuMs.toFixed(0)}), ${base}/this ${row.cpuRatioToBaseline.toFixed(3)}; max |Δ| vs ${base} ${row.maxAbsDiffToBaseline.toExponential(2)}`,
       );
     }
   }

@@ -1,6 +1,6 @@
 /**
  * The TypeScript-built CLIPTextModel graph against transformers' own outputs (recorded by
- * tools/fixtures/record_graph_components.py), within the exporter's --check tolerance for the text
+ * tools/fixtures/record.py --components), within the components' tolerance (vqd_fixtures/component.py) for the text
  * encoder (atol 1e-4, rtol 1e-4); and its refusals.
  */
 import { readFileSync } from "node:fs";
@@ -10,7 +10,10 @@ import { buildTextEncoderGraph, clipTextModelSizes } from "../src/convert/clipTe
 import type { ComponentConfig } from "../src/convert/configValues.js";
 import type { StateDict } from "../src/formats/checkpointTensor.js";
 import { openSession, outsideTolerance, writeGraph } from "./helpers/graphSession.js";
+import { componentTolerance } from "./helpers/recordedCheckpoints.js";
 import { float32Of, int64Of, safetensorsStateDict } from "./helpers/safetensorsStateDict.js";
+
+const { atol: ATOL, rtol: RTOL } = componentTolerance("text_encoder");
 
 const FIXTURES = new URL("./fixtures/components/", import.meta.url);
 
@@ -36,7 +39,7 @@ describe("buildTextEncoderGraph: parity with transformers' CLIPTextModel", () =>
         const out = await session.run({ input_ids: new ort.Tensor("int64", ids, [batch, L]) });
         const hidden = out["last_hidden_state"];
         expect(hidden.dims).toEqual(cases.tensors.get(`last_hidden_state.b${batch}`)!.shape);
-        expect(outsideTolerance(hidden.data as Float32Array, expected, 1e-4, 1e-4).outside).toBe(0);
+        expect(outsideTolerance(hidden.data as Float32Array, expected, ATOL, RTOL).outside).toBe(0);
       }
       await session.release();
     });
@@ -50,7 +53,7 @@ describe("buildTextEncoderGraph: parity with transformers' CLIPTextModel", () =>
     for (const batch of [1, 2]) {
       const ids = await int64Of(cases, `input_ids.b${batch}`);
       const out = await session.run({ input_ids: new ort.Tensor("int64", ids, [batch, ids.length / batch]) });
-      expect(outsideTolerance(out["last_hidden_state"].data as Float32Array, await float32Of(cases, `last_hidden_state.fp16.b${batch}`), 1e-4, 1e-4).outside).toBe(0);
+      expect(outsideTolerance(out["last_hidden_state"].data as Float32Array, await float32Of(cases, `last_hidden_state.fp16.b${batch}`), ATOL, RTOL).outside).toBe(0);
     }
     await session.release();
   });
@@ -77,7 +80,7 @@ describe("buildTextEncoderGraph: parity with transformers' CLIPTextModel", () =>
     // Causal attention: the first 5 positions' states do not depend on the later tokens.
     const out = await session.run({ input_ids: new ort.Tensor("int64", full.slice(0, 5), [1, 5]) });
     const D = config["hidden_size"] as number;
-    expect(outsideTolerance(out["last_hidden_state"].data as Float32Array, expected.slice(0, 5 * D), 1e-4, 1e-4).outside).toBe(0);
+    expect(outsideTolerance(out["last_hidden_state"].data as Float32Array, expected.slice(0, 5 * D), ATOL, RTOL).outside).toBe(0);
     await session.release();
   });
 });

@@ -50,23 +50,44 @@ for (const ckpt of listCheckpoints()) {
 // D saved again as safetensors with tokenizer.json (test/fixtures/convert/D-safetensors).
 bothRoutes("D-safetensors", D_SAFETENSORS, undefined, D, D_CONFIG);
 
-describe('D converted with dtype "fp16": token agreement with diffusers\' float32 run (reported)', () => {
-  it("ids exactly; every case runs", async () => {
-    const pipe = await VQDiffusionPipeline.fromPretrained(copyCheckpoint(D_BIN), { dtype: "fp16" });
-    const report = [];
-    for (const c of D.cases) {
-      expect(promptIds(pipe, casePrompts(c))).toEqual(c.input_ids);
-      const { out, after } = await runCase(pipe, c);
-      expect(after.length).toBe(c.tokens_after_each_step.length);
-      const final = c.tokens.flat();
-      report.push({
-        case: c.name,
-        stepsEqual: `${after.filter((s, i) => JSON.stringify(s) === JSON.stringify(c.tokens_after_each_step[i])).length}/${after.length}`,
-        finalTokensEqual: `${final.filter((t, i) => out.tokens.data[i] === t).length}/${final.length}`,
-        maxPixelDiff: maxPixelDiff(out.images, c.images_uint8),
-      });
-    }
-    console.table(report);
+describe("D converted: the text encoder alone", () => {
+  it("d01's raw last_hidden_state equals transformers' within 1e-5", async () => {
+    const pipe = await VQDiffusionPipeline.fromPretrained(copyCheckpoint(D_BIN));
+    const { textEncoder } = pipe.components;
+    const c = D.cases.find((x) => x.text_encoder_output)!;
+    const ref = c.text_encoder_output!;
+    const input = BigInt64Array.from(c.input_ids.flat().map(BigInt));
+    const out = await textEncoder!.run({ input_ids: textEncoder!.tensor("int64", input, [1, D.sizes.L]) }, ref.dims);
+    let worst = 0;
+    out.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ref.data[i]))));
+    expect(worst).toBeLessThan(1e-5);
     await pipe.release();
   });
+});
+
+/** fp16-stored weights make another model: per case, the steps whose tokens all equal diffusers' and the share of equal final tokens. */
+describe('converted with dtype "fp16": token agreement with diffusers\' float32 run (reported)', () => {
+  const fp16Checkpoints = listCheckpoints().filter((c) => c.name === "D" || c.name === "tiny-learnable");
+  it("D and tiny-learnable are there", () => expect(fp16Checkpoints.map((c) => c.name)).toEqual(["D", "tiny-learnable"]));
+  for (const ckpt of fp16Checkpoints) {
+    it(`${ckpt.name}: ids exactly; every case runs`, async () => {
+      const pipe = await VQDiffusionPipeline.fromPretrained(copyCheckpoint(ckpt.diffusersFolder), { dtype: "fp16" });
+      const report = [];
+      for (const c of readCaseFile(ckpt.casesFile).cases) {
+        expect(promptIds(pipe, casePrompts(c))).toEqual(c.input_ids);
+        const { out, after } = await runCase(pipe, c);
+        expect(after.length).toBe(c.tokens_after_each_step.length);
+        const final = c.tokens.flat();
+        report.push({
+          case: c.name,
+          stepsEqual: `${after.filter((s, i) => JSON.stringify(s) === JSON.stringify(c.tokens_after_each_step[i])).length}/${after.length}`,
+          finalTokensEqual: `${final.filter((t, i) => out.tokens.data[i] === t).length}/${final.length}`,
+          maxPixelDiff: maxPixelDiff(out.images, c.images_uint8),
+        });
+      }
+      console.log(ckpt.name);
+      console.table(report);
+      await pipe.release();
+    });
+  }
 });

@@ -5,7 +5,7 @@
  * - the committed checkpoints of tools/fixtures/record.py (test/fixtures/checkpoints: D's `.bin` with its
  *   old "layer_norm" config, tiny-learnable, gelu 6 × 6, geglu from its fp16 variant, gelu-approximate
  *   from its bf16 variant), their weights read by the formats readers;
- * - two cases recorded by tools/fixtures/record_transformer.py (test/fixtures/components/transformer-*):
+ * - two cases recorded by tools/fixtures/record.py --components (test/fixtures/components/transformer-*):
  *   gelu without attention bias or norm3 affine and with norm_eps 1e-6, and a 3 × 5 latent grid
  *   (height ≠ width, which diffusers builds only with its ImagePositionalEmbeddings swapped in).
  */
@@ -21,12 +21,11 @@ import type { GraphBuilder } from "../src/convert/onnx/graphBuilder.js";
 import { buildTransformerGraph, readTransformerConfig, type TransformerGraphOptions } from "../src/convert/transformer2DModel.js";
 import { openRandomAccessFile } from "../src/node/randomAccessFile.js";
 import { openSession, outsideTolerance, writeGraph } from "./helpers/graphSession.js";
-import { listCheckpoints, recordedCheckpoint, recordedComponents, type RecordedCheckpoint } from "./helpers/recordedCheckpoints.js";
+import { componentTolerance, listCheckpoints, recordedCheckpoint, recordedComponents, type RecordedCheckpoint } from "./helpers/recordedCheckpoints.js";
 import { float32Of, safetensorsStateDict } from "./helpers/safetensorsStateDict.js";
 
 const FIXTURES = join(import.meta.dirname, "fixtures", "components");
-const ATOL = 1e-3;
-const RTOL = 1e-4;
+const { atol: ATOL, rtol: RTOL } = componentTolerance("transformer");
 const FORMS = ["onnx", "multiHeadAttention"] as const;
 
 /** A recorded checkpoint's transformer: its config and state dict (the variant's safetensors, else safetensors, else `.bin`). */
@@ -43,7 +42,7 @@ async function checkpointTransformer(ckpt: RecordedCheckpoint): Promise<{ config
   return { config: JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>, dict, close: () => file.close() };
 }
 
-/** One of record_transformer.py's cases: config, weights, and per batch the inputs and diffusers' sample. */
+/** One of the transformer cases of record.py --components: config, weights, and per batch the inputs and diffusers' sample. */
 function recordedCase(name: string) {
   const folder = join(FIXTURES, `transformer-${name}`);
   const config = JSON.parse(readFileSync(join(folder, "config.json"), "utf8")) as Record<string, unknown>;

@@ -1,5 +1,5 @@
 /**
- * The bundled Fashion-MNIST model (models/fashion-mnist, exported by tools/export/export.py from the
+ * The bundled Fashion-MNIST model (models/fashion-mnist, exported by the former Python exporter from the
  * diffusers checkpoint models/fashion-mnist-diffusers): its ONNX components against the
  * checkpoint's PyTorch outputs recorded at export, loaded through the pipeline's own code; determinism;
  * the CLIP tokenizer's handling of words outside the class names; and a fixed-seed statistical check

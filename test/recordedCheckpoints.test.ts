@@ -109,7 +109,7 @@ for (const ckpt of listCheckpoints()) {
 
     const components = recordedComponents(ckpt.name);
 
-    it("records the three components at B = 1 and B = 2, with the exporter's tolerances", () => {
+    it("records the three components at B = 1 and B = 2, with the components' tolerances (vqd_fixtures/component.py)", () => {
       expect(Object.keys(components).sort()).toEqual(["text_encoder", "transformer", "vqvae_decoder"]);
       for (const c of Object.values(components)) expect(c.runs.map((r) => r.batch)).toEqual([1, 2]);
       expect(components.text_encoder.tolerance).toEqual({ atol: 1e-4, rtol: 1e-4 });

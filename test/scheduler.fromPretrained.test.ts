@@ -164,7 +164,7 @@ describe("fromPretrained options: a key not taken is refused, before any request
     );
     await expect(VQDiffusionPipeline.fromPretrained("org/tiny", loose({ hubUrl: server.url, cache_dir: "/tmp/x", progress_callback: () => undefined }))).rejects.toThrow(
       new Error(
-        `options: expected only the keys ort, sessionOptions, onWarning, ${hub}, variant, dtype, got the unknown keys "cache_dir" (Python's spelling of cacheDir), "progress_callback" (Python's spelling of onProgress)`,
+        `options: expected only the keys ort, sessionOptions, onWarning, ${hub}, variant, dtype, quantize, got the unknown keys "cache_dir" (Python's spelling of cacheDir), "progress_callback" (Python's spelling of onProgress)`,
       ),
     );
     const ort = {} as OrtModule;

@@ -5,7 +5,7 @@
  * unknown token (the old Fashion-MNIST model's, test/fixtures/word-level-tokenizer): unknown words and
  * prompts over L tokens are reported by name. And the bundled Fashion-MNIST model's CLIP tokenizer
  * (byte-level pieces, so no unknown word; pad = <|endoftext|>): its ids and cut texts are
- * transformers' CLIPTokenizer's on the checkpoint (printed by tools/export/.venv's transformers 5.17).
+ * transformers' CLIPTokenizer's on the checkpoint (printed by tools/python/.venv's transformers 5.17).
  */
 import { describe, expect, it } from "vitest";
 import { perCodePointLowercase } from "../src/pipeline/perCodePointLowercase.js";

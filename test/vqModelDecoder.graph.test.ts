@@ -1,6 +1,6 @@
 /**
  * The TypeScript-built VQModel decode graph against diffusers' own outputs (recorded by
- * tools/fixtures/record_graph_components.py), within the exporter's --check tolerance for the VQ
+ * tools/fixtures/record.py --components), within the components' tolerance (vqd_fixtures/component.py) for the VQ
  * decoder (atol 1e-3, rtol 1e-4); and its refusals.
  */
 import { readFileSync } from "node:fs";
@@ -10,7 +10,10 @@ import type { ComponentConfig } from "../src/convert/configValues.js";
 import { buildVqvaeDecoderGraph, vqModelDecoderSizes } from "../src/convert/vqModelDecoder.js";
 import type { StateDict } from "../src/formats/checkpointTensor.js";
 import { openSession, outsideTolerance, writeGraph } from "./helpers/graphSession.js";
+import { componentTolerance } from "./helpers/recordedCheckpoints.js";
 import { float32Of, int64Of, safetensorsStateDict } from "./helpers/safetensorsStateDict.js";
+
+const { atol: ATOL, rtol: RTOL } = componentTolerance("vqvae_decoder");
 
 const FIXTURES = new URL("./fixtures/components/", import.meta.url);
 
@@ -36,7 +39,7 @@ describe("buildVqvaeDecoderGraph: parity with diffusers' VQModel decode", () => 
         const expected = await float32Of(cases, `sample.b${batch}`);
         const out = await session.run({ indices: new ort.Tensor("int64", indices, [batch, height * width]) });
         expect(out["sample"].dims).toEqual(cases.tensors.get(`sample.b${batch}`)!.shape);
-        expect(outsideTolerance(out["sample"].data as Float32Array, expected, 1e-3, 1e-4).outside).toBe(0);
+        expect(outsideTolerance(out["sample"].data as Float32Array, expected, ATOL, RTOL).outside).toBe(0);
       }
       await session.release();
     });
@@ -49,7 +52,7 @@ describe("buildVqvaeDecoderGraph: parity with diffusers' VQModel decode", () => 
     expect(renamed.has("decoder.mid_block.attentions.0.proj_attn.weight") && !renamed.has("decoder.mid_block.attentions.0.to_q.weight")).toBe(true);
     const session = await openSession(await writeGraph(buildVqvaeDecoderGraph(config, { file: dict.file, tensors: renamed })));
     const out = await session.run({ indices: new ort.Tensor("int64", await int64Of(cases, "indices.b2"), [2, 16]) });
-    expect(outsideTolerance(out["sample"].data as Float32Array, await float32Of(cases, "sample.b2"), 1e-3, 1e-4).outside).toBe(0);
+    expect(outsideTolerance(out["sample"].data as Float32Array, await float32Of(cases, "sample.b2"), ATOL, RTOL).outside).toBe(0);
     await session.release();
   });
 
@@ -61,7 +64,7 @@ describe("buildVqvaeDecoderGraph: parity with diffusers' VQModel decode", () => 
     const session = await openSession(await writeGraph(graph));
     for (const batch of [1, 2]) {
       const out = await session.run({ indices: new ort.Tensor("int64", await int64Of(cases, `indices.b${batch}`), [batch, 16]) });
-      expect(outsideTolerance(out["sample"].data as Float32Array, await float32Of(cases, `sample.fp16.b${batch}`), 1e-3, 1e-4).outside).toBe(0);
+      expect(outsideTolerance(out["sample"].data as Float32Array, await float32Of(cases, `sample.fp16.b${batch}`), ATOL, RTOL).outside).toBe(0);
     }
     await session.release();
   });
@@ -75,7 +78,7 @@ describe("buildVqvaeDecoderGraph: parity with diffusers' VQModel decode", () => 
 });
 
 describe("vqModelDecoderSizes: microsoft/vq-diffusion-ithq's VQModel", () => {
-  // diffusers' VQModel config of the ITHQ preset (tools/export/vqd_export/presets.py), as save_pretrained writes it.
+  // diffusers' VQModel config of the ITHQ preset (tools/fixtures/vqd_fixtures/presets.py), as save_pretrained writes it.
   const ithq = {
     _class_name: "VQModel", in_channels: 3, out_channels: 3, act_fn: "silu", latent_channels: 256, sample_size: 256,
     down_block_types: ["DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D", "AttnDownEncoderBlock2D"],

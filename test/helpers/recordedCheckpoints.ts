@@ -120,7 +120,7 @@ export interface ComponentRun {
   output: RecordedFloat32;
 }
 
-/** A component's recordings and the tolerance a conversion must meet (the Python exporter's --check). */
+/** A component's recordings and the tolerance a conversion must meet (tools/fixtures/vqd_fixtures/component.py). */
 export interface RecordedComponent {
   inputNames: string[];
   outputName: string;
@@ -230,6 +230,21 @@ export function recordedComponents(name: string): Record<ComponentName, Recorded
   return out;
 }
 
+/**
+ * The tolerance a conversion of `component` must meet, |got − PyTorch| ≤ atol + rtol·|PyTorch|: written
+ * once, in tools/fixtures/vqd_fixtures/component.py, and recorded in every components.json (this reads
+ * D's; test/recordedCheckpoints.test.ts checks that every checkpoint records the same).
+ *
+ * @example
+ * ```ts
+ * const { atol, rtol } = componentTolerance("text_encoder"); // 1e-4, 1e-4
+ * ```
+ */
+export function componentTolerance(component: ComponentName): Tolerance {
+  const raw = JSON.parse(readFileSync(recordedCheckpoint("D").componentsFile, "utf8")) as { components: Record<ComponentName, { tolerance: Tolerance }> };
+  return raw.components[component].tolerance;
+}
+
 /** The diffusers pipeline runs recorded on checkpoint `name`. */
 export function recordedCases(name: string): RecordedCases {
   return JSON.parse(readFileSync(recordedCheckpoint(name).casesFile, "utf8")) as RecordedCases;
@@ -259,7 +274,7 @@ export type IthqRun = Omit<DiffusersCase, "negative_input_ids" | "text_encoder_o
 
 /**
  * test/fixtures/ithq-2step.json (tools/fixtures/record.py --ithq): the checkpoint is not committed; `remake`
- * says how to build it (tools/export/random_checkpoint.py --preset ithq --format bin --variant fp16).
+ * says how to build it (tools/fixtures/random_checkpoint.py --preset ithq --format bin --variant fp16).
  * `runs.fp32` loaded the float32 `.bin` files, `runs.fp16` the fp16 variant's safetensors.
  *
  * @example

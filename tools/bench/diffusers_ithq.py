@@ -1,11 +1,11 @@
 """diffusers' side of `npm run bench:ithq`: diffusers' own VQDiffusionPipeline, unmodified, on a
-checkpoint folder in diffusers' format (e.g. one made by `tools/export/random_checkpoint.py --preset
+checkpoint folder in diffusers' format (e.g. one made by `tools/fixtures/random_checkpoint.py --preset
 ithq`), a guided generation of a few steps, as a PyTorch user runs it: torch 2.x, float32,
 torch.inference_mode(), the given thread count.
 
-    tools/export/.venv/bin/python tools/bench/diffusers_ithq.py --model CHECKPOINT [--steps 2] [--threads 2] [--json]
+    tools/python/.venv/bin/python tools/bench/diffusers_ithq.py --model CHECKPOINT [--steps 2] [--threads 2] [--json]
 
-The pipeline is built from its components, each loaded with its own class (tools/export/README.md:
+The pipeline is built from its components, each loaded with its own class (tools/fixtures/vqd_fixtures/checkpoint.py:
 `VQDiffusionPipeline.from_pretrained` fails on a folder diffusers saved). Per-part times come from
 timing wrappers around the pipeline's own calls, without changing what they compute
 (tools/bench/diffusers_timing.py: text encoding, transformer, scheduler, guidance + truncation as the

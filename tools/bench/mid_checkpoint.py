@@ -4,11 +4,10 @@ prompts of 77 × 512) at 8 layers of width 512 (8 heads × 64) instead of 36 of 
 tiny-learnable's text encoder, tokenizer and VQ-VAE (tools/fixtures/vqd_fixtures/presets.py). Built and saved by
 vqd_fixtures/random_model.py, as random_checkpoint.py does for a preset.
 
-    tools/export/.venv/bin/python tools/bench/mid_checkpoint.py OUT
+    tools/python/.venv/bin/python tools/bench/mid_checkpoint.py OUT
 
-Then the Python export of the same checkpoint, for the comparison:
-
-    tools/export/.venv/bin/python tools/export/export.py --model OUT --out OUT-onnx --no-check
+Then, for a baseline to compare with, its conversion by vq-diffusion (`node dist/cli/bin.js convert
+--model OUT --out OUT-onnx`), passed as `--baseline OUT-onnx`.
 """
 import copy
 import os

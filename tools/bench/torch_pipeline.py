@@ -5,7 +5,7 @@ load_pipeline, with the one-line class registration diffusers 0.40 needs), float
 torch.inference_mode(), the given thread count. One warm-up call of 1 step, then the measured call
 (as bench/pipeline.mjs does for ours).
 
-    tools/export/.venv/bin/python tools/bench/torch_pipeline.py --images 16 [--steps 100] [--guidance 5] [--threads 2] [--json]
+    tools/python/.venv/bin/python tools/bench/torch_pipeline.py --images 16 [--steps 100] [--guidance 5] [--threads 2] [--json]
 
 Prints images per second and milliseconds per step split into transformer, guidance/truncation and
 scheduler (tools/bench/diffusers_timing.py: timing wrappers around the pipeline's own calls), text

@@ -5,9 +5,9 @@ It performs the same sequence of tensor operations as the Python reference sched
 (one-hot in log space, cumulative and one-step transition rows, log-sum-exp posterior,
 Gumbel noise from torch.rand, argmax), so its time is what a PyTorch user pays per step
 on this machine. `npm run bench` runs it with the repo's Python environment (torch 2.x:
-bash tools/export/setup.sh); any Python with torch runs it (Debian's python3-torch is 1.13).
+bash tools/python/setup.sh); any Python with torch runs it (Debian's python3-torch is 1.13).
 
-usage: tools/export/.venv/bin/python tools/bench/torch_step.py [--classes 4097] [--pixels 1024] [--batch 1] [--t 50]
+usage: tools/python/.venv/bin/python tools/bench/torch_step.py [--classes 4097] [--pixels 1024] [--batch 1] [--t 50]
                                       [--tokens random|masked|mixed|unmasked] [--threads 2] [--runs 7] [--json]
 --tokens: x_t random over all K classes (default), all masked (a chain's start), one pixel in three
 unmasked (token (7i) mod (K-1)) and the rest masked, or all unmasked (token (2654435761 i) mod (K-1)).

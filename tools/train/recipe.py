@@ -1,6 +1,6 @@
 """The one recipe: Fashion-MNIST → the diffusers checkpoint → the ONNX model folder (tools/train/README.md).
 
-    tools/export/.venv/bin/python tools/train/recipe.py --out DIR [--stage-minutes M] [--device cpu|cuda]
+    tools/python/.venv/bin/python tools/train/recipe.py --out DIR [--stage-minutes M] [--device cpu|cuda]
 
 Stages, in order, each checkpointed under DIR/state/ and resumed by the next run of the same command:
   1. vqvae        VQModel (encoder, decoder, EMA codebook with restarts of unused codes)
@@ -8,7 +8,8 @@ Stages, in order, each checkpointed under DIR/state/ and resumed by the next run
   3. transformer  CLIPTextModel + Transformer2DModel + learned null embeddings: the VQ-Diffusion objective,
                   classifier-free training, prompts drawn from prompts.py's variants of each class
   4. export       save_pretrained → DIR/checkpoint (with prompts.json, data.sha256, the log); the ONNX
-                  folder → DIR/model (tools/export/export.py); DIR/eval/test-tokens.bin and
+                  folder → DIR/model (vq-diffusion's TypeScript converter: node dist/cli/bin.js convert,
+                  after npm run build); DIR/eval/test-tokens.bin and
                   DIR/eval/fashion-mnist-export.json (checks.py); with --install, all of it into models/
 A run stops after --stage-minutes (saving where it is) and exits with code 3: run the same command again
 to go on. It exits 0 when the model folder is written. Every draw comes from a generator seeded per
@@ -384,9 +385,12 @@ def stage_export(run, args, tok, sha):
             "warning) and the prompts it was trained on; held_out: prompts kept out of training for the quality table "
             "(tools/train/prompts.py, docs/model-folder.md).")
     run.log("export", "checkpoint", folder=checkpoint)
-    # The ONNX folder. The TypeScript converter is not on main yet: the repo's Python exporter.
-    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export", "export.py"), "--model", checkpoint, "--out", folder],
-                   check=True)
+    # The ONNX folder: the checkpoint converted by vq-diffusion's TypeScript converter (the one the users'
+    # `vq-diffusion convert` and fromPretrained run), from the built package.
+    cli = os.path.join(ROOT, "dist", "cli", "bin.js")
+    if not os.path.isfile(cli):
+        raise SystemExit(f"export: expected the built package's CLI {cli} (run npm run build first), got no such file")
+    subprocess.run(["node", cli, "convert", "--model", checkpoint, "--out", folder], check=True)
     for d in (checkpoint, folder):
         prompts.write(d, note)
         with open(os.path.join(d, "data.sha256"), "w") as f:
@@ -399,7 +403,7 @@ def stage_export(run, args, tok, sha):
     checks.record_checks(tok, text.eval(), model.eval(), vq.eval(), codes, out=os.path.join(evaluation, "fashion-mnist-export.json"))
     sizes = {os.path.relpath(os.path.join(r, n), folder): os.path.getsize(os.path.join(r, n))
              for r, _, files in os.walk(folder) for n in files}
-    run.log("export", "done", onnx_mb=round(sum(v for k, v in sizes.items() if k.endswith(".onnx")) / 1e6, 2),
+    run.log("export", "done", onnx_mb=round(sum(v for k, v in sizes.items() if k.endswith((".onnx", ".onnx.data"))) / 1e6, 2),
             test_codes_in_use=int(codes.unique().numel()))
     for d in (checkpoint, folder):  # the whole log, this run's last line included
         shutil.copy(run.log_path, os.path.join(d, "training-log.jsonl"))

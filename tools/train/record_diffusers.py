@@ -1,6 +1,6 @@
 """Records what diffusers' own VQDiffusionPipeline gives on the checkpoint: test/fixtures/fashion-mnist-diffusers.json.
 
-    tools/export/.venv/bin/python tools/train/record_diffusers.py [--checkpoint models/fashion-mnist-diffusers]
+    tools/python/.venv/bin/python tools/train/record_diffusers.py [--checkpoint models/fashion-mnist-diffusers]
 
 The pipeline comes from `VQDiffusionPipeline.from_pretrained(checkpoint)`, the line a diffusers user
 writes. At this diffusers commit that call fails on the `learned_classifier_free_sampling_embeddings`
