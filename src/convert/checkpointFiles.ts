@@ -175,7 +175,7 @@ export function isCheckpointListing(listing: readonly RepoFile[]): boolean {
 
 /**
  * The files of `listing` a conversion needs before any weights are read: the metadata files present.
- * The network weights of `variant` are chosen too ({@link chooseCheckpointWeights}), so that a
+ * The network weights of `variant` are chosen too (`chooseCheckpointWeights`), so that a
  * variant no network has is an error before anything is fetched; they are fetched when the
  * conversion opens them.
  *

@@ -233,7 +233,7 @@ interface PlannedNetwork {
  *
  * @param source - the checkpoint folder; its `open` is required (the weights are read by offset).
  * @param listing - the folder's files and sizes (a folder walked, or a Hub repository's listing):
- *   the weights files are chosen from it ({@link chooseCheckpointWeights}).
+ *   the weights files are chosen from it (`chooseCheckpointWeights`).
  * @throws before anything is written: an option (naming it); a folder that is not a diffusers
  *   checkpoint, or a component without weights, or a variant no component has (naming the
  *   component or the variant, and the weights files the folder holds); a
