@@ -29,7 +29,7 @@ import { hasComponent, integerKey, parseJsonObject, type JsonObject } from "../f
 import { PIPELINE_LIMITS } from "../limits.js";
 import { readFolderFile, type ModelFileSource, type OpenedFile } from "../files/modelFileSource.js";
 import { buildTextEncoderGraph } from "./clipTextModel.js";
-import { buildTransformerGraph } from "./transformer2DModel.js";
+import { buildTransformerGraph, readTransformerConfig } from "./transformer2DModel.js";
 import { buildVqvaeDecoderGraph } from "./vqModelDecoder.js";
 import { checkVariant, chooseCheckpointWeights, isCheckpointListing, type WeightsComponent } from "./checkpointFiles.js";
 import type { ComponentConfig } from "./configValues.js";
@@ -188,7 +188,8 @@ const NETWORKS: readonly NetworkComponent[] = [
     library: "diffusers",
     output: "vqvae_decoder",
     // VQDiffusionPipeline decodes the transformer's latent grid: its height × width, or sample_size².
-    build: (config, dict, file, configs, { floatStorage }) => buildVqvaeDecoderGraph(config, dict, file, { grid: latentGrid(configs.get("transformer")!), floatStorage }),
+    build: (config, dict, file, configs, { floatStorage }) =>
+      buildVqvaeDecoderGraph(config, dict, file, { grid: readTransformerConfig(configs.get("transformer")!), floatStorage }),
     quantizable: false,
     optional: false,
   },
@@ -393,16 +394,6 @@ export async function convertPipeline(source: ModelFileSource, listing: readonly
   }
 }
 
-
-/**
- * The latent grid of the transformer's config (`height` and `width`, else `sample_size` for both);
- * the numbers are checked by the builders, which name the file.
- */
-function latentGrid(transformer: ComponentConfig): { height: number; width: number } {
-  const { height, width, sample_size: size } = transformer as { height?: unknown; width?: unknown; sample_size?: unknown };
-  if (height !== undefined || width !== undefined) return { height: Number(height), width: Number(width) };
-  return { height: Number(size), width: Number(size) };
-}
 
 /** A text file's UTF-8 contents; the error names the file. */
 function decodeText(bytes: Uint8Array, path: string): string {
