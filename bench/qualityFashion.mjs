@@ -9,10 +9,10 @@
 //
 //   node bench/qualityFashion.mjs [--per-prompt 100] [--steps 100,50,25,10] [--guidance 1,5]
 //                                 [--methods reference,linspace,purity] [--model DIR] [--json]
-//                                 [--tokens FILE] [--threads N] [--test-tokens FILE] [--held-out FILE]
+//                                 [--tokens FILE] [--threads N] [--test-tokens FILE] [--held-out DIR]
 // Held-out row: where the model folder's prompts.json lists held_out prompts (docs/model-folder.md; prompts
-// kept out of training, e.g. "the boot" for ankle boot), or --held-out FILE's (another model's prompts.json,
-// to put a model without them through the same prompts), one more cell per guidance at the first --steps
+// kept out of training, e.g. "the boot" for ankle boot), or --held-out DIR's (another model folder's
+// prompts.json, to put a model without them through the same prompts), one more cell per guidance at the first --steps
 // value, reference spacing: about as many samples as a cell (10 · per-prompt, spread over the held-out
 // prompts), the fraction classified as each prompt's class, their Fréchet distance and detached-blob rate.
 // --tokens FILE: where FILE does not exist, every cell's final tokens are written to it (JSON); where it
@@ -22,8 +22,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
-import { ModelVocabulary, TorchGenerator } from "../dist/index.js";
-import { VQDiffusionPipeline } from "../dist/node.js";
+import { readModelVocabulary, TorchGenerator } from "../dist/index.js";
+import { directorySource, VQDiffusionPipeline } from "../dist/node.js";
 import { CLASS_NAMES, FEATURES, imagesToUnit, loadClassifier, readTestTokens } from "../test/helpers/fashionEval.mjs";
 import { hasDetachedBlob } from "../test/helpers/detachedBlob.mjs";
 import { frechetBetween, frechetDistance, meanAndCovariance } from "../test/helpers/frechet.mjs";
@@ -50,6 +50,12 @@ const methods = [
 const threads = flag("threads", undefined);
 const pipe = await VQDiffusionPipeline.fromPretrained(flag("model", new URL("../models/fashion-mnist", import.meta.url).pathname),
   threads === undefined ? {} : { sessionOptions: { intraOpNumThreads: Number(threads), interOpNumThreads: 1 } });
+// Held-out prompts (prompts.json's held_out): the intended class is the class that lists them.
+const heldOutDir = flag("held-out", undefined);
+const heldOutVocabulary = heldOutDir === undefined ? pipe.vocabulary : await readModelVocabulary(directorySource(heldOutDir));
+if (heldOutDir !== undefined && heldOutVocabulary === null) throw new Error(`--held-out: expected a model folder with a prompts.json, got ${heldOutDir} without one`);
+const heldOut = (heldOutVocabulary?.classes ?? []).flatMap((c) => c.heldOut.map((prompt) => ({ prompt, label: CLASS_NAMES.indexOf(c.name) })));
+if (heldOut.some((h) => h.label < 0)) throw new Error(`prompts.json: expected held_out prompts under the class names ${CLASS_NAMES.join(", ")}`);
 const classifier = await loadClassifier(ort);
 const test = readFashionMnist("t10k");
 const testEval = await classifier.classify(test.pixels, test.n);
@@ -136,11 +142,6 @@ for (const guidance of guidances) {
   }
 }
 
-// Held-out prompts (prompts.json's held_out): the intended class is the class that lists them.
-const heldOutFile = flag("held-out", undefined);
-const heldOutVocabulary = heldOutFile === undefined ? pipe.vocabulary : ModelVocabulary.fromJson(JSON.parse(readFileSync(heldOutFile, "utf8")), heldOutFile);
-const heldOut = (heldOutVocabulary?.classes ?? []).flatMap((c) => c.heldOut.map((prompt) => ({ prompt, label: CLASS_NAMES.indexOf(c.name) })));
-if (heldOut.some((h) => h.label < 0)) throw new Error(`prompts.json: expected held_out prompts under the class names ${CLASS_NAMES.join(", ")}`);
 const heldRows = [];
 if (heldOut.length > 0) {
   const each = Math.max(1, Math.round((10 * perPrompt) / heldOut.length));
