@@ -34,6 +34,7 @@
  * into Gelu, x · σ(αx) into QuickGelu). `floatStorage` and
  * `linearWeights` store the weights as float16 or int8 as the other builders do (weights.ts).
  */
+import { latentGrid } from "../files/latentGrid.js";
 import { LIMITS } from "../limits.js";
 import type { StateDict } from "../formats/checkpointTensor.js";
 import { configChoice, configInt, configNumber, type ComponentConfig } from "./configValues.js";
@@ -124,17 +125,7 @@ export function readTransformerConfig(config: ComponentConfig, file = "transform
   const numVectorEmbeds = configInt(config, file, "num_vector_embeds", 2, LIMITS.maxNumVecClasses);
   const numEmbedsAdaNorm = configInt(config, file, "num_embeds_ada_norm", 1, LIMITS.maxNumTrainTimesteps);
   const crossAttentionDim = configInt(config, file, "cross_attention_dim", 1, MAX_WIDTH);
-  let height: number;
-  let width: number;
-  if (config.height !== undefined || config.width !== undefined) {
-    height = configInt(config, file, "height", 1, LIMITS.maxLatentPixels);
-    width = configInt(config, file, "width", 1, LIMITS.maxLatentPixels);
-  } else {
-    height = width = configInt(config, file, "sample_size", 1, Math.floor(Math.sqrt(LIMITS.maxLatentPixels)));
-  }
-  if (height * width > LIMITS.maxLatentPixels) {
-    throw new Error(`${file}: expected height · width <= ${LIMITS.maxLatentPixels} latent pixels, got ${height} · ${width} = ${height * width}`);
-  }
+  const { height, width } = latentGrid(config, file, (key, min, max) => configInt(config, file, key, min, max));
   const numAttentionHeads = configInt(config, file, "num_attention_heads", 1, 1024, 16);
   const attentionHeadDim = configInt(config, file, "attention_head_dim", 1, MAX_WIDTH, 88);
   if (numAttentionHeads * attentionHeadDim > MAX_WIDTH) {

@@ -16,6 +16,7 @@
  */
 import { describe } from "../errors.js";
 import { parseJsonObject, integerKey, hasComponent, type JsonObject } from "../files/json.js";
+import { latentGrid } from "../files/latentGrid.js";
 import { readFolderFile, type ModelFileSource } from "../files/modelFileSource.js";
 import { LIMITS, PIPELINE_LIMITS } from "../limits.js";
 
@@ -104,17 +105,7 @@ export async function readPipelineConfig(source: ModelFileSource): Promise<{
   const T = integerKey(transformer, tPath, "num_embeds_ada_norm", 1, L.maxNumTrainTimesteps);
   if (T !== schedulerT) throw new Error(`${tPath}: expected num_embeds_ada_norm = the scheduler's num_train_timesteps = ${schedulerT}, got ${T}`);
   const D = integerKey(transformer, tPath, "cross_attention_dim", 1, L.maxEmbeddingDim);
-  let height: number;
-  let width: number;
-  if (transformer.height !== undefined || transformer.width !== undefined) {
-    height = integerKey(transformer, tPath, "height", 1, L.maxLatentPixels);
-    width = integerKey(transformer, tPath, "width", 1, L.maxLatentPixels);
-  } else {
-    height = width = integerKey(transformer, tPath, "sample_size", 1, Math.floor(Math.sqrt(L.maxLatentPixels)));
-  }
-  if (height * width > L.maxLatentPixels) {
-    throw new Error(`${tPath}: expected height · width <= ${L.maxLatentPixels} latent pixels, got ${height} · ${width} = ${height * width}`);
-  }
+  const { height, width } = latentGrid(transformer, tPath, (key, min, max) => integerKey(transformer, tPath, key, min, max));
   await readJson(source, "vqvae/config.json", "the VQ-VAE's config");
 
   let learnable = false;
