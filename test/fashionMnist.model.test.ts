@@ -88,16 +88,16 @@ describe("Fashion-MNIST model", async () => {
     expect(a.images.map((im) => Array.from(im.data))).not.toEqual(c.images.map((im) => Array.from(im.data)));
   });
 
-  it("CLIP tokenizer: <|startoftext|> … <|endoftext|>, padded with <|endoftext|> to L = 8; other words become byte-level pieces, case does not matter", () => {
-    const [start, sneaker, end] = tokenizer!.ids("sneaker");
-    expect([start, sneaker, end]).toEqual([556, 546, 557]);
+  it("CLIP tokenizer: the ids transformers' CLIPTokenizer gives on the checkpoint; other words become byte-level pieces, case does not matter", () => {
+    // Recorded with the pipeline cases by tools/train/record_diffusers.py.
+    const recorded = (JSON.parse(readFileSync(new URL("./fixtures/fashion-mnist-diffusers.json", import.meta.url), "utf8")) as {
+      tokenizer: { eos_token_id: number; prompts: { prompt: string; input_ids: number[] }[] };
+    }).tokenizer;
+    const end = recorded.eos_token_id;
     expect(tokenizer!.padId).toBe(end);
     const encode = (prompt: string) => Array.from(tokenizer!.encode([prompt]), Number);
-    // "a" "r" "e" "d</w>": no unknown token; the class word keeps its one token.
-    expect(encode("a red SNEAKER")).toEqual([start, 320, 81, 68, 323, sneaker, end, end]);
-    expect(encode("Sneakers")).toEqual([start, 545, 81, 338, end, end, end, end]);
-    expect(encode("t-shirt")).toEqual([start, 339, 268, 515, end, end, end, end]);
-    expect(encode("ankle boot")).toEqual([start, 552, 555, end, end, end, end, end]);
+    for (const { prompt, input_ids } of recorded.prompts) expect(encode(prompt), prompt).toEqual(input_ids);
+    expect(encode("A RED sneaker")).toEqual(encode("a red SNEAKER"));
     // Over L: the first 8 ids, the end token lost (as diffusers).
     expect(encode("one two three four five six seven eight nine")).toEqual(tokenizer!.ids("one two three four five six seven eight nine").slice(0, 8));
     expect(encode("one two three four five six seven eight nine")).not.toContain(end);

@@ -12,7 +12,7 @@ import { perCodePointLowercase } from "../src/pipeline/perCodePointLowercase.js"
 import { PromptTokenizer } from "../src/pipeline/promptTokenizer.js";
 import { padTokenText, plainSpecialTokens, specialTokenText } from "../src/pipeline/specialTokens.js";
 
-import { CLIP_CONFIG, CLIP_JSON, FASHION_CONFIG, FASHION_JSON, WORD_CONFIG, WORD_JSON, type Json } from "./helpers/tokenizerFiles.js";
+import { CLIP_CONFIG, CLIP_JSON, FASHION_CONFIG, FASHION_JSON, readTestJson, WORD_CONFIG, WORD_JSON, type Json } from "./helpers/tokenizerFiles.js";
 const added = (content: string) => ({ __type: "AddedToken", content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true });
 
 function error(make: () => unknown): string {
@@ -177,34 +177,65 @@ describe("warnings of a word-level tokenizer with [UNK] (L = 8)", () => {
 
 describe("the bundled Fashion-MNIST model's CLIP tokenizer (byte-level pieces, L = 8)", () => {
   const t = new PromptTokenizer(FASHION_JSON, FASHION_CONFIG, 8);
-  const cut = (prompt: string, tokens: number, text: string) =>
-    `prompt "${prompt}" is ${tokens} tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers. Cut: ${JSON.stringify(text)}`;
+  // transformers' CLIPTokenizer on the checkpoint, recorded with the pipeline cases by tools/train/record_diffusers.py.
+  const RECORDED = readTestJson("fixtures/fashion-mnist-diffusers.json").tokenizer as unknown as {
+    model_max_length: number;
+    bos_token_id: number;
+    eos_token_id: number;
+    pad_token_id: number;
+    prompts: { prompt: string; tokens: number; input_ids: number[]; removed_text: string | null }[];
+  };
+  const recorded = (prompt: string) => {
+    const row = RECORDED.prompts.find((r) => r.prompt === prompt);
+    if (!row) throw new Error(`no recorded ids for ${JSON.stringify(prompt)}`);
+    return row;
+  };
+  // diffusers' warning, with the cut text as transformers' batch_decode gives it.
+  const warningsOf = (prompt: string) => {
+    const { tokens, removed_text } = recorded(prompt);
+    return removed_text === null ? [] : [`prompt "${prompt}" is ${tokens} tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers. Cut: ${JSON.stringify(removed_text)}`];
+  };
+  const [start, end] = [RECORDED.bos_token_id, RECORDED.eos_token_id];
 
-  it("pads with <|endoftext|> after <|startoftext|> … <|endoftext|>; AddedToken special tokens give the same ids", () => {
-    expect(t.padId).toBe(557);
-    expect(t.ids("<|startoftext|>")).toEqual([556, 556, 557]);
-    expect(encode(t, ["ankle boot"])).toEqual({ ids: [[556, 552, 555, 557, 557, 557, 557, 557]], warnings: [] });
+  it("pads with <|endoftext|> after <|startoftext|> … <|endoftext|>, as transformers; AddedToken special tokens give the same ids", () => {
+    expect(RECORDED.model_max_length).toBe(8);
+    expect(RECORDED.pad_token_id).toBe(end);
+    expect(t.padId).toBe(end);
+    expect(t.ids("<|startoftext|>")).toEqual([start, start, end]);
+    expect(encode(t, ["ankle boot"])).toEqual({ ids: [recorded("ankle boot").input_ids], warnings: [] });
     const objects = new PromptTokenizer(FASHION_JSON, { ...FASHION_CONFIG, pad_token: added("<|endoftext|>"), bos_token: added("<|startoftext|>"), eos_token: added("<|endoftext|>"), unk_token: added("<|endoftext|>") }, 8);
-    expect(objects.padId).toBe(557);
+    expect(objects.padId).toBe(end);
     for (const prompt of ["ankle boot", "a red SNEAKER", "t-shirt"]) expect(encode(objects, [prompt]).ids).toEqual(encode(t, [prompt]).ids);
   });
 
+  it("every recorded prompt gives transformers' ids and diffusers' cut warning", () => {
+    for (const { prompt } of RECORDED.prompts) expect(encode(t, [prompt]), prompt).toEqual({ ids: [recorded(prompt).input_ids], warnings: warningsOf(prompt) });
+  });
+
   it("a word outside the class names falls apart into byte-level pieces, with no warning; case does not matter", () => {
-    expect(encode(t, ["a red SNEAKER"])).toEqual({ ids: [[556, 320, 81, 68, 323, 546, 557, 557]], warnings: [] });
-    expect(encode(t, ["Sneakers"])).toEqual({ ids: [[556, 545, 81, 338, 557, 557, 557, 557]], warnings: [] });
-    expect(encode(t, ["t-shirt"]).ids).toEqual([[556, 339, 268, 515, 557, 557, 557, 557]]);
-    // "[UNK]" is no token here: its characters are pieces like any others.
-    expect(encode(t, ["[UNK] bag"])).toEqual({ ids: [[556, 314, 84, 77, 330, 316, 548, 557]], warnings: [] });
+    const sneaker = recorded("sneaker").input_ids[1];
+    expect(recorded("sneaker").input_ids).toEqual([start, sneaker, ...Array(6).fill(end)]);
+    // "a red SNEAKER": pieces for "a red", then the class word's one token.
+    const red = encode(t, ["a red SNEAKER"]);
+    expect(red).toEqual({ ids: [recorded("a red SNEAKER").input_ids], warnings: [] });
+    expect(red.ids[0].indexOf(sneaker)).toBeGreaterThan(2);
+    expect(encode(t, ["a red sneaker"]).ids).toEqual(red.ids);
+    // "Sneakers" is not the class word: pieces, none of them the class token.
+    expect(encode(t, ["Sneakers"]).ids[0]).not.toContain(sneaker);
+    // "[UNK]" is no token here: its characters are pieces like any others, and "bag" keeps its token.
+    expect(encode(t, ["[UNK] bag"]).ids[0]).toContain(recorded("bag").input_ids[1]);
     // Exactly L = 8 ids (start and end included): nothing cut, nothing said.
-    expect(encode(t, ["red car"])).toEqual({ ids: [[556, 81, 68, 323, 66, 64, 337, 557]], warnings: [] });
+    expect(recorded("red car").tokens).toBe(8);
+    expect(encode(t, ["red car"])).toEqual({ ids: [recorded("red car").input_ids], warnings: [] });
   });
 
   it("a prompt over 8 tokens keeps its first 8 ids (the end token lost) and the warning gives the cut text as transformers decodes it", () => {
-    expect(encode(t, ["a red sneaker with laces"])).toEqual({
-      ids: [[556, 320, 81, 68, 323, 546, 86, 72]],
-      warnings: [cut("a red sneaker with laces", 16, "th laces <|endoftext|>")],
-    });
-    expect(encode(t, ["red sneaker, size 42"])).toEqual({ ids: [[556, 81, 68, 323, 546, 267, 82, 72]], warnings: [cut("red sneaker, size 42", 13, "ze 4 2 <|endoftext|>")] });
-    expect(encode(t, ["one two three"])).toEqual({ ids: [[556, 78, 77, 324, 83, 86, 334, 83]], warnings: [cut("one two three", 13, "hree <|endoftext|>")] });
+    for (const prompt of ["a red sneaker with laces", "red sneaker, size 42", "one two three"]) {
+      expect(recorded(prompt).tokens).toBeGreaterThan(8);
+      const { ids, warnings } = encode(t, [prompt]);
+      expect(ids[0]).not.toContain(end);
+      expect(warnings).toEqual(warningsOf(prompt));
+      expect(warnings[0]).toMatch(/ <\|endoftext\|>"$/);
+    }
   });
 });

@@ -9,7 +9,8 @@ module, which stopped exporting it when the pipeline moved to `pipelines/depreca
 there first (one line, `load_pipeline`) is the whole workaround; README.md shows it. Each case runs
 diffusers' unmodified `__call__` with `torch.Generator().manual_seed(seed)` (CPU, one thread) and
 records the prompt ids, the tokens after every step (callback_steps=1) and the images as uint8
-(`round(255·x)`, diffusers' `numpy_to_pil`). test/fashionMnist.diffusers.test.ts replays every case
+(`round(255·x)`, diffusers' `numpy_to_pil`); and, under "tokenizer", the checkpoint's CLIPTokenizer ids for
+TOKENIZER_PROMPTS, which the tokenizer tests compare with. test/fashionMnist.diffusers.test.ts replays every case
 through the TypeScript pipeline on the export (models/fashion-mnist).
 """
 import argparse
@@ -30,6 +31,26 @@ CASES = [
     ("t_shirt_g3_trunc09", "t-shirt", 2, 1, 10, 3.0, 0.9),
     ("unknown_words", "a red SNEAKER", 3, 1, 50, 5.0, 1.0),
 ]
+
+# Prompts whose ids the TypeScript tokenizer tests compare with: class names, words outside the vocabulary
+# (byte-level pieces), case, punctuation, and prompts over L (diffusers' cut text).
+TOKENIZER_PROMPTS = [
+    "ankle boot", "sneaker", "bag", "t-shirt", "a red SNEAKER", "Sneakers", "[UNK] bag", "red car",
+    "a red sneaker with laces", "red sneaker, size 42", "one two three", "one two three four five six seven eight nine",
+]
+
+
+def record_tokenizer(tok):
+    """What diffusers' `_encode_prompt` does with each prompt: the ids padded to L without truncation, the
+    first L of them (what the text encoder sees), and, over L, the cut text as `batch_decode` gives it."""
+    L = tok.model_max_length
+    out = []
+    for prompt in TOKENIZER_PROMPTS:
+        full = tok(prompt, padding="max_length", max_length=L).input_ids
+        out.append({"prompt": prompt, "tokens": len(full), "input_ids": full[:L],
+                    "removed_text": tok.batch_decode([full[L:]])[0] if len(full) > L else None})
+    return {"model_max_length": L, "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,
+            "pad_token_id": tok.pad_token_id, "prompts": out}
 
 
 def load_pipeline(checkpoint):
@@ -72,7 +93,7 @@ def main():
             "generator": "torch.Generator() (CPU, mt19937), manual_seed(seed), passed as generator= to the pipeline",
             "layout": {"input_ids": "[P, L] int64", "tokens": "[B, N] final latents, B = P · num_images_per_prompt, prompt-major",
                        "tokens_after_each_step": "[steps][B][N]", "images_uint8": "[B, 28, 28] grey, round(255 · x)"},
-            "cases": cases}, f, separators=(",", ":"))
+            "cases": cases, "tokenizer": record_tokenizer(pipe.tokenizer)}, f, separators=(",", ":"))
         f.write("\n")
     print(f"wrote {args.out}")
 
