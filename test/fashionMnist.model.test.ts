@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { TorchGenerator, type OrtModule } from "../src/index.js";
 import { VQDiffusionPipeline } from "../src/node.js";
 import { CLASS_NAMES, imagesToUnit, loadClassifier } from "./helpers/fashionEval.mjs";
+import { FASHION_RECORDED } from "./helpers/tokenizerFiles.js";
 
 const MODEL = new URL("../models/fashion-mnist", import.meta.url).pathname;
 type Recorded = { dims: number[]; data: number[] };
@@ -89,14 +90,10 @@ describe("Fashion-MNIST model", async () => {
   });
 
   it("CLIP tokenizer: the ids transformers' CLIPTokenizer gives on the checkpoint; other words become byte-level pieces, case does not matter", () => {
-    // Recorded with the pipeline cases by tools/train/record_diffusers.py.
-    const recorded = (JSON.parse(readFileSync(new URL("./fixtures/fashion-mnist-diffusers.json", import.meta.url), "utf8")) as {
-      tokenizer: { eos_token_id: number; prompts: { prompt: string; input_ids: number[] }[] };
-    }).tokenizer;
-    const end = recorded.eos_token_id;
+    const end = FASHION_RECORDED.eos_token_id;
     expect(tokenizer!.padId).toBe(end);
     const encode = (prompt: string) => Array.from(tokenizer!.encode([prompt]), Number);
-    for (const { prompt, input_ids } of recorded.prompts) expect(encode(prompt), prompt).toEqual(input_ids);
+    for (const { prompt, input_ids } of FASHION_RECORDED.prompts) expect(encode(prompt), prompt).toEqual(input_ids);
     expect(encode("A RED sneaker")).toEqual(encode("a red SNEAKER"));
     // Over L: the first 8 ids, the end token lost (as diffusers).
     expect(encode("one two three four five six seven eight nine")).toEqual(tokenizer!.ids("one two three four five six seven eight nine").slice(0, 8));

@@ -5,14 +5,14 @@
  * unknown token (the old Fashion-MNIST model's, test/fixtures/word-level-tokenizer): unknown words and
  * prompts over L tokens are reported by name. And the bundled Fashion-MNIST model's CLIP tokenizer
  * (byte-level pieces, so no unknown word; pad = <|endoftext|>): its ids and cut texts are
- * transformers' CLIPTokenizer's on the checkpoint (printed by tools/python/.venv's transformers 5.17).
+ * transformers' CLIPTokenizer's on the checkpoint, recorded by tools/train/record_diffusers.py.
  */
 import { describe, expect, it } from "vitest";
 import { perCodePointLowercase } from "../src/pipeline/perCodePointLowercase.js";
 import { PromptTokenizer } from "../src/pipeline/promptTokenizer.js";
 import { padTokenText, plainSpecialTokens, specialTokenText } from "../src/pipeline/specialTokens.js";
 
-import { CLIP_CONFIG, CLIP_JSON, FASHION_CONFIG, FASHION_JSON, readTestJson, WORD_CONFIG, WORD_JSON, type Json } from "./helpers/tokenizerFiles.js";
+import { CLIP_CONFIG, CLIP_JSON, FASHION_CONFIG, FASHION_JSON, FASHION_RECORDED, WORD_CONFIG, WORD_JSON, type Json } from "./helpers/tokenizerFiles.js";
 const added = (content: string) => ({ __type: "AddedToken", content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true });
 
 function error(make: () => unknown): string {
@@ -177,16 +177,8 @@ describe("warnings of a word-level tokenizer with [UNK] (L = 8)", () => {
 
 describe("the bundled Fashion-MNIST model's CLIP tokenizer (byte-level pieces, L = 8)", () => {
   const t = new PromptTokenizer(FASHION_JSON, FASHION_CONFIG, 8);
-  // transformers' CLIPTokenizer on the checkpoint, recorded with the pipeline cases by tools/train/record_diffusers.py.
-  const RECORDED = readTestJson("fixtures/fashion-mnist-diffusers.json").tokenizer as unknown as {
-    model_max_length: number;
-    bos_token_id: number;
-    eos_token_id: number;
-    pad_token_id: number;
-    prompts: { prompt: string; tokens: number; input_ids: number[]; removed_text: string | null }[];
-  };
   const recorded = (prompt: string) => {
-    const row = RECORDED.prompts.find((r) => r.prompt === prompt);
+    const row = FASHION_RECORDED.prompts.find((r) => r.prompt === prompt);
     if (!row) throw new Error(`no recorded ids for ${JSON.stringify(prompt)}`);
     return row;
   };
@@ -195,11 +187,11 @@ describe("the bundled Fashion-MNIST model's CLIP tokenizer (byte-level pieces, L
     const { tokens, removed_text } = recorded(prompt);
     return removed_text === null ? [] : [`prompt "${prompt}" is ${tokens} tokens, more than the text encoder's 8: only the first 8 are used, as in diffusers. Cut: ${JSON.stringify(removed_text)}`];
   };
-  const [start, end] = [RECORDED.bos_token_id, RECORDED.eos_token_id];
+  const [start, end] = [FASHION_RECORDED.bos_token_id, FASHION_RECORDED.eos_token_id];
 
   it("pads with <|endoftext|> after <|startoftext|> … <|endoftext|>, as transformers; AddedToken special tokens give the same ids", () => {
-    expect(RECORDED.model_max_length).toBe(8);
-    expect(RECORDED.pad_token_id).toBe(end);
+    expect(FASHION_RECORDED.model_max_length).toBe(8);
+    expect(FASHION_RECORDED.pad_token_id).toBe(end);
     expect(t.padId).toBe(end);
     expect(t.ids("<|startoftext|>")).toEqual([start, start, end]);
     expect(encode(t, ["ankle boot"])).toEqual({ ids: [recorded("ankle boot").input_ids], warnings: [] });
@@ -209,7 +201,7 @@ describe("the bundled Fashion-MNIST model's CLIP tokenizer (byte-level pieces, L
   });
 
   it("every recorded prompt gives transformers' ids and diffusers' cut warning", () => {
-    for (const { prompt } of RECORDED.prompts) expect(encode(t, [prompt]), prompt).toEqual({ ids: [recorded(prompt).input_ids], warnings: warningsOf(prompt) });
+    for (const { prompt } of FASHION_RECORDED.prompts) expect(encode(t, [prompt]), prompt).toEqual({ ids: [recorded(prompt).input_ids], warnings: warningsOf(prompt) });
   });
 
   it("a word outside the class names falls apart into byte-level pieces, with no warning; case does not matter", () => {
