@@ -15,6 +15,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, HERE)
+import components  # noqa: E402
 import data  # noqa: E402
 
 CHECKS = os.path.join(ROOT, "test", "fixtures", "fashion-mnist-export.json")
@@ -68,10 +69,9 @@ def test_tokens(vq):
 @torch.no_grad()
 def record_checks(tok, text, transformer, vq, codes, out=CHECKS, classifier_from=CHECKS):
     prompts = ["sneaker", "ankle boot"]
-    L = tok.model_max_length
-    ids = tok(prompts, padding="max_length", max_length=L, truncation=True, return_tensors="pt").input_ids
+    ids = components.prompt_ids(tok, prompts)
     hidden = text(ids).last_hidden_state
-    ctx = hidden / hidden.norm(dim=-1, keepdim=True)
+    ctx = components.normalise(hidden)
     K, N = transformer.num_vector_embeds, transformer.num_latent_pixels
     gen = torch.Generator().manual_seed(1)
     tokens = torch.randint(0, K, (2, N), generator=gen)

@@ -27,6 +27,19 @@ def tokenizer(folder, length, words):
                          bos_token=clip_vocab.BOS, eos_token=clip_vocab.EOS, unk_token=clip_vocab.EOS)
 
 
+def prompt_ids(tok, prompts):
+    """input_ids long [P, L] of `prompts` (a list of P strings), padded to L = tok.model_max_length as
+    VQDiffusionPipeline._encode_prompt pads them (truncation past L, which the pipeline warns about)."""
+    return tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True,
+               return_tensors="pt").input_ids
+
+
+def normalise(hidden):
+    """The pipeline's normalisation of the text encoder's last_hidden_state [B, L, D]: each of the L vectors
+    divided by its L2 norm over D (VQDiffusionPipeline._encode_prompt). Same shape and dtype."""
+    return hidden / hidden.norm(dim=-1, keepdim=True)
+
+
 def text_encoder(tok, args):
     config = CLIPTextConfig(vocab_size=len(tok), hidden_size=args.text_dim, intermediate_size=4 * args.text_dim,
                             num_hidden_layers=args.text_layers, num_attention_heads=args.heads,

@@ -26,6 +26,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import checks  # noqa: E402
+import components  # noqa: E402
 import data  # noqa: E402
 import diffusion  # noqa: E402
 from record_diffusers import load_pipeline  # noqa: E402
@@ -46,10 +47,7 @@ def check(checkpoint, images, timesteps, scale):
     _, labels = data.load("test")
     pick = torch.randperm(codes.shape[0], generator=torch.Generator().manual_seed(0))[:images]
     x0, y = codes[pick], torch.from_numpy(labels)[pick]
-    ids = tok(list(data.CLASS_NAMES), padding="max_length", max_length=tok.model_max_length, truncation=True,
-              return_tensors="pt").input_ids
-    e = text(ids).last_hidden_state
-    e = e / e.norm(dim=-1, keepdim=True)                                            # [10, L, D]
+    e = components.normalise(text(components.prompt_ids(tok, data.CLASS_NAMES)).last_hidden_state)   # [10, L, D]
     sched = Schedule(transformer.config.num_vector_embeds, transformer.config.num_embeds_ada_norm)
     rows = []
     for t in timesteps:

@@ -276,7 +276,7 @@ def prompt_table(tok, args):
         for p in c["prompts"]:
             rows.append(p)
             labels.append(label)
-    ids = tok(rows, padding="max_length", max_length=args.length, truncation=True, return_tensors="pt").input_ids
+    ids = components.prompt_ids(tok, rows)                                   # [P, L], L = --length
     labels = torch.tensor(labels)
     first = torch.tensor([labels.tolist().index(k) for k in range(10)])
     count = torch.bincount(labels, minlength=10)
@@ -334,7 +334,7 @@ def stage_transformer(run, args, tok, train_y):
         with autocast(args, "transformer"):
             e = text(ids).last_hidden_state                                   # [P, L, D]
         e = e.float()
-        e = e / e.norm(dim=-1, keepdim=True)                                  # the pipeline's normalisation
+        e = components.normalise(e)                                           # the pipeline's normalisation
         ctx = torch.where(drop[:, None, None], null.embeddings[None], e[row])
         with autocast(args, "transformer"):
             log_x0 = model(xt, encoder_hidden_states=ctx, timestep=t).sample   # [B, K-1, N]
