@@ -28,8 +28,11 @@ def tokenizer(folder, length, words):
 
 
 def prompt_ids(tok, prompts):
-    """input_ids long [P, L] of `prompts` (a list of P strings), padded to L = tok.model_max_length as
-    VQDiffusionPipeline._encode_prompt pads them (truncation past L, which the pipeline warns about)."""
+    """input_ids long [P, L] of `prompts` (P strings), padded to L = tok.model_max_length with the end token.
+
+    Equal to VQDiffusionPipeline._encode_prompt's ids for a prompt that fits L ids (prompts.check makes sure
+    every trained and held-out prompt does). Past L they differ: the pipeline keeps the first L ids, where
+    truncation here keeps the end token last."""
     return tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True,
                return_tensors="pt").input_ids
 
